@@ -1,0 +1,76 @@
+#pragma once
+// Persistence port for runs and actions (a run is its root action "a0" plus the run spec it carries).
+// SQLite and PostgreSQL implementations pass the one conformance suite in tests/repository_conformance_test.cc.
+// Thread-safe. Never throws. Error codes: kNotFound = no such row; kAlreadyExists = key taken;
+// kFailedPrecondition = illegal phase transition; kUnavailable = database unreachable (retryable);
+// kInternal = anything unexpected (details logged, not returned).
+#include <functional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "domain/action.h"
+#include "domain/list_query.h"
+
+namespace flyte::runs {
+
+// Emitted after a change is committed (and, on PostgreSQL, by every replica's LISTEN loop).
+struct ActionChange {
+  ActionKey key;
+  std::optional<std::string> parent;
+  int64_t version = 0;
+};
+
+class ActionRepository {
+ public:
+  virtual ~ActionRepository() = default;
+
+  // Inserts a root action ("a0", no parent) for a new run. kAlreadyExists if the run name is taken.
+  virtual absl::Status CreateRun(const Action& root) = 0;
+  // Inserts a child action. kNotFound if the run or the parent does not exist; kAlreadyExists if taken.
+  virtual absl::Status CreateAction(const Action& action) = 0;
+
+  virtual absl::StatusOr<Action> Get(const ActionKey& key) = 0;
+  virtual absl::StatusOr<ActionWithAttempts> GetWithAttempts(const ActionKey& key) = 0;
+  virtual absl::StatusOr<Page<Action>> List(const ListQuery& query) = 0;
+
+  // Applies a reported state change atomically: checks CheckTransition(current, event.phase) (an illegal one is
+  // kFailedPrecondition and changes nothing), updates the action (phase, attempts, times, output, error), the
+  // attempt row (created on first sight), closes the previous phase transition and opens the new one, appends
+  // cluster events. Returns the action as stored afterwards.
+  virtual absl::StatusOr<Action> ApplyEvent(const ActionKey& key, const ActionEvent& event) = 0;
+
+  // Marks the action and every non-terminal descendant ABORTED with `reason` at `now`. Already-terminal actions
+  // are left as they are. Returns the keys that changed (possibly empty). kNotFound if `key` does not exist.
+  virtual absl::StatusOr<std::vector<ActionKey>> Abort(const ActionKey& key, const std::string& reason,
+                                                      TimePoint now) = 0;
+
+  // `fn` is called after each committed change, from a repository-owned thread or the writer's thread; it must
+  // not block. One listener; set before use.
+  virtual void SetChangeListener(std::function<void(const ActionChange&)> fn) = 0;
+};
+
+class TaskRepository {
+ public:
+  virtual ~TaskRepository() = default;
+  // Creates the version, or replaces the spec of an existing version (redeploy), keeping created_at.
+  virtual absl::Status Deploy(const Task& task) = 0;
+  virtual absl::StatusOr<Task> Get(const TaskKey& key) = 0;
+  // Latest version (by created_at, then version) per task name within the scope. Filters on kName, kTaskName,
+  // kEnvironment, kShortName, kCreatedAt, kUpdatedAt; sort likewise.
+  virtual absl::StatusOr<Page<Task>> ListLatest(const ListQuery& query) = 0;
+  // All versions of one task name, newest first unless sorted otherwise.
+  virtual absl::StatusOr<Page<Task>> ListVersions(const TaskKey& name_only, const ListQuery& query) = 0;
+};
+
+// Owns the connection(s); gives out the repositories. Created by OpenStore (store_factory.h).
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual ActionRepository& Actions() = 0;
+  virtual TaskRepository& Tasks() = 0;
+  // Cheap round trip for /readyz. kUnavailable if the database cannot be reached.
+  virtual absl::Status Ping() = 0;
+};
+
+}  // namespace flyte::runs
