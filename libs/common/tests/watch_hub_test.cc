@@ -98,5 +98,18 @@ TEST_CASE("concurrent subscribe, publish and unsubscribe are safe", "[unit][watc
   CHECK(received.load() > 0);
 }
 
+TEST_CASE("a subscription may outlive its hub", "[unit][watch]") {
+  std::unique_ptr<WatchHub<int>::Subscription> s;
+  auto counter = std::make_shared<int>(0);
+  {
+    WatchHub<int> hub;
+    s = hub.Subscribe("t", [counter](const int&) { ++*counter; });
+    hub.Publish("t", 1);
+  }
+  CHECK(counter.use_count() == 1);  // the hub released the callback
+  s.reset();                        // and unsubscribing afterwards is harmless
+  CHECK(*counter == 1);
+}
+
 }  // namespace
 }  // namespace flyte::common

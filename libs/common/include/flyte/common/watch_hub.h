@@ -6,7 +6,7 @@
 // publisher's thread, outside the hub's lock, so callbacks must be cheap and must not block (a watch stream's
 // Send only queues). A callback never runs after its Subscription has been destroyed (destruction waits for an
 // in-flight call on another thread); destroying a Subscription from inside its own callback is allowed.
-// Ownership: a Subscription must not outlive its hub.
+// Ownership: a Subscription may outlive its hub (it then does nothing); destroying the hub drops every callback.
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -34,13 +34,15 @@ class WatchHubBase {
    private:
     friend class WatchHubBase;
     struct Entry;
-    Subscription(WatchHubBase* hub, std::string topic, std::shared_ptr<Entry> entry);
-    WatchHubBase* hub_;
+    struct State;
+    Subscription(std::shared_ptr<State> hub, std::string topic, std::shared_ptr<Entry> entry);
+    std::shared_ptr<State> hub_;
     std::string topic_;
     std::shared_ptr<Entry> entry_;
   };
 
-  WatchHubBase() = default;
+  WatchHubBase();
+  ~WatchHubBase();
   WatchHubBase(const WatchHubBase&) = delete;
   WatchHubBase& operator=(const WatchHubBase&) = delete;
 
@@ -51,10 +53,8 @@ class WatchHubBase {
   size_t TopicCount() const;
 
  private:
-  void Remove(const std::string& topic, const std::shared_ptr<Subscription::Entry>& entry);
-
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, std::vector<std::shared_ptr<Subscription::Entry>>> topics_;
+  // Shared with the subscriptions so that one outliving the hub can still unsubscribe safely.
+  std::shared_ptr<Subscription::State> state_;
 };
 
 template <class Event>

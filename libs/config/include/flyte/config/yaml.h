@@ -67,6 +67,8 @@ class Document {
 class Section {
  public:
   const std::string& path() const { return path_; }
+  // Where this section's problems go; for cross-field checks.
+  Problems* problems() const { return problems_; }
   bool Has(std::string_view key) const;
 
   void String(std::string_view key, std::string* out);

@@ -1,0 +1,261 @@
+// SQLite backend: WAL + synchronous=NORMAL, one writer connection behind a mutex (BEGIN IMMEDIATE so writers
+// never deadlock on lock upgrades), a few reader connections, and per-connection prepared-statement caches.
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include "flyte/db/database.h"
+
+namespace flyte::db {
+namespace {
+
+absl::Status MapSqliteError(const SQLite::Exception& e, std::string_view what) {
+  const int code = e.getErrorCode();
+  const int ext = e.getExtendedErrorCode();
+  if (ext == SQLITE_CONSTRAINT_PRIMARYKEY || ext == SQLITE_CONSTRAINT_UNIQUE) {
+    return absl::AlreadyExistsError("already exists");
+  }
+  std::cerr << "sqlite error in " << what << ": " << e.what() << " (code " << ext << ")\n";
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_CANTOPEN || code == SQLITE_IOERR ||
+      code == SQLITE_FULL) {
+    return absl::UnavailableError("database unavailable");
+  }
+  return absl::InternalError("database error");
+}
+
+class SqliteConn final : public Tx {
+ public:
+  SqliteConn(const std::string& file, std::chrono::milliseconds busy_timeout, bool writer)
+      : db_(file, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX) {
+    db_.setBusyTimeout(static_cast<int>(busy_timeout.count()));
+    if (writer) {
+      db_.exec("PRAGMA journal_mode=WAL");
+    }
+    db_.exec("PRAGMA synchronous=NORMAL");
+    db_.exec("PRAGMA foreign_keys=ON");
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  absl::StatusOr<Rows> Query(std::string_view sql, const std::vector<Value>& params) override {
+    try {
+      SQLite::Statement& st = Prepare(sql, params);
+      Rows rows;
+      while (st.executeStep()) {
+        const int n = st.getColumnCount();
+        std::vector<Row::Cell> cells;
+        cells.reserve(n);
+        for (int i = 0; i < n; ++i) {
+          SQLite::Column c = st.getColumn(i);
+          switch (c.getType()) {
+            case SQLITE_NULL: cells.emplace_back(nullptr); break;
+            case SQLITE_INTEGER: cells.emplace_back(static_cast<int64_t>(c.getInt64())); break;
+            case SQLITE_FLOAT: cells.emplace_back(std::to_string(c.getDouble())); break;
+            default: cells.emplace_back(std::string(static_cast<const char*>(c.getBlob()), c.getBytes()));
+          }
+        }
+        rows.emplace_back(std::move(cells));
+      }
+      st.reset();
+      return rows;
+    } catch (const SQLite::Exception& e) {
+      ResetAll();
+      return MapSqliteError(e, sql);
+    }
+  }
+
+  absl::StatusOr<int64_t> Exec(std::string_view sql, const std::vector<Value>& params) override {
+    try {
+      SQLite::Statement& st = Prepare(sql, params);
+      while (st.executeStep()) {
+      }
+      st.reset();
+      return static_cast<int64_t>(sqlite3_changes(db_.getHandle()));
+    } catch (const SQLite::Exception& e) {
+      ResetAll();
+      return MapSqliteError(e, sql);
+    }
+  }
+
+  // Raw multi-statement execution (BEGIN/COMMIT, migrations). Throws SQLite::Exception.
+  void Raw(const std::string& sql) { db_.exec(sql); }
+
+ private:
+  SQLite::Statement& Prepare(std::string_view sql, const std::vector<Value>& params) {
+    auto it = cache_.find(std::string(sql));
+    if (it == cache_.end()) {
+      it = cache_.emplace(std::string(sql), std::make_unique<SQLite::Statement>(db_, std::string(sql))).first;
+    }
+    SQLite::Statement& st = *it->second;
+    st.reset();
+    st.clearBindings();
+    int idx = 1;
+    for (const Value& v : params) {
+      std::visit(
+          [&](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, std::nullptr_t>) {
+              st.bind(idx);
+            } else if constexpr (std::is_same_v<T, int64_t>) {
+              st.bind(idx, static_cast<int64_t>(x));
+            } else if constexpr (std::is_same_v<T, std::string>) {
+              st.bindNoCopy(idx, x);
+            } else {
+              st.bindNoCopy(idx, x.data.data(), static_cast<int>(x.data.size()));
+            }
+          },
+          v);
+      ++idx;
+    }
+    return st;
+  }
+
+  void ResetAll() {
+    for (auto& [_, st] : cache_) {
+      try {
+        st->reset();
+      } catch (...) {
+      }
+    }
+  }
+
+  SQLite::Database db_;
+  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> cache_;
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  SqliteDatabase(const SqliteConfig& config, const DatabaseOptions& options) : hook_(options.query_hook) {
+    writer_ = std::make_unique<SqliteConn>(config.file, config.busy_timeout, /*writer=*/true);
+    for (int i = 0; i < std::max(1, options.sqlite_readers); ++i) {
+      readers_.push_back(std::make_unique<SqliteConn>(config.file, config.busy_timeout, /*writer=*/false));
+      free_.push_back(readers_.back().get());
+    }
+  }
+
+  Dialect dialect() const override { return Dialect::kSqlite; }
+
+  absl::Status Write(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
+    const auto start = std::chrono::steady_clock::now();
+    absl::Status s;
+    {
+      std::lock_guard<std::mutex> lock(write_mu_);
+      s = InTransaction(*writer_, "BEGIN IMMEDIATE", fn);
+    }
+    Observe(op, start);
+    return s;
+  }
+
+  absl::Status Read(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
+    const auto start = std::chrono::steady_clock::now();
+    SqliteConn* conn;
+    {
+      std::unique_lock<std::mutex> lock(read_mu_);
+      read_cv_.wait(lock, [&] { return !free_.empty(); });
+      conn = free_.back();
+      free_.pop_back();
+    }
+    absl::Status s = InTransaction(*conn, "BEGIN", fn);
+    {
+      std::lock_guard<std::mutex> lock(read_mu_);
+      free_.push_back(conn);
+    }
+    read_cv_.notify_one();
+    Observe(op, start);
+    return s;
+  }
+
+  absl::Status Ping() override {
+    return Read("ping", [](Tx& tx) { return tx.Query("SELECT 1").status(); });
+  }
+
+  absl::Status Migrate(const std::vector<Migration>& migrations) override {
+    std::vector<const Migration*> sorted;
+    for (const Migration& m : migrations) sorted.push_back(&m);
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->version < b->version; });
+    std::lock_guard<std::mutex> lock(write_mu_);
+    for (const Migration* m : sorted) {
+      absl::Status s = InTransaction(*writer_, "BEGIN IMMEDIATE", [&](Tx& tx) -> absl::Status {
+        auto& conn = static_cast<SqliteConn&>(tx);
+        conn.Raw(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "applied_at INTEGER NOT NULL)");
+        absl::StatusOr<Rows> done =
+            tx.Query("SELECT 1 FROM schema_migrations WHERE version = ?", {int64_t{m->version}});
+        if (!done.ok()) return done.status();
+        if (!done->empty()) return absl::OkStatus();
+        conn.Raw(m->sql);
+        const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        return tx.Exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                       {int64_t{m->version}, m->name, now})
+            .status();
+      });
+      if (!s.ok()) {
+        std::cerr << "migration " << m->name << " failed: " << s << "\n";
+        return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  static absl::Status InTransaction(SqliteConn& conn, const char* begin,
+                                    const std::function<absl::Status(Tx&)>& fn) {
+    try {
+      conn.Raw(begin);
+    } catch (const SQLite::Exception& e) {
+      return MapSqliteError(e, begin);
+    }
+    absl::Status s;
+    try {
+      s = fn(conn);
+      if (s.ok()) {
+        conn.Raw("COMMIT");
+        return s;
+      }
+    } catch (const SQLite::Exception& e) {
+      s = MapSqliteError(e, "transaction");
+    }
+    try {
+      conn.Raw("ROLLBACK");
+    } catch (const SQLite::Exception&) {
+      // Already rolled back by SQLite (e.g. after SQLITE_FULL); nothing to undo.
+    }
+    return s;
+  }
+
+  void Observe(std::string_view op, std::chrono::steady_clock::time_point start) {
+    if (hook_) hook_(op, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+
+  QueryHook hook_;
+  std::mutex write_mu_;
+  std::unique_ptr<SqliteConn> writer_;
+  std::mutex read_mu_;
+  std::condition_variable read_cv_;
+  std::vector<std::unique_ptr<SqliteConn>> readers_;
+  std::vector<SqliteConn*> free_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Database>> OpenSqlite(const SqliteConfig& config, const DatabaseOptions& options) {
+  try {
+    return std::unique_ptr<Database>(std::make_unique<SqliteDatabase>(config, options));
+  } catch (const SQLite::Exception& e) {
+    std::cerr << "cannot open sqlite database " << config.file << ": " << e.what() << "\n";
+    return absl::UnavailableError("cannot open sqlite database " + config.file);
+  }
+}
+
+}  // namespace flyte::db

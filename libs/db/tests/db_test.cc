@@ -1,0 +1,175 @@
+// flyte::db against real SQLite files and a throwaway PostgreSQL server ([postgres]).
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "flyte/db/database.h"
+#include "flyte/db/listener.h"
+#include "flyte/testing/postgres.h"
+#include "flyte/testing/temp.h"
+
+using flyte::db::Bytes;
+using flyte::db::Database;
+using flyte::db::Rows;
+using flyte::db::Tx;
+
+namespace {
+
+const std::vector<flyte::db::Migration> kMigrations = {
+    {2, "0002_more", "CREATE TABLE t2 (id BIGINT PRIMARY KEY); CREATE INDEX t2_id ON t2(id);"},
+    {1, "0001_init", "CREATE TABLE t (id BIGINT PRIMARY KEY, name TEXT, data BYTEA);"},
+};
+
+std::vector<flyte::db::Migration> SqliteMigrations() {
+  auto m = kMigrations;
+  m[1].sql = "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, data BLOB);";
+  return m;
+}
+
+void Exercise(Database& db) {
+  std::atomic<int> hooked{0};
+  REQUIRE(db.Write("insert", [](Tx& tx) {
+              std::string bin("\0\x01\xff'\\x", 6);
+              return tx.Exec("INSERT INTO t(id, name, data) VALUES (?, ?, ?)", {int64_t{1}, "it's ?", Bytes{bin}})
+                  .status();
+            }).ok());
+  Rows rows;
+  REQUIRE(db.Read("select", [&](Tx& tx) {
+              auto r = tx.Query("SELECT id, name, data, NULL FROM t WHERE id = ?", {int64_t{1}});
+              if (!r.ok()) return r.status();
+              rows = *r;
+              return absl::OkStatus();
+            }).ok());
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].Int(0) == 1);
+  CHECK(rows[0].Str(1) == "it's ?");
+  CHECK(rows[0].Str(2) == std::string("\0\x01\xff'\\x", 6));
+  CHECK(rows[0].IsNull(3));
+
+  // Unique violation -> kAlreadyExists, and the failed unit leaves nothing behind.
+  absl::Status dup = db.Write("dup", [](Tx& tx) {
+    auto s = tx.Exec("INSERT INTO t(id, name) VALUES (?, ?)", {int64_t{2}, "two"});
+    if (!s.ok()) return s.status();
+    return tx.Exec("INSERT INTO t(id, name) VALUES (?, ?)", {int64_t{1}, "again"}).status();
+  });
+  CHECK(dup.code() == absl::StatusCode::kAlreadyExists);
+  absl::Status aborted = db.Write("abort", [](Tx& tx) {
+    auto s = tx.Exec("INSERT INTO t(id, name) VALUES (?, ?)", {int64_t{3}, "three"});
+    if (!s.ok()) return s.status();
+    return absl::AbortedError("caller gave up");
+  });
+  CHECK(aborted.code() == absl::StatusCode::kAborted);
+  int64_t count = -1;
+  REQUIRE(db.Read("count", [&](Tx& tx) {
+              auto r = tx.Query("SELECT COUNT(*) FROM t");
+              if (!r.ok()) return r.status();
+              count = (*r)[0].Int(0);
+              return absl::OkStatus();
+            }).ok());
+  CHECK(count == 1);
+  // A syntax error is kInternal and carries no SQL text.
+  absl::Status bad = db.Read("bad", [](Tx& tx) { return tx.Query("SELEC nonsense").status(); });
+  CHECK(bad.code() == absl::StatusCode::kInternal);
+  CHECK(bad.message().find("SELEC") == std::string::npos);
+  CHECK(db.Ping().ok());
+}
+
+}  // namespace
+
+TEST_CASE("sqlite database: queries, errors, migrations", "[db][sqlite]") {
+  flyte::testing::TempSqlite file;
+  int hooked = 0;
+  flyte::db::DatabaseOptions opts;
+  opts.query_hook = [&](std::string_view op, double secs) {
+    if (op == "insert") ++hooked;
+    CHECK(secs >= 0);
+  };
+  auto db = flyte::db::OpenSqlite(file.config(), opts);
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Migrate(SqliteMigrations()).ok());
+  REQUIRE((*db)->Migrate(SqliteMigrations()).ok());  // idempotent
+  Exercise(**db);
+  CHECK(hooked == 1);
+}
+
+TEST_CASE("sqlite: concurrent migrations of one fresh file", "[db][sqlite]") {
+  flyte::testing::TempSqlite file;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      auto db = flyte::db::OpenSqlite(file.config());
+      if (db.ok() && (*db)->Migrate(SqliteMigrations()).ok()) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(ok == 4);
+}
+
+TEST_CASE("postgres database: queries, errors, migrations", "[db][postgres]") {
+  auto cfg = flyte::testing::ThrowawayPostgres::Instance().CreateDatabase();
+  auto db = flyte::db::OpenPostgres(cfg, 4);
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Migrate(kMigrations).ok());
+  REQUIRE((*db)->Migrate(kMigrations).ok());
+  Exercise(**db);
+  int64_t n = 0;
+  REQUIRE((*db)->Read("m", [&](Tx& tx) {
+                auto r = tx.Query("SELECT COUNT(*) FROM schema_migrations");
+                if (!r.ok()) return r.status();
+                n = (*r)[0].Int(0);
+                return absl::OkStatus();
+              }).ok());
+  CHECK(n == 2);
+}
+
+TEST_CASE("postgres: concurrent migrations of one fresh database", "[db][postgres]") {
+  auto cfg = flyte::testing::ThrowawayPostgres::Instance().CreateDatabase();
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      auto db = flyte::db::OpenPostgres(cfg, 2);
+      if (db.ok() && (*db)->Migrate(kMigrations).ok()) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(ok == 4);
+}
+
+TEST_CASE("postgres: unreachable server is kUnavailable", "[db][postgres]") {
+  flyte::db::PostgresConfig cfg;
+  cfg.host = "/nonexistent-socket-dir";
+  cfg.port = 1;
+  cfg.dbname = "x";
+  auto db = flyte::db::OpenPostgres(cfg, 2);
+  CHECK(db.status().code() == absl::StatusCode::kUnavailable);
+}
+
+TEST_CASE("postgres: LISTEN helper delivers notifications", "[db][postgres]") {
+  auto cfg = flyte::testing::ThrowawayPostgres::Instance().CreateDatabase();
+  auto db = flyte::db::OpenPostgres(cfg, 2);
+  REQUIRE(db.ok());
+  std::mutex mu;
+  std::vector<std::string> got;
+  auto listener = flyte::db::PgListener::Start(cfg, "chan", {[&](std::string_view p) {
+                                                               std::lock_guard<std::mutex> l(mu);
+                                                               got.emplace_back(p);
+                                                             },
+                                                             nullptr});
+  REQUIRE(listener.ok());
+  REQUIRE((*db)->Write("n", [](Tx& tx) { return tx.Query("SELECT pg_notify(?, ?)", {"chan", "hello"}).status(); })
+              .ok());
+  for (int i = 0; i < 50; ++i) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (!got.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::lock_guard<std::mutex> l(mu);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0] == "hello");
+}

@@ -1,0 +1,110 @@
+#include "clients/grpc_lease_client.h"
+
+#include <grpcpp/client_context.h>
+
+#include "clients/action_decoding.h"
+#include "flyte/rpc/status.h"
+
+namespace flyte::executor {
+namespace {
+namespace qv1 = flyte::internal::queue::v1;
+
+common::TimePoint FromUnixMs(int64_t ms) { return common::TimePoint(std::chrono::milliseconds(ms)); }
+
+void SetDeadline(grpc::ClientContext& ctx, std::chrono::milliseconds d) {
+  ctx.set_deadline(std::chrono::system_clock::now() + d);
+}
+
+}  // namespace
+
+GrpcLeaseClient::GrpcLeaseClient(std::shared_ptr<grpc::Channel> channel, std::string executor_id,
+                                 std::chrono::milliseconds rpc_timeout)
+    : stub_(qv1::LeaseService::NewStub(std::move(channel))),
+      executor_id_(std::move(executor_id)),
+      rpc_timeout_(rpc_timeout) {}
+
+absl::StatusOr<std::vector<Lease>> GrpcLeaseClient::Acquire(uint32_t max, std::chrono::milliseconds wait) {
+  qv1::AcquireRequest req;
+  req.set_executor_id(executor_id_);
+  req.set_max_leases(max);
+  req.set_wait_ms(static_cast<uint32_t>(wait.count()));
+  qv1::AcquireResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, wait + rpc_timeout_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_) return absl::CancelledError("acquire cancelled");
+    acquiring_ = &ctx;
+  }
+  grpc::Status s = stub_->Acquire(&ctx, req, &resp);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    acquiring_ = nullptr;
+  }
+  if (!s.ok()) return rpc::FromGrpcStatus(s);
+  std::vector<Lease> out;
+  out.reserve(resp.leases_size());
+  for (const qv1::Lease& l : resp.leases()) {
+    Lease lease;
+    lease.id = l.lease_id();
+    lease.expires_at = FromUnixMs(l.expires_at_unix_ms());
+    lease.delivery = l.delivery() == 0 ? 1 : l.delivery();
+    lease.abort_requested = l.abort_requested();
+    lease.abort_reason = l.abort_reason();
+    absl::StatusOr<ActionToRun> action = DecodeEnqueuedAction(l.action());
+    if (action.ok()) {
+      lease.action = std::move(*action);
+    } else {
+      lease.decode_error = std::string(action.status().message());
+    }
+    out.push_back(std::move(lease));
+  }
+  return out;
+}
+
+void GrpcLeaseClient::CancelAcquire() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  if (acquiring_ != nullptr) acquiring_->TryCancel();
+}
+
+absl::StatusOr<HeartbeatResult> GrpcLeaseClient::Heartbeat(const std::vector<std::string>& lease_ids) {
+  qv1::HeartbeatRequest req;
+  req.set_executor_id(executor_id_);
+  for (const std::string& id : lease_ids) req.add_lease_ids(id);
+  qv1::HeartbeatResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, rpc_timeout_);
+  grpc::Status s = stub_->Heartbeat(&ctx, req, &resp);
+  if (!s.ok()) return rpc::FromGrpcStatus(s);
+  HeartbeatResult out;
+  for (const qv1::Lease& l : resp.renewed()) {
+    out.renewed.push_back(
+        LeaseRenewal{l.lease_id(), FromUnixMs(l.expires_at_unix_ms()), l.abort_requested(), l.abort_reason()});
+  }
+  out.lost.assign(resp.lost_lease_ids().begin(), resp.lost_lease_ids().end());
+  return out;
+}
+
+absl::Status GrpcLeaseClient::Complete(const std::string& lease_id, Phase final_phase) {
+  qv1::CompleteRequest req;
+  req.set_executor_id(executor_id_);
+  req.set_lease_id(lease_id);
+  req.set_final_phase(static_cast<int32_t>(final_phase));
+  qv1::CompleteResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, rpc_timeout_);
+  return rpc::FromGrpcStatus(stub_->Complete(&ctx, req, &resp));
+}
+
+absl::Status GrpcLeaseClient::Release(const std::string& lease_id) {
+  qv1::ReleaseRequest req;
+  req.set_executor_id(executor_id_);
+  req.set_lease_id(lease_id);
+  qv1::ReleaseResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, rpc_timeout_);
+  return rpc::FromGrpcStatus(stub_->Release(&ctx, req, &resp));
+}
+
+}  // namespace flyte::executor

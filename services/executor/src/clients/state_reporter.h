@@ -1,0 +1,77 @@
+#pragma once
+// Sends StateReports through a StateClient in the background: in order per action, retrying transport failures
+// (runs-service down or overloaded) with exponential backoff for as long as it takes, so no report is dropped
+// because runs-service was unavailable -- a terminal one least of all (the executor Completes a lease only after
+// its terminal report went through). An in-band refusal (kFailedPrecondition: illegal phase change, kNotFound,
+// kInvalidArgument, ...) cannot succeed by retrying: it is logged and skipped, and the next report follows.
+//
+// Reports are spread over `shards` threads by action, so one action's reports stay in order while a slow action
+// does not hold up the others on other shards.
+//
+// Thread-safe. Report never blocks. `done` callbacks run on a reporter thread (they may block briefly, e.g. to
+// Complete a lease; that delays only their shard). Destruction = Shutdown().
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "clients/state_client.h"
+
+namespace flyte::executor {
+
+struct StateReporterOptions {
+  size_t shards = 4;
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{5000};
+};
+
+class StateReporter {
+ public:
+  // OK: recorded. An in-band error: skipped. kCancelled: the reporter shut down before it went through.
+  using Done = std::function<void(const absl::Status&)>;
+
+  StateReporter(StateClient& client, StateReporterOptions options = {});  // client must outlive this
+  ~StateReporter();
+  StateReporter(const StateReporter&) = delete;
+  StateReporter& operator=(const StateReporter&) = delete;
+
+  void Report(StateReport report, Done done = nullptr);
+  // Blocks until every report given so far is done, or `timeout` passes; true when everything is done.
+  bool Flush(std::chrono::milliseconds timeout);
+  // Stops the threads; reports not yet through get done(kCancelled). Idempotent.
+  void Shutdown();
+
+  size_t pending() const;
+  uint64_t retries() const;  // transport failures retried so far
+
+  // Whether a Put outcome is worth retrying (transport trouble) rather than skipping (an answer).
+  static bool IsRetryable(const absl::Status& s);
+
+ private:
+  struct Item {
+    StateReport report;
+    Done done;
+  };
+  struct Shard {
+    std::deque<Item> items;
+    bool busy = false;
+    std::thread thread;
+  };
+  void Run(Shard& shard);
+
+  StateClient& client_;
+  const StateReporterOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;       // work arrived, or stopping
+  std::condition_variable idle_cv_;  // an item finished
+  bool stopping_ = false;
+  uint64_t retries_ = 0;
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace flyte::executor

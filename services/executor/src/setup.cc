@@ -1,0 +1,187 @@
+#include "setup.h"
+
+#include <filesystem>
+#include <utility>
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "clients/grpc_lease_client.h"
+#include "clients/grpc_state_client.h"
+#include "clients/state_reporter.h"
+#include "flyte/app/log.h"
+#include "flyte/app/main.h"
+#include "flyte/common/work_pool.h"
+#include "flyte/rpc/router.h"
+#include "service/journal.h"
+
+namespace flyte::executor {
+
+#ifndef FLYTE_VERSION
+#define FLYTE_VERSION "0.1.0"
+#endif
+
+std::string GrpcTarget(const std::string& endpoint) {
+  if (endpoint.find("://") != std::string::npos || endpoint.rfind("unix:", 0) == 0) return endpoint;
+  return "dns:///" + endpoint;
+}
+
+ExecutorOptions ToExecutorOptions(const Config& config) {
+  ExecutorOptions o;
+  o.runtime.data_root = std::filesystem::absolute(config.data_root).lexically_normal().string();
+  while (o.runtime.data_root.size() > 1 && o.runtime.data_root.back() == '/') o.runtime.data_root.pop_back();
+  o.runtime.max_concurrent = static_cast<size_t>(config.max_concurrent_processes);
+  o.runtime.abort_grace = config.kill_grace_period;
+  o.runtime.timeout_grace = config.kill_grace_period;
+  o.runtime.env.endpoint = GrpcTarget(config.task_endpoint.empty() ? config.runs_endpoint : config.task_endpoint);
+  o.runtime.env.extra_path = config.python_path;
+  o.lease_batch = static_cast<uint32_t>(config.lease_batch);
+  o.acquire_wait = config.acquire_wait;
+  o.heartbeat_interval = config.heartbeat_interval;
+  o.shutdown_flush = std::min(config.kill_grace_period, std::chrono::milliseconds(5000));
+  return o;
+}
+
+struct ExecutorModule::Parts {
+  std::unique_ptr<Journal> journal;
+  std::unique_ptr<GrpcLeaseClient> leases;
+  std::unique_ptr<GrpcStateClient> state;
+  std::unique_ptr<StateReporter> reporter;
+  std::unique_ptr<Executor> executor;
+  bool shut_down = false;
+};
+
+absl::StatusOr<std::unique_ptr<ExecutorModule>> ExecutorModule::Create(const Config& config,
+                                                                      metrics::Registry* metrics,
+                                                                      std::shared_ptr<grpc::Channel> queue,
+                                                                      std::shared_ptr<grpc::Channel> runs) {
+  auto p = std::make_unique<Parts>();
+  ExecutorOptions options = ToExecutorOptions(config);
+  absl::StatusOr<std::unique_ptr<Journal>> journal = Journal::Open(options.runtime.data_root + "/.executor");
+  if (!journal.ok()) return journal.status();
+  p->journal = std::move(*journal);
+  p->leases = std::make_unique<GrpcLeaseClient>(std::move(queue), p->journal->executor_id());
+  p->state = std::make_unique<GrpcStateClient>(std::move(runs));
+  p->reporter = std::make_unique<StateReporter>(*p->state);
+  p->executor = std::make_unique<Executor>(options, *p->leases, *p->state, *p->reporter, *p->journal, metrics);
+  return std::unique_ptr<ExecutorModule>(new ExecutorModule(std::move(p)));
+}
+
+ExecutorModule::ExecutorModule(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+ExecutorModule::~ExecutorModule() { Shutdown(); }
+
+absl::Status ExecutorModule::Start() { return parts_->executor->Start(); }
+Executor& ExecutorModule::executor() { return *parts_->executor; }
+const std::string& ExecutorModule::executor_id() const { return parts_->journal->executor_id(); }
+
+void ExecutorModule::Shutdown() {
+  Parts& p = *parts_;
+  if (p.shut_down) return;
+  p.shut_down = true;
+  p.executor->Shutdown();
+  p.reporter->Shutdown();
+  p.executor.reset();
+  p.reporter.reset();
+  p.state.reset();
+  p.leases.reset();
+  p.journal.reset();  // unlocks the data root last
+}
+
+struct ExecutorService::Parts {
+  Config config;
+  std::unique_ptr<metrics::Registry> metrics;
+  std::unique_ptr<common::WorkPool> pool;
+  std::unique_ptr<rpc::Router> router;
+  std::unique_ptr<rpc::Server> server;
+  std::unique_ptr<ExecutorModule> module;
+  bool started = false;
+  bool shut_down = false;
+};
+
+absl::StatusOr<std::unique_ptr<ExecutorService>> ExecutorService::Create(const Config& config) {
+  auto p = std::make_unique<Parts>();
+  p->config = config;
+  p->metrics = std::make_unique<metrics::Registry>();
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  auto queue = grpc::CreateCustomChannel(GrpcTarget(config.queue_endpoint), grpc::InsecureChannelCredentials(), args);
+  auto runs = grpc::CreateCustomChannel(GrpcTarget(config.runs_endpoint), grpc::InsecureChannelCredentials(), args);
+  absl::StatusOr<std::unique_ptr<ExecutorModule>> module =
+      ExecutorModule::Create(config, p->metrics.get(), std::move(queue), std::move(runs));
+  if (!module.ok()) return module.status();
+  p->module = std::move(*module);
+
+  // No RPCs: the server is there for /healthz, /readyz and /metrics.
+  p->pool = std::make_unique<common::WorkPool>("executor-http", 2, 100);
+  p->router = std::make_unique<rpc::Router>(p->pool.get());
+  rpc::ServerOptions options;
+  options.host = config.server.host;
+  options.port = config.server.port;
+  options.metrics = p->metrics.get();
+  Executor* executor = &p->module->executor();
+  options.readiness = [executor]() -> absl::Status {
+    if (!executor->started()) return absl::UnavailableError("recovering the journal, not taking work yet");
+    return absl::OkStatus();
+  };
+  p->server = std::make_unique<rpc::Server>(p->router.get(), options);
+  return std::unique_ptr<ExecutorService>(new ExecutorService(std::move(p)));
+}
+
+ExecutorService::ExecutorService(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+ExecutorService::~ExecutorService() { Shutdown(); }
+
+absl::Status ExecutorService::Start() {
+  absl::Status s = parts_->server->Start();
+  if (!s.ok()) return s;
+  parts_->started = true;
+  FLYTE_LOG(kInfo, "executor {}: health and metrics on {}:{}; queue {}, runs {}", parts_->module->executor_id(),
+            parts_->config.server.host, parts_->server->port(), parts_->config.queue_endpoint,
+            parts_->config.runs_endpoint);
+  return parts_->module->Start();
+}
+
+int ExecutorService::port() const {
+  return parts_->started ? parts_->server->port() : parts_->config.server.port;
+}
+metrics::Registry& ExecutorService::metrics() { return *parts_->metrics; }
+ExecutorModule& ExecutorService::module() { return *parts_->module; }
+
+void ExecutorService::Shutdown() {
+  Parts& p = *parts_;
+  if (p.shut_down) return;
+  p.shut_down = true;
+  if (p.module) p.module->Shutdown();
+  if (p.server) p.server->Shutdown();
+  if (p.pool) p.pool->Shutdown();
+  p.server.reset();
+  p.router.reset();
+  p.module.reset();
+}
+
+int Main(int argc, const char* const* argv) {
+  static Config config;
+  static std::unique_ptr<ExecutorService> service;
+  app::Program program;
+  program.name = "executor";
+  program.version = FLYTE_VERSION;
+  program.load_config = [](const std::string& file) -> absl::Status {
+    absl::StatusOr<Config> loaded = LoadConfig(file);
+    if (!loaded.ok()) return loaded.status();
+    config = std::move(*loaded);
+    return absl::OkStatus();
+  };
+  program.logger = [] { return config.logger; };
+  program.start = [](app::ShutdownSequence& shutdown) -> absl::Status {
+    absl::StatusOr<std::unique_ptr<ExecutorService>> created = ExecutorService::Create(config);
+    if (!created.ok()) return created.status();
+    service = std::move(*created);
+    shutdown.Add("executor", [] {
+      service->Shutdown();
+      service.reset();
+    });
+    return service->Start();
+  };
+  return app::RunMain(argc, argv, program);
+}
+
+}  // namespace flyte::executor

@@ -1,0 +1,77 @@
+#include "api/queue_api.h"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "api/converters.h"
+#include "flyte/internal/queue/v1/lease_service.pb.h"
+#include "flyteidl2/workflow/queue_service.pb.h"
+
+namespace flyte::queue::api {
+
+namespace wf = flyteidl2::workflow;
+namespace pb = flyte::internal::queue::v1;
+
+void RegisterQueueApi(rpc::Router& router, QueueUseCases& queue) {
+  QueueUseCases* q = &queue;
+
+  router.Unary<wf::EnqueueActionRequest, wf::EnqueueActionResponse>(
+      kQueueService, "EnqueueAction",
+      [q](const rpc::CallContext&, const wf::EnqueueActionRequest& req, wf::EnqueueActionResponse*) {
+        return q->Enqueue(ToNewEntry(req));
+      });
+  router.Unary<wf::AbortQueuedRunRequest, wf::AbortQueuedRunResponse>(
+      kQueueService, "AbortQueuedRun",
+      [q](const rpc::CallContext&, const wf::AbortQueuedRunRequest& req, wf::AbortQueuedRunResponse*) {
+        return q->AbortRun(ToRunKey(req.run_id()), req.reason());
+      });
+  router.Unary<wf::AbortQueuedActionRequest, wf::AbortQueuedActionResponse>(
+      kQueueService, "AbortQueuedAction",
+      [q](const rpc::CallContext&, const wf::AbortQueuedActionRequest& req, wf::AbortQueuedActionResponse*) {
+        return q->AbortAction(ToActionKey(req.action_id()), req.reason());
+      });
+
+  router.Unary<pb::AcquireRequest, pb::AcquireResponse>(
+      kLeaseService, "Acquire",
+      [q](const rpc::CallContext& ctx, const pb::AcquireRequest& req, pb::AcquireResponse* resp) -> absl::Status {
+        // Leave the client time to receive an empty answer before its own deadline fires.
+        auto deadline = ctx.deadline;
+        if (deadline != std::chrono::steady_clock::time_point::max()) deadline -= std::chrono::milliseconds(200);
+        absl::StatusOr<std::vector<QueueEntry>> got = q->Acquire(
+            req.executor_id(), static_cast<int>(req.max_leases()), std::chrono::milliseconds(req.wait_ms()),
+            deadline);
+        if (!got.ok()) return got.status();
+        for (const QueueEntry& e : *got) {
+          absl::StatusOr<pb::Lease> lease = ToLease(e);
+          if (!lease.ok()) return lease.status();
+          *resp->add_leases() = std::move(*lease);
+        }
+        return absl::OkStatus();
+      });
+  router.Unary<pb::HeartbeatRequest, pb::HeartbeatResponse>(
+      kLeaseService, "Heartbeat",
+      [q](const rpc::CallContext&, const pb::HeartbeatRequest& req, pb::HeartbeatResponse* resp) -> absl::Status {
+        std::vector<std::string> ids(req.lease_ids().begin(), req.lease_ids().end());
+        absl::StatusOr<HeartbeatResult> hb = q->Heartbeat(req.executor_id(), ids);
+        if (!hb.ok()) return hb.status();
+        for (const QueueEntry& e : hb->renewed) {
+          absl::StatusOr<pb::Lease> lease = ToLease(e, /*with_action=*/false);
+          if (!lease.ok()) return lease.status();
+          *resp->add_renewed() = std::move(*lease);
+        }
+        for (const std::string& id : hb->lost_lease_ids) resp->add_lost_lease_ids(id);
+        return absl::OkStatus();
+      });
+  router.Unary<pb::CompleteRequest, pb::CompleteResponse>(
+      kLeaseService, "Complete",
+      [q](const rpc::CallContext&, const pb::CompleteRequest& req, pb::CompleteResponse*) {
+        return q->Complete(req.executor_id(), req.lease_id());
+      });
+  router.Unary<pb::ReleaseRequest, pb::ReleaseResponse>(
+      kLeaseService, "Release", [q](const rpc::CallContext&, const pb::ReleaseRequest& req, pb::ReleaseResponse*) {
+        return q->Release(req.executor_id(), req.lease_id());
+      });
+}
+
+}  // namespace flyte::queue::api

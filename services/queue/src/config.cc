@@ -1,0 +1,72 @@
+#include "config.h"
+
+#include "flyte/config/yaml.h"
+
+namespace flyte::queue {
+namespace {
+
+using std::chrono::milliseconds;
+
+void AtLeast(config::Problems& problems, const std::string& path, milliseconds value, milliseconds min) {
+  if (value < min) problems.Add(path, "must be at least " + config::FormatDuration(min));
+}
+
+absl::StatusOr<Config> FromDocument(const config::Document& doc) {
+  Config cfg;
+  config::Problems problems;
+  config::Section root = doc.Root(&problems);
+  if (std::optional<config::Section> queue = root.Child("queue")) {
+    if (std::optional<config::Section> server = queue->Child("server")) {
+      server->String("host", &cfg.server.host);
+      server->Int("port", &cfg.server.port, 0, 65535);
+      server->Finish();
+      if (cfg.server.host.empty()) problems.Add("queue.server.host", "must not be empty");
+    }
+    queue->Duration("leaseDuration", &cfg.lease_duration);
+    queue->Int("maxWaitMs", &cfg.max_wait_ms, 0, 300000);
+    queue->Duration("pollInterval", &cfg.poll_interval);
+    queue->Duration("doneRetention", &cfg.done_retention);
+    queue->Duration("maintenanceInterval", &cfg.maintenance_interval);
+    queue->Int("workerThreads", &cfg.worker_threads, 1, 1024);
+    queue->Int("maxWaitingAcquires", &cfg.max_waiting_acquires, 0, 10000);
+    queue->Size("maxQueuedRequests", &cfg.max_queued_requests, 1, 10'000'000);
+    queue->Size("maxMessageBytes", &cfg.max_message_bytes, 1024, 1ull << 30);
+    queue->Finish();
+    AtLeast(problems, "queue.leaseDuration", cfg.lease_duration, milliseconds(1000));
+    AtLeast(problems, "queue.pollInterval", cfg.poll_interval, milliseconds(10));
+    AtLeast(problems, "queue.maintenanceInterval", cfg.maintenance_interval, milliseconds(100));
+  }
+  if (std::optional<config::Section> database = root.Child("database")) {
+    config::ParseDatabase(*database, &cfg.database);
+  }
+  if (std::optional<config::Section> logger = root.Child("logger")) {
+    config::ParseLogger(*logger, &cfg.logger);
+  }
+  root.Finish();
+  if (!problems.ok()) return problems.ToStatus();
+  return cfg;
+}
+
+}  // namespace
+
+db::DatabaseConfig Config::DefaultDatabase() {
+  db::DatabaseConfig db = config::DefaultDatabase();
+  db.sqlite = db::SqliteConfig{};
+  db.sqlite->file = "./queue.db";
+  return db;
+}
+
+absl::StatusOr<Config> ParseConfig(std::string_view yaml) {
+  absl::StatusOr<config::Document> doc = config::Document::Parse(yaml);
+  if (!doc.ok()) return doc.status();
+  return FromDocument(*doc);
+}
+
+absl::StatusOr<Config> LoadConfig(const std::string& file) {
+  if (file.empty()) return Config{};
+  absl::StatusOr<config::Document> doc = config::Document::LoadFile(file);
+  if (!doc.ok()) return doc.status();
+  return FromDocument(*doc);
+}
+
+}  // namespace flyte::queue

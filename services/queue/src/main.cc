@@ -1,0 +1,5 @@
+// queue-service: QueueService (flyteidl2) and LeaseService (executors) over gRPC and Connect on one port.
+// Everything is built in setup.cc so tests run exactly what ships.
+#include "setup.h"
+
+int main(int argc, char** argv) { return flyte::queue::Main(argc, argv); }

@@ -1,0 +1,308 @@
+#include "repository/sql_queue_backend.h"
+
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <string>
+#include <utility>
+
+namespace flyte::queue {
+namespace {
+
+using common::FromUnixMicros;
+using common::ToUnixMicros;
+
+constexpr char kColumns[] =
+    "id, org, project, domain, run_name, action_name, parent_name, payload, state, lease_id, lease_owner, "
+    "lease_expires_at, delivery_count, abort_requested, abort_reason, enqueued_at, updated_at";
+
+QueueEntry FromRow(const db::Row& r) {
+  QueueEntry e;
+  e.id = r.Int(0);
+  e.key.run.org = r.Str(1);
+  e.key.run.project = r.Str(2);
+  e.key.run.domain = r.Str(3);
+  e.key.run.name = r.Str(4);
+  e.key.name = r.Str(5);
+  e.parent = r.OptStr(6);
+  e.payload = r.Str(7);
+  e.state = static_cast<EntryState>(r.Int(8));
+  e.lease_id = r.Str(9);
+  e.lease_owner = r.Str(10);
+  if (std::optional<int64_t> exp = r.OptInt(11)) e.lease_expires_at = FromUnixMicros(*exp);
+  e.delivery_count = static_cast<uint32_t>(r.Int(12));
+  e.abort_requested = r.Int(13) != 0;
+  e.abort_reason = r.Str(14);
+  e.enqueued_at = FromUnixMicros(r.Int(15));
+  e.updated_at = FromUnixMicros(r.Int(16));
+  return e;
+}
+
+std::vector<db::Value> RunParams(const RunKey& run) { return {run.org, run.project, run.domain, run.name}; }
+
+}  // namespace
+
+std::string NewLeaseId() {
+  static std::mutex mu;
+  static std::mt19937_64 rng{std::random_device{}()};
+  uint64_t hi, lo;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    hi = rng();
+    lo = rng();
+  }
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(hi),
+                static_cast<unsigned long long>(lo));
+  return buf;
+}
+
+absl::StatusOr<bool> SqlQueueBackend::Enqueue(const NewEntry& entry, TimePoint now) {
+  int64_t inserted = 0;
+  absl::Status s = db_->Write("queue.enqueue", [&](db::Tx& tx) -> absl::Status {
+    const int64_t t = ToUnixMicros(now);
+    absl::StatusOr<int64_t> n = tx.Exec(
+        "INSERT INTO queue_entries (org, project, domain, run_name, action_name, parent_name, payload, state, "
+        "enqueued_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?) "
+        "ON CONFLICT (org, project, domain, run_name, action_name) DO NOTHING",
+        {entry.key.run.org, entry.key.run.project, entry.key.run.domain, entry.key.run.name, entry.key.name,
+         db::Nullable(entry.parent), db::Bytes{entry.payload}, t, t});
+    if (!n.ok()) return n.status();
+    inserted = *n;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return inserted > 0;
+}
+
+absl::StatusOr<int64_t> SqlQueueBackend::AbortRun(const RunKey& run, const std::string& reason, TimePoint now) {
+  int64_t flagged = 0;
+  absl::Status s = db_->Write("queue.abort_run", [&](db::Tx& tx) -> absl::Status {
+    const std::vector<db::Value> params = {reason, ToUnixMicros(now), run.org, run.project, run.domain, run.name};
+    absl::StatusOr<int64_t> n = tx.Exec(
+        "UPDATE queue_entries SET abort_requested = 1, abort_reason = ?, "
+        "state = CASE WHEN state = 0 THEN 2 ELSE state END, updated_at = ? "
+        "WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND state <> 2",
+        params);
+    if (!n.ok()) return n.status();
+    flagged = *n;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return flagged;
+}
+
+absl::StatusOr<int64_t> SqlQueueBackend::AbortAction(const ActionKey& action, const std::string& reason,
+                                                     TimePoint now) {
+  int64_t flagged = 0;
+  absl::Status s = db_->Write("queue.abort_action", [&](db::Tx& tx) -> absl::Status {
+    std::vector<db::Value> key = RunParams(action.run);
+    key.push_back(action.name);
+    absl::StatusOr<db::Rows> found = tx.Query(
+        "SELECT id FROM queue_entries WHERE org = ? AND project = ? AND domain = ? AND run_name = ? "
+        "AND action_name = ?",
+        key);
+    if (!found.ok()) return found.status();
+    if (found->empty()) return absl::NotFoundError("action " + action.ToString() + " is not queued");
+    // The action and everything below it in the same run, following parent links.
+    const RunKey& r = action.run;
+    const std::vector<db::Value> params = {action.name, r.org,   r.project, r.domain, r.name, reason,
+                                           ToUnixMicros(now), r.org, r.project, r.domain, r.name};
+    absl::StatusOr<int64_t> n = tx.Exec(
+        "WITH RECURSIVE sub(name) AS ("
+        "  SELECT CAST(? AS TEXT)"
+        "  UNION SELECT q.action_name FROM queue_entries q JOIN sub ON q.parent_name = sub.name"
+        "  WHERE q.org = ? AND q.project = ? AND q.domain = ? AND q.run_name = ?) "
+        "UPDATE queue_entries SET abort_requested = 1, abort_reason = ?, "
+        "state = CASE WHEN state = 0 THEN 2 ELSE state END, updated_at = ? "
+        "WHERE org = ? AND project = ? AND domain = ? AND run_name = ? "
+        "AND action_name IN (SELECT name FROM sub) AND state <> 2",
+        params);
+    if (!n.ok()) return n.status();
+    flagged = *n;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return flagged;
+}
+
+absl::StatusOr<AcquireResult> SqlQueueBackend::Acquire(const std::string& executor, int max, TimePoint now,
+                                                       std::chrono::milliseconds lease_duration) {
+  AcquireResult result;
+  if (max <= 0) return result;
+  const int64_t t = ToUnixMicros(now);
+  const int64_t expires = ToUnixMicros(now + lease_duration);
+  std::string select = std::string("SELECT ") + kColumns +
+                       " FROM queue_entries WHERE state = 0 OR (state = 1 AND lease_expires_at <= ?) "
+                       "ORDER BY id LIMIT ?";
+  if (postgres()) select += " FOR UPDATE SKIP LOCKED";
+  // Idle executors poll often; a read (no writer lock on SQLite, no row locks on PostgreSQL) answers most of
+  // those polls. Anything found is re-checked under the write below.
+  bool any = false;
+  absl::Status probe = db_->Read("queue.acquire_probe", [&](db::Tx& tx) -> absl::Status {
+    absl::StatusOr<db::Rows> rows = tx.Query(
+        "SELECT id FROM queue_entries WHERE state = 0 OR (state = 1 AND lease_expires_at <= ?) LIMIT 1", {t});
+    if (!rows.ok()) return rows.status();
+    any = !rows->empty();
+    return absl::OkStatus();
+  });
+  if (!probe.ok()) return probe;
+  if (!any) return result;
+  absl::Status s = db_->Write("queue.acquire", [&](db::Tx& tx) -> absl::Status {
+    result = AcquireResult{};  // Write may retry on a broken connection
+    // Aborted entries whose lease expired are dropped rather than handed out, so one pass may come up short;
+    // a few passes fill the batch without looping forever.
+    for (int pass = 0; pass < 4 && static_cast<int>(result.leased.size()) < max; ++pass) {
+      absl::StatusOr<db::Rows> rows =
+          tx.Query(select, {t, static_cast<int64_t>(max - static_cast<int>(result.leased.size()))});
+      if (!rows.ok()) return rows.status();
+      if (rows->empty()) break;
+      int64_t dropped_this_pass = 0;
+      for (const db::Row& row : *rows) {
+        QueueEntry e = FromRow(row);
+        const bool expired = e.state == EntryState::kLeased;
+        if (expired && e.abort_requested) {
+          absl::StatusOr<int64_t> n = tx.Exec(
+              "UPDATE queue_entries SET state = 2, lease_expires_at = NULL, updated_at = ? WHERE id = ?", {t, e.id});
+          if (!n.ok()) return n.status();
+          ++result.expired_dropped;
+          ++dropped_this_pass;
+          continue;
+        }
+        e.lease_id = NewLeaseId();
+        e.lease_owner = executor;
+        e.lease_expires_at = FromUnixMicros(expires);
+        e.delivery_count += 1;
+        e.state = EntryState::kLeased;
+        e.updated_at = now;
+        absl::StatusOr<int64_t> n = tx.Exec(
+            "UPDATE queue_entries SET state = 1, lease_id = ?, lease_owner = ?, lease_expires_at = ?, "
+            "delivery_count = delivery_count + 1, updated_at = ? WHERE id = ?",
+            {e.lease_id, executor, expires, t, e.id});
+        if (!n.ok()) return n.status();
+        if (*n != 1) return absl::InternalError("acquire: entry vanished while locked");
+        if (expired) ++result.expired_reclaimed;
+        result.leased.push_back(std::move(e));
+      }
+      if (dropped_this_pass == 0) break;
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return result;
+}
+
+absl::StatusOr<HeartbeatResult> SqlQueueBackend::Heartbeat(const std::string& executor,
+                                                           const std::vector<std::string>& lease_ids, TimePoint now,
+                                                           std::chrono::milliseconds lease_duration) {
+  HeartbeatResult result;
+  if (lease_ids.empty()) return result;
+  const int64_t t = ToUnixMicros(now);
+  const int64_t expires = ToUnixMicros(now + lease_duration);
+  const std::string sql = std::string(
+                              "UPDATE queue_entries SET lease_expires_at = ?, updated_at = ? "
+                              "WHERE lease_id = ? AND lease_owner = ? AND state = 1 AND lease_expires_at > ? "
+                              "RETURNING ") +
+                          kColumns;
+  absl::Status s = db_->Write("queue.heartbeat", [&](db::Tx& tx) -> absl::Status {
+    result = HeartbeatResult{};
+    for (const std::string& id : lease_ids) {
+      absl::StatusOr<db::Rows> rows = tx.Query(sql, {expires, t, id, executor, t});
+      if (!rows.ok()) return rows.status();
+      if (rows->empty()) {
+        result.lost_lease_ids.push_back(id);
+      } else {
+        result.renewed.push_back(FromRow(rows->front()));
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return result;
+}
+
+absl::Status SqlQueueBackend::Complete(const std::string& executor, const std::string& lease_id, TimePoint now) {
+  return db_->Write("queue.complete", [&](db::Tx& tx) -> absl::Status {
+    absl::StatusOr<int64_t> n = tx.Exec(
+        "UPDATE queue_entries SET state = 2, lease_expires_at = NULL, updated_at = ? "
+        "WHERE lease_id = ? AND lease_owner = ? AND state = 1",
+        {ToUnixMicros(now), lease_id, executor});
+    if (!n.ok()) return n.status();
+    if (*n == 0) {
+      return absl::FailedPreconditionError("lease " + lease_id + " is not held by executor " + executor);
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status SqlQueueBackend::Release(const std::string& executor, const std::string& lease_id, TimePoint now) {
+  return db_->Write("queue.release", [&](db::Tx& tx) -> absl::Status {
+    absl::StatusOr<int64_t> n = tx.Exec(
+        "UPDATE queue_entries SET state = CASE WHEN abort_requested = 1 THEN 2 ELSE 0 END, lease_id = NULL, "
+        "lease_owner = NULL, lease_expires_at = NULL, updated_at = ? "
+        "WHERE lease_id = ? AND lease_owner = ? AND state = 1",
+        {ToUnixMicros(now), lease_id, executor});
+    if (!n.ok()) return n.status();
+    if (*n == 0) {
+      return absl::FailedPreconditionError("lease " + lease_id + " is not held by executor " + executor);
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<QueueDepth> SqlQueueBackend::Depth() {
+  QueueDepth depth;
+  absl::Status s = db_->Read("queue.depth", [&](db::Tx& tx) -> absl::Status {
+    absl::StatusOr<db::Rows> rows = tx.Query("SELECT state, COUNT(*) FROM queue_entries GROUP BY state");
+    if (!rows.ok()) return rows.status();
+    for (const db::Row& r : *rows) {
+      switch (static_cast<EntryState>(r.Int(0))) {
+        case EntryState::kReady:
+          depth.ready = r.Int(1);
+          break;
+        case EntryState::kLeased:
+          depth.leased = r.Int(1);
+          break;
+        case EntryState::kDone:
+          depth.done = r.Int(1);
+          break;
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return depth;
+}
+
+absl::StatusOr<QueueEntry> SqlQueueBackend::Get(const ActionKey& key) {
+  std::optional<QueueEntry> entry;
+  absl::Status s = db_->Read("queue.get", [&](db::Tx& tx) -> absl::Status {
+    std::vector<db::Value> params = RunParams(key.run);
+    params.push_back(key.name);
+    absl::StatusOr<db::Rows> rows = tx.Query(
+        std::string("SELECT ") + kColumns +
+            " FROM queue_entries WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ?",
+        params);
+    if (!rows.ok()) return rows.status();
+    if (!rows->empty()) entry = FromRow(rows->front());
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!entry) return absl::NotFoundError("action " + key.ToString() + " is not queued");
+  return *std::move(entry);
+}
+
+absl::StatusOr<int64_t> SqlQueueBackend::DeleteDoneBefore(TimePoint before) {
+  int64_t deleted = 0;
+  absl::Status s = db_->Write("queue.cleanup", [&](db::Tx& tx) -> absl::Status {
+    absl::StatusOr<int64_t> n =
+        tx.Exec("DELETE FROM queue_entries WHERE state = 2 AND updated_at < ?", {ToUnixMicros(before)});
+    if (!n.ok()) return n.status();
+    deleted = *n;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return deleted;
+}
+
+}  // namespace flyte::queue

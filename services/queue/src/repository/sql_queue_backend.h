@@ -1,0 +1,46 @@
+#pragma once
+// QueueBackend on flyte::db, one implementation for SQLite and PostgreSQL (portable SQL with `?` parameters).
+// The dialects differ only in how Acquire claims rows:
+//  * SQLite: every write runs under the single writer connection (BEGIN IMMEDIATE), so select-then-update inside
+//    one Write is atomic against every other writer, in this process or another.
+//  * PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, so several queue-service replicas sharing one database claim
+//    disjoint rows without waiting on each other; a row changed concurrently is re-checked by PostgreSQL before it
+//    is locked (READ COMMITTED), so a reclaimed or completed entry is never handed out twice.
+//
+// Thread-safe (the Database is). Owns the Database.
+#include <memory>
+
+#include "flyte/db/database.h"
+#include "repository/queue_backend.h"
+
+namespace flyte::queue {
+
+class SqlQueueBackend final : public QueueBackend {
+ public:
+  explicit SqlQueueBackend(std::unique_ptr<db::Database> db) : db_(std::move(db)) {}
+
+  absl::StatusOr<bool> Enqueue(const NewEntry& entry, TimePoint now) override;
+  absl::StatusOr<int64_t> AbortRun(const RunKey& run, const std::string& reason, TimePoint now) override;
+  absl::StatusOr<int64_t> AbortAction(const ActionKey& action, const std::string& reason, TimePoint now) override;
+  absl::StatusOr<AcquireResult> Acquire(const std::string& executor, int max, TimePoint now,
+                                        std::chrono::milliseconds lease_duration) override;
+  absl::StatusOr<HeartbeatResult> Heartbeat(const std::string& executor, const std::vector<std::string>& lease_ids,
+                                            TimePoint now, std::chrono::milliseconds lease_duration) override;
+  absl::Status Complete(const std::string& executor, const std::string& lease_id, TimePoint now) override;
+  absl::Status Release(const std::string& executor, const std::string& lease_id, TimePoint now) override;
+  absl::StatusOr<QueueDepth> Depth() override;
+  absl::StatusOr<QueueEntry> Get(const ActionKey& key) override;
+  absl::StatusOr<int64_t> DeleteDoneBefore(TimePoint before) override;
+  absl::Status Ping() override { return db_->Ping(); }
+
+  db::Database& database() { return *db_; }
+
+ private:
+  bool postgres() const { return db_->dialect() == db::Dialect::kPostgres; }
+  std::unique_ptr<db::Database> db_;
+};
+
+// A fresh random lease id (128 bits, hex). Thread-safe.
+std::string NewLeaseId();
+
+}  // namespace flyte::queue

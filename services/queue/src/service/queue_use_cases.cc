@@ -1,0 +1,221 @@
+#include "service/queue_use_cases.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "flyte/app/log.h"
+#include "flyte/metrics/registry.h"
+
+namespace flyte::queue {
+
+struct QueueUseCases::Metrics {
+  explicit Metrics(metrics::Registry& r)
+      : depth(prometheus::BuildGauge()
+                  .Name("flyte_queue_depth")
+                  .Help("Queue entries by state (ready, leased, done awaiting cleanup)")
+                  .Register(r.prometheus())),
+        ready(depth.Add({{"state", "ready"}})),
+        leased(depth.Add({{"state", "leased"}})),
+        done(depth.Add({{"state", "done"}})),
+        leases_held(prometheus::BuildGauge()
+                        .Name("flyte_queue_leases_held")
+                        .Help("Leases currently held by executors (including expired ones not yet reassigned)")
+                        .Register(r.prometheus())
+                        .Add({})),
+        leases_expired(prometheus::BuildCounter()
+                           .Name("flyte_queue_leases_expired_total")
+                           .Help("Leases that expired and were taken back (handed out again or dropped if aborted)")
+                           .Register(r.prometheus())
+                           .Add({})),
+        enqueued(prometheus::BuildCounter()
+                     .Name("flyte_queue_enqueued_total")
+                     .Help("Actions newly enqueued (repeated enqueues of the same action are not counted)")
+                     .Register(r.prometheus())
+                     .Add({})),
+        aborts_family(prometheus::BuildCounter()
+                          .Name("flyte_queue_aborts_total")
+                          .Help("Abort requests accepted, by scope (run, action)")
+                          .Register(r.prometheus())),
+        aborts_run(aborts_family.Add({{"scope", "run"}})),
+        aborts_action(aborts_family.Add({{"scope", "action"}})),
+        cleaned(prometheus::BuildCounter()
+                    .Name("flyte_queue_cleaned_total")
+                    .Help("DONE entries deleted after the retention period")
+                    .Register(r.prometheus())
+                    .Add({})) {}
+
+  void SetDepth(const QueueDepth& d) {
+    ready.Set(static_cast<double>(d.ready));
+    leased.Set(static_cast<double>(d.leased));
+    done.Set(static_cast<double>(d.done));
+    leases_held.Set(static_cast<double>(d.leased));
+  }
+
+  prometheus::Family<prometheus::Gauge>& depth;
+  prometheus::Gauge& ready;
+  prometheus::Gauge& leased;
+  prometheus::Gauge& done;
+  prometheus::Gauge& leases_held;
+  prometheus::Counter& leases_expired;
+  prometheus::Counter& enqueued;
+  prometheus::Family<prometheus::Counter>& aborts_family;
+  prometheus::Counter& aborts_run;
+  prometheus::Counter& aborts_action;
+  prometheus::Counter& cleaned;
+};
+
+QueueUseCases::QueueUseCases(QueueBackend& backend, common::Clock& clock, metrics::Registry* metrics,
+                             QueueOptions options)
+    : backend_(backend), clock_(clock), options_(options) {
+  if (metrics) metrics_ = std::make_unique<Metrics>(*metrics);
+}
+
+QueueUseCases::~QueueUseCases() { Shutdown(); }
+
+void QueueUseCases::SignalWork() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++work_generation_;
+  }
+  work_cv_.notify_all();
+}
+
+absl::Status QueueUseCases::Enqueue(const NewEntry& entry) {
+  if (absl::Status s = ValidateNewEntry(entry); !s.ok()) return s;
+  absl::StatusOr<bool> created = backend_.Enqueue(entry, clock_.Now());
+  if (!created.ok()) return created.status();
+  if (*created) {
+    if (metrics_) metrics_->enqueued.Increment();
+    FLYTE_LOG(kDebug, "enqueued {}", entry.key.ToString());
+    SignalWork();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status QueueUseCases::AbortRun(const RunKey& run, const std::string& reason) {
+  if (absl::Status s = ValidateRunKey(run, "run_id"); !s.ok()) return s;
+  absl::StatusOr<int64_t> n = backend_.AbortRun(run, reason, clock_.Now());
+  if (!n.ok()) return n.status();
+  if (metrics_) metrics_->aborts_run.Increment();
+  return absl::OkStatus();
+}
+
+absl::Status QueueUseCases::AbortAction(const ActionKey& action, const std::string& reason) {
+  if (absl::Status s = ValidateActionKey(action, "action_id"); !s.ok()) return s;
+  absl::StatusOr<int64_t> n = backend_.AbortAction(action, reason, clock_.Now());
+  if (!n.ok()) return n.status();
+  if (metrics_) metrics_->aborts_action.Increment();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<QueueEntry>> QueueUseCases::Acquire(const std::string& executor, int max,
+                                                               std::chrono::milliseconds wait,
+                                                               std::chrono::steady_clock::time_point deadline) {
+  if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
+  if (max < 0 || max > options_.max_leases_per_acquire) {
+    return absl::InvalidArgumentError("max_leases must be 1.." + std::to_string(options_.max_leases_per_acquire));
+  }
+  if (max == 0) max = 1;
+  using std::chrono::steady_clock;
+  const steady_clock::time_point until =
+      std::min(deadline, steady_clock::now() + std::clamp(wait, std::chrono::milliseconds(0), options_.max_wait));
+
+  bool counted_as_waiter = false;
+  auto leave = [&] {
+    if (counted_as_waiter) --waiting_;
+  };
+  while (true) {
+    uint64_t generation;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      generation = work_generation_;
+    }
+    absl::StatusOr<AcquireResult> got =
+        backend_.Acquire(executor, max, clock_.Now(), options_.lease_duration);
+    if (!got.ok()) {
+      leave();
+      return got.status();
+    }
+    if (metrics_ && (got->expired_reclaimed + got->expired_dropped) > 0) {
+      metrics_->leases_expired.Increment(static_cast<double>(got->expired_reclaimed + got->expired_dropped));
+    }
+    if (!got->leased.empty() || steady_clock::now() >= until) {
+      leave();
+      return std::move(got->leased);
+    }
+    if (!counted_as_waiter) {
+      if (waiting_.fetch_add(1) >= options_.max_waiting_acquires) {
+        --waiting_;
+        return std::vector<QueueEntry>{};  // too many waiters: answer now, the executor asks again
+      }
+      counted_as_waiter = true;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    if (shutting_down_) {
+      lock.unlock();
+      leave();
+      return std::vector<QueueEntry>{};
+    }
+    const steady_clock::time_point wake = std::min(until, steady_clock::now() + options_.poll_interval);
+    work_cv_.wait_until(lock, wake, [&] { return shutting_down_ || work_generation_ != generation; });
+  }
+}
+
+absl::StatusOr<HeartbeatResult> QueueUseCases::Heartbeat(const std::string& executor,
+                                                         const std::vector<std::string>& lease_ids) {
+  if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
+  if (lease_ids.size() > 1000) return absl::InvalidArgumentError("lease_ids: at most 1000 per heartbeat");
+  return backend_.Heartbeat(executor, lease_ids, clock_.Now(), options_.lease_duration);
+}
+
+absl::Status QueueUseCases::Complete(const std::string& executor, const std::string& lease_id) {
+  if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
+  if (lease_id.empty()) return absl::InvalidArgumentError("lease_id is required");
+  return backend_.Complete(executor, lease_id, clock_.Now());
+}
+
+absl::Status QueueUseCases::Release(const std::string& executor, const std::string& lease_id) {
+  if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
+  if (lease_id.empty()) return absl::InvalidArgumentError("lease_id is required");
+  absl::Status s = backend_.Release(executor, lease_id, clock_.Now());
+  if (s.ok()) SignalWork();
+  return s;
+}
+
+absl::Status QueueUseCases::RunMaintenance() {
+  absl::StatusOr<int64_t> deleted = backend_.DeleteDoneBefore(clock_.Now() - options_.done_retention);
+  if (!deleted.ok()) return deleted.status();
+  if (metrics_ && *deleted > 0) metrics_->cleaned.Increment(static_cast<double>(*deleted));
+  absl::StatusOr<QueueDepth> depth = backend_.Depth();
+  if (!depth.ok()) return depth.status();
+  if (metrics_) metrics_->SetDepth(*depth);
+  return absl::OkStatus();
+}
+
+void QueueUseCases::StartMaintenance() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (maintenance_.joinable() || shutting_down_) return;
+  maintenance_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!shutting_down_) {
+      lock.unlock();
+      if (absl::Status s = RunMaintenance(); !s.ok()) {
+        FLYTE_LOG(kWarn, "queue maintenance failed: {}", s.ToString());
+      }
+      lock.lock();
+      maintenance_cv_.wait_for(lock, options_.maintenance_interval, [this] { return shutting_down_; });
+    }
+  });
+}
+
+void QueueUseCases::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutting_down_ = true;
+  }
+  work_cv_.notify_all();
+  maintenance_cv_.notify_all();
+  if (maintenance_.joinable() && maintenance_.get_id() != std::this_thread::get_id()) maintenance_.join();
+}
+
+}  // namespace flyte::queue

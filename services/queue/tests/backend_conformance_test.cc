@@ -1,0 +1,362 @@
+// One conformance suite for every QueueBackend implementation: each case runs against a fresh SQLite file and a
+// fresh database on the throwaway PostgreSQL server.
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "flyte/testing/postgres.h"
+#include "flyte/testing/temp.h"
+#include "repository/backend_factory.h"
+
+using namespace flyte::queue;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+const TimePoint kT0 = TimePoint(seconds(1'700'000'000));
+constexpr milliseconds kLease{15000};
+
+// Owns the database location so a backend can be closed and opened again on the same data.
+class Fixture {
+ public:
+  explicit Fixture(const std::string& kind) : kind_(kind) {
+    if (kind == "postgres") {
+      config_ = flyte::testing::ThrowawayPostgres::Instance().CreateDatabaseConfig(8);
+    } else {
+      sqlite_ = std::make_unique<flyte::testing::TempSqlite>();
+      config_ = sqlite_->database_config();
+    }
+  }
+  std::unique_ptr<QueueBackend> Open() {
+    auto backend = OpenQueueBackend(config_);
+    REQUIRE(backend.ok());
+    return std::move(*backend);
+  }
+
+ private:
+  std::string kind_;
+  std::unique_ptr<flyte::testing::TempSqlite> sqlite_;
+  flyte::db::DatabaseConfig config_;
+};
+
+ActionKey Key(const std::string& action, const std::string& run = "r1") {
+  return ActionKey{RunKey{"org", "proj", "dev", run}, action};
+}
+
+NewEntry Entry(const std::string& action, const std::string& run = "r1",
+               std::optional<std::string> parent = std::nullopt) {
+  NewEntry e;
+  e.key = Key(action, run);
+  e.parent = std::move(parent);
+  e.payload = std::string("payload\0of ", 11) + action;
+  e.spec = SpecKind::kTask;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("enqueue is idempotent per action key", "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  auto first = q->Enqueue(Entry("a0"), kT0);
+  REQUIRE(first.ok());
+  CHECK(*first);
+  NewEntry again = Entry("a0");
+  again.payload = "different";
+  auto second = q->Enqueue(again, kT0 + seconds(1));
+  REQUIRE(second.ok());
+  CHECK_FALSE(*second);
+
+  auto got = q->Get(Key("a0"));
+  REQUIRE(got.ok());
+  CHECK(got->payload == Entry("a0").payload);  // the first enqueue wins, verbatim (binary-safe)
+  CHECK(got->state == EntryState::kReady);
+  CHECK(got->enqueued_at == kT0);
+  CHECK(got->delivery_count == 0);
+  auto depth = q->Depth();
+  REQUIRE(depth.ok());
+  CHECK(depth->ready == 1);
+  CHECK(depth->leased == 0);
+  CHECK(q->Get(Key("nope")).status().code() == absl::StatusCode::kNotFound);
+
+  // Same action name in another run is another entry.
+  REQUIRE(q->Enqueue(Entry("a0", "r2"), kT0).value());
+  CHECK(q->Depth()->ready == 2);
+}
+
+TEST_CASE("acquire hands out oldest first, each entry once", "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  for (const char* a : {"a1", "a2", "a3"}) REQUIRE(q->Enqueue(Entry(a), kT0).ok());
+
+  auto first = q->Acquire("exec-1", 2, kT0, kLease);
+  REQUIRE(first.ok());
+  REQUIRE(first->leased.size() == 2);
+  CHECK(first->leased[0].key.name == "a1");
+  CHECK(first->leased[1].key.name == "a2");
+  CHECK(first->expired_reclaimed == 0);
+  const QueueEntry& l = first->leased[0];
+  CHECK(l.state == EntryState::kLeased);
+  CHECK(l.lease_owner == "exec-1");
+  CHECK(l.delivery_count == 1);
+  CHECK(l.lease_expires_at == kT0 + kLease);
+  CHECK(l.lease_id.size() == 32);
+  CHECK(l.lease_id != first->leased[1].lease_id);
+  CHECK(l.payload == Entry("a1").payload);
+
+  auto second = q->Acquire("exec-2", 10, kT0, kLease);
+  REQUIRE(second.ok());
+  REQUIRE(second->leased.size() == 1);
+  CHECK(second->leased[0].key.name == "a3");
+  CHECK(q->Acquire("exec-3", 10, kT0, kLease)->leased.empty());
+  auto depth = q->Depth();
+  CHECK(depth->ready == 0);
+  CHECK(depth->leased == 3);
+}
+
+TEST_CASE("concurrent acquirers never share an entry", "[repository][sqlite][postgres][concurrency]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  constexpr int kEntries = 60;
+  for (int i = 0; i < kEntries; ++i) REQUIRE(q->Enqueue(Entry("a" + std::to_string(i)), kT0).ok());
+
+  std::mutex mu;
+  std::map<std::string, std::string> owner_of;  // action -> executor
+  std::vector<std::string> duplicates;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string me = "exec-" + std::to_string(t);
+      for (int round = 0; round < 40; ++round) {
+        auto got = q->Acquire(me, 3, kT0, kLease);
+        if (!got.ok()) {
+          ++errors;
+          continue;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        for (const QueueEntry& e : got->leased) {
+          if (!owner_of.emplace(e.key.name, me).second) duplicates.push_back(e.key.name);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(errors == 0);
+  CHECK(duplicates.empty());
+  CHECK(owner_of.size() == kEntries);
+  CHECK(q->Depth()->leased == kEntries);
+}
+
+TEST_CASE("expired leases are handed out again with delivery + 1", "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  REQUIRE(q->Enqueue(Entry("a1"), kT0).ok());
+  auto first = q->Acquire("dead-exec", 1, kT0, kLease);
+  REQUIRE(first->leased.size() == 1);
+  const std::string old_lease = first->leased[0].lease_id;
+
+  // Not yet expired: nobody else gets it.
+  CHECK(q->Acquire("exec-2", 1, kT0 + kLease - milliseconds(1), kLease)->leased.empty());
+
+  auto again = q->Acquire("exec-2", 1, kT0 + kLease, kLease);
+  REQUIRE(again.ok());
+  REQUIRE(again->leased.size() == 1);
+  CHECK(again->expired_reclaimed == 1);
+  const QueueEntry& e = again->leased[0];
+  CHECK(e.lease_owner == "exec-2");
+  CHECK(e.delivery_count == 2);
+  CHECK(e.lease_id != old_lease);
+
+  // The dead executor's lease is gone for good: heartbeat reports it lost, Complete is refused.
+  auto hb = q->Heartbeat("dead-exec", {old_lease}, kT0 + kLease, kLease);
+  REQUIRE(hb.ok());
+  CHECK(hb->renewed.empty());
+  CHECK(hb->lost_lease_ids == std::vector<std::string>{old_lease});
+  CHECK(q->Complete("dead-exec", old_lease, kT0 + kLease).code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(q->Complete("exec-2", e.lease_id, kT0 + kLease).ok());
+  CHECK(q->Get(Key("a1"))->state == EntryState::kDone);
+}
+
+TEST_CASE("heartbeat keeps a lease and reports lost ones", "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  REQUIRE(q->Enqueue(Entry("a1"), kT0).ok());
+  REQUIRE(q->Enqueue(Entry("a2"), kT0).ok());
+  auto got = q->Acquire("exec-1", 2, kT0, kLease);
+  REQUIRE(got->leased.size() == 2);
+  const std::string l1 = got->leased[0].lease_id;
+  const std::string l2 = got->leased[1].lease_id;
+
+  // Renew l1 every 10 s for a minute: it never expires; l2 is not renewed and does.
+  TimePoint now = kT0;
+  for (int i = 0; i < 6; ++i) {
+    now += seconds(10);
+    std::vector<std::string> ids = {l1};
+    if (i == 0) ids.push_back(l2);  // l2 renewed once, at +10 s, so it expires at +25 s
+    auto hb = q->Heartbeat("exec-1", ids, now, kLease);
+    REQUIRE(hb.ok());
+    REQUIRE(hb->renewed.size() == ids.size());
+    CHECK(hb->renewed[0].lease_expires_at == now + kLease);
+    CHECK(hb->lost_lease_ids.empty());
+    auto other = q->Acquire("exec-2", 5, now, kLease);
+    REQUIRE(other.ok());
+    for (const QueueEntry& e : other->leased) CHECK(e.key.name == "a2");
+    if (i >= 2) {
+      // From +30 s on, l2 has expired and was reassigned on the first pass that saw it.
+      auto lost = q->Heartbeat("exec-1", {l2, "no-such-lease"}, now, kLease);
+      CHECK(lost->lost_lease_ids == std::vector<std::string>{l2, "no-such-lease"});
+    }
+  }
+  CHECK(q->Get(Key("a1"))->lease_owner == "exec-1");
+  CHECK(q->Get(Key("a2"))->lease_owner == "exec-2");
+  // Another executor cannot renew a lease it does not own.
+  auto stolen = q->Heartbeat("exec-2", {l1}, now, kLease);
+  CHECK(stolen->lost_lease_ids == std::vector<std::string>{l1});
+}
+
+TEST_CASE("complete and release need the owning executor", "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  REQUIRE(q->Enqueue(Entry("a1"), kT0).ok());
+  auto got = q->Acquire("exec-1", 1, kT0, kLease);
+  const std::string lease = got->leased.at(0).lease_id;
+
+  CHECK(q->Complete("exec-2", lease, kT0).code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(q->Release("exec-2", lease, kT0).code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(q->Complete("exec-1", "bogus", kT0).code() == absl::StatusCode::kFailedPrecondition);
+
+  REQUIRE(q->Release("exec-1", lease, kT0 + seconds(1)).ok());
+  auto released = q->Get(Key("a1"));
+  CHECK(released->state == EntryState::kReady);
+  CHECK(released->lease_id.empty());
+  CHECK(q->Complete("exec-1", lease, kT0).code() == absl::StatusCode::kFailedPrecondition);
+
+  auto again = q->Acquire("exec-2", 1, kT0 + seconds(2), kLease);
+  REQUIRE(again->leased.size() == 1);
+  CHECK(again->leased[0].delivery_count == 2);
+  REQUIRE(q->Complete("exec-2", again->leased[0].lease_id, kT0 + seconds(3)).ok());
+  CHECK(q->Get(Key("a1"))->state == EntryState::kDone);
+  // Completing twice is refused: the lease is over.
+  CHECK(q->Complete("exec-2", again->leased[0].lease_id, kT0).code() == absl::StatusCode::kFailedPrecondition);
+  // DONE entries are not handed out, and enqueueing the same action again does not revive it.
+  CHECK_FALSE(q->Enqueue(Entry("a1"), kT0 + seconds(4)).value());
+  CHECK(q->Acquire("exec-3", 5, kT0 + seconds(60), kLease)->leased.empty());
+}
+
+TEST_CASE("abort run drops ready entries and flags leased ones", "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  REQUIRE(q->Enqueue(Entry("a0"), kT0).ok());
+  REQUIRE(q->Enqueue(Entry("a1", "r1", "a0"), kT0).ok());
+  REQUIRE(q->Enqueue(Entry("a0", "other"), kT0).ok());
+  auto got = q->Acquire("exec-1", 1, kT0, kLease);
+  REQUIRE(got->leased.at(0).key == Key("a0"));
+  const std::string lease = got->leased[0].lease_id;
+
+  auto flagged = q->AbortRun(RunKey{"org", "proj", "dev", "r1"}, "user asked", kT0 + seconds(1));
+  REQUIRE(flagged.ok());
+  CHECK(*flagged == 2);
+  auto a0 = q->Get(Key("a0"));
+  CHECK(a0->state == EntryState::kLeased);
+  CHECK(a0->abort_requested);
+  CHECK(a0->abort_reason == "user asked");
+  auto a1 = q->Get(Key("a1"));
+  CHECK(a1->state == EntryState::kDone);
+  CHECK(a1->abort_requested);
+  CHECK(q->Get(Key("a0", "other"))->state == EntryState::kReady);
+
+  // The executor sees the flag on its next heartbeat.
+  auto hb = q->Heartbeat("exec-1", {lease}, kT0 + seconds(2), kLease);
+  REQUIRE(hb->renewed.size() == 1);
+  CHECK(hb->renewed[0].abort_requested);
+  // Only the other run is still available.
+  auto rest = q->Acquire("exec-2", 5, kT0 + seconds(2), kLease);
+  REQUIRE(rest->leased.size() == 1);
+  CHECK(rest->leased[0].key.run.name == "other");
+  // A run with nothing queued is not an error.
+  CHECK(q->AbortRun(RunKey{"org", "proj", "dev", "ghost"}, "", kT0).value() == 0);
+
+  // An aborted entry whose executor died is not handed out again.
+  auto later = q->Acquire("exec-3", 5, kT0 + seconds(60), kLease);
+  REQUIRE(later.ok());
+  CHECK(later->leased.size() == 1);  // "other"'s expired lease, not the aborted a0
+  CHECK(later->leased[0].key.run.name == "other");
+  CHECK(later->expired_dropped == 1);
+  CHECK(q->Get(Key("a0"))->state == EntryState::kDone);
+}
+
+TEST_CASE("abort action covers its descendants only", "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  // a0 -> {b1 -> {c1 -> d1}, b2}
+  REQUIRE(q->Enqueue(Entry("a0"), kT0).ok());
+  REQUIRE(q->Enqueue(Entry("b1", "r1", "a0"), kT0).ok());
+  REQUIRE(q->Enqueue(Entry("b2", "r1", "a0"), kT0).ok());
+  REQUIRE(q->Enqueue(Entry("c1", "r1", "b1"), kT0).ok());
+  REQUIRE(q->Enqueue(Entry("d1", "r1", "c1"), kT0).ok());
+  REQUIRE(q->Enqueue(Entry("b1", "r2", "a0"), kT0).ok());  // same names, other run
+
+  auto flagged = q->AbortAction(Key("b1"), "why", kT0);
+  REQUIRE(flagged.ok());
+  CHECK(*flagged == 3);
+  for (const char* a : {"b1", "c1", "d1"}) {
+    CHECK(q->Get(Key(a))->state == EntryState::kDone);
+    CHECK(q->Get(Key(a))->abort_requested);
+  }
+  for (const char* a : {"a0", "b2"}) CHECK(q->Get(Key(a))->state == EntryState::kReady);
+  CHECK(q->Get(Key("b1", "r2"))->state == EntryState::kReady);
+  CHECK(q->AbortAction(Key("zz"), "", kT0).status().code() == absl::StatusCode::kNotFound);
+  // Aborting again is harmless.
+  CHECK(q->AbortAction(Key("b1"), "again", kT0).value() == 0);
+}
+
+TEST_CASE("entries survive closing and reopening the backend", "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  std::string lease;
+  {
+    auto q = f.Open();
+    REQUIRE(q->Enqueue(Entry("a1"), kT0).ok());
+    REQUIRE(q->Enqueue(Entry("a2"), kT0).ok());
+    lease = q->Acquire("exec-1", 1, kT0, kLease)->leased.at(0).lease_id;
+  }
+  auto q = f.Open();
+  auto a1 = q->Get(Key("a1"));
+  REQUIRE(a1.ok());
+  CHECK(a1->state == EntryState::kLeased);
+  CHECK(a1->lease_id == lease);
+  CHECK(q->Get(Key("a2"))->state == EntryState::kReady);
+  // The lease still works after the restart.
+  CHECK(q->Heartbeat("exec-1", {lease}, kT0 + seconds(1), kLease)->renewed.size() == 1);
+  CHECK(q->Complete("exec-1", lease, kT0 + seconds(2)).ok());
+}
+
+TEST_CASE("done entries are deleted after retention", "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  REQUIRE(q->Enqueue(Entry("a1"), kT0).ok());
+  REQUIRE(q->Enqueue(Entry("a2"), kT0).ok());
+  REQUIRE(q->Enqueue(Entry("a3"), kT0).ok());
+  auto got = q->Acquire("exec-1", 2, kT0, kLease);
+  REQUIRE(q->Complete("exec-1", got->leased.at(0).lease_id, kT0 + seconds(10)).ok());
+  REQUIRE(q->AbortAction(Key("a3"), "", kT0 + seconds(100)).ok());  // READY -> DONE at +100 s
+
+  CHECK(q->DeleteDoneBefore(kT0 + seconds(10)).value() == 0);  // strictly older only
+  CHECK(q->DeleteDoneBefore(kT0 + seconds(11)).value() == 1);
+  CHECK(q->Get(Key("a1")).status().code() == absl::StatusCode::kNotFound);
+  CHECK(q->Get(Key("a2"))->state == EntryState::kLeased);  // never deletes live entries
+  CHECK(q->Get(Key("a3"))->state == EntryState::kDone);
+  auto depth = q->Depth();
+  CHECK(depth->ready == 0);
+  CHECK(depth->leased == 1);
+  CHECK(depth->done == 1);
+}

@@ -1,0 +1,28 @@
+#include "api/runs_api.h"
+
+namespace flyte::runs {
+
+RunsApi::RunsApi(Store& store, common::Clock& clock, RunsApiOptions options)
+    : changes_(std::make_unique<ChangeDispatcher>(store.Actions())),
+      runs_(std::make_unique<RunUseCases>(store, *changes_, clock, options.runs, options.queue)),
+      tasks_(std::make_unique<TaskUseCases>(store, clock)),
+      state_(std::make_unique<StateUseCases>(store, *changes_, clock)),
+      run_api_(std::make_unique<api::RunServiceApi>(*runs_)),
+      task_api_(std::make_unique<api::TaskServiceApi>(*tasks_)),
+      state_api_(std::make_unique<api::StateServiceApi>(*state_)) {}
+
+RunsApi::~RunsApi() { Shutdown(); }
+
+void RunsApi::Register(rpc::Router& router) {
+  run_api_->Register(router);
+  task_api_->Register(router);
+  state_api_->Register(router);
+}
+
+void RunsApi::Shutdown() { changes_->Shutdown(); }
+
+std::unique_ptr<RunsApi> BuildRunsApi(Store& store, common::Clock& clock, RunsApiOptions options) {
+  return std::make_unique<RunsApi>(store, clock, std::move(options));
+}
+
+}  // namespace flyte::runs

@@ -1,0 +1,53 @@
+#include "config.h"
+
+#include "flyte/config/yaml.h"
+
+namespace flyte::runs {
+namespace {
+
+absl::StatusOr<Config> FromDocument(const config::Document& doc) {
+  Config cfg;
+  config::Problems problems;
+  config::Section root = doc.Root(&problems);
+  if (std::optional<config::Section> runs = root.Child("runs")) {
+    if (std::optional<config::Section> server = runs->Child("server")) {
+      server->String("host", &cfg.server.host);
+      server->Int("port", &cfg.server.port, 0, 65535);
+      server->Finish();
+      if (cfg.server.host.empty()) problems.Add("runs.server.host", "must not be empty");
+    }
+    runs->Size("watchBufferSize", &cfg.watch_buffer_size, 1, 1'000'000);
+    runs->Size("maxMessageBytes", &cfg.max_message_bytes, 1024, 1ull << 30);
+    runs->Int("workerThreads", &cfg.worker_threads, 1, 1024);
+    runs->Size("maxQueuedRequests", &cfg.max_queued_requests, 1, 10'000'000);
+    runs->String("storagePrefix", &cfg.storage_prefix);
+    runs->Finish();
+    if (cfg.storage_prefix.empty()) problems.Add("runs.storagePrefix", "must not be empty");
+  }
+  if (std::optional<config::Section> database = root.Child("database")) {
+    config::ParseDatabase(*database, &cfg.database);
+  }
+  if (std::optional<config::Section> logger = root.Child("logger")) {
+    config::ParseLogger(*logger, &cfg.logger);
+  }
+  root.Finish();
+  if (!problems.ok()) return problems.ToStatus();
+  return cfg;
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(std::string_view yaml) {
+  absl::StatusOr<config::Document> doc = config::Document::Parse(yaml);
+  if (!doc.ok()) return doc.status();
+  return FromDocument(*doc);
+}
+
+absl::StatusOr<Config> LoadConfig(const std::string& file) {
+  if (file.empty()) return Config{};
+  absl::StatusOr<config::Document> doc = config::Document::LoadFile(file);
+  if (!doc.ok()) return doc.status();
+  return FromDocument(*doc);
+}
+
+}  // namespace flyte::runs

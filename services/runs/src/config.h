@@ -1,0 +1,35 @@
+#pragma once
+// runs-service configuration: the seed's YAML keys, defaults equal to running `runs-service` with no arguments
+// (0.0.0.0:8090, SQLite ./runs.db). Unknown keys and bad values are errors, all reported at once.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "flyte/config/sections.h"
+#include "flyte/db/config.h"
+
+namespace flyte::runs {
+
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  int port = 8090;  // 0 picks a free port (tests)
+};
+
+struct Config {
+  ServerConfig server;                              // runs.server
+  size_t watch_buffer_size = 100;                   // runs.watchBufferSize: messages queued per watch stream
+  size_t max_message_bytes = 4 * 1024 * 1024;       // runs.maxMessageBytes: largest request accepted
+  int worker_threads = 8;                           // runs.workerThreads: database workers
+  size_t max_queued_requests = 1000;                // runs.maxQueuedRequests: beyond this, RESOURCE_EXHAUSTED
+  std::string storage_prefix = "file:///tmp/flyte/data";  // runs.storagePrefix: root of run inputs/outputs
+  db::DatabaseConfig database = config::DefaultDatabase();  // database
+  config::LoggerConfig logger;                      // logger
+};
+
+// kInvalidArgument listing every problem, one per line ("runs.server.port: expected an integer 1..65535, got 'x'").
+absl::StatusOr<Config> ParseConfig(std::string_view yaml);
+// "" = defaults. kNotFound if the file cannot be read; otherwise as ParseConfig (messages unchanged).
+absl::StatusOr<Config> LoadConfig(const std::string& file);
+
+}  // namespace flyte::runs

@@ -1,0 +1,37 @@
+#include "repository/postgres/postgres_store.h"
+
+#include <iostream>
+
+namespace flyte::runs {
+
+absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const db::PostgresConfig& config, int max_open,
+                                                                   const db::DatabaseOptions& options) {
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::OpenPostgres(config, max_open, options);
+  if (!database.ok()) return database.status();
+  return std::make_unique<PostgresStore>(std::move(*database), config);
+}
+
+PostgresStore::~PostgresStore() {
+  if (listener_) listener_->Stop();  // before the repositories it calls into go away
+}
+
+absl::Status PostgresStore::StartListening() {
+  if (listener_) return absl::OkStatus();
+  SqlActionRepository* actions = &sql_actions();
+  absl::StatusOr<std::unique_ptr<db::PgListener>> l = db::PgListener::Start(
+      config_, kActionChangeChannel,
+      {[actions](std::string_view payload) {
+         absl::StatusOr<ActionChange> change = DecodeActionChange(payload);
+         if (!change.ok()) {
+           std::cerr << "ignoring malformed action change notification\n";
+           return;
+         }
+         actions->Deliver(*change);
+       },
+       nullptr});
+  if (!l.ok()) return l.status();
+  listener_ = std::move(*l);
+  return absl::OkStatus();
+}
+
+}  // namespace flyte::runs

@@ -1,0 +1,822 @@
+#include "repository/sql_store.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+
+namespace flyte::runs {
+namespace {
+
+using db::Bytes;
+using db::Row;
+using db::Rows;
+using db::Tx;
+using db::Value;
+
+int64_t Micros(TimePoint t) { return common::ToUnixMicros(t); }
+Value OptMicros(const std::optional<TimePoint>& t) {
+  if (!t) return nullptr;
+  return Micros(*t);
+}
+std::optional<TimePoint> OptTime(const Row& r, size_t i) {
+  if (r.IsNull(i)) return std::nullopt;
+  return common::FromUnixMicros(r.Int(i));
+}
+
+// ---- actions ------------------------------------------------------------------------------------------------
+
+constexpr char kActionCols[] =
+    "org, project, domain, run_name, name, parent_name, action_type, phase, group_name, task_org, task_project, "
+    "task_domain, task_name, task_version, task_type, short_name, environment, task_spec, trace_spec, "
+    "condition_spec, run_spec, metadata, input_uri, run_output_base, output_uri, error_message, error_kind, "
+    "error_code, abort_reason, attempts, created_at, updated_at, started_at, ended_at, version";
+constexpr char kActionPlaceholders[] =
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+constexpr char kKeyWhere[] = "org = ? AND project = ? AND domain = ? AND run_name = ? AND name = ?";
+
+std::vector<Value> KeyParams(const ActionKey& k) {
+  return {k.run.org, k.run.project, k.run.domain, k.run.name, k.name};
+}
+
+std::vector<Value> ActionParams(const Action& a) {
+  return {a.key.run.org, a.key.run.project, a.key.run.domain, a.key.run.name, a.key.name,
+          db::Nullable(a.parent), int64_t{static_cast<int>(a.type)}, int64_t{static_cast<int>(a.phase)}, a.group,
+          a.task_org, a.task_project, a.task_domain, a.task_name, a.task_version, a.task_type, a.short_name,
+          a.environment, Bytes{a.task_spec}, Bytes{a.trace_spec}, Bytes{a.condition_spec}, Bytes{a.run_spec},
+          Bytes{a.metadata}, a.input_uri, a.run_output_base, a.output_uri,
+          a.error ? Value(a.error->message) : Value(nullptr),
+          a.error ? Value(int64_t{static_cast<int>(a.error->kind)}) : Value(nullptr),
+          a.error ? Value(a.error->code) : Value(nullptr), db::Nullable(a.abort_reason), int64_t{a.attempts},
+          Micros(a.created_at), Micros(a.updated_at), OptMicros(a.started_at), OptMicros(a.ended_at), a.version};
+}
+
+std::optional<ErrorInfo> ErrorAt(const Row& r, size_t i) {
+  if (r.IsNull(i) && r.IsNull(i + 1) && r.IsNull(i + 2)) return std::nullopt;
+  return ErrorInfo{r.Str(i), static_cast<ErrorKind>(r.Int(i + 1)), r.Str(i + 2)};
+}
+
+Action ActionFromRow(const Row& r) {
+  Action a;
+  a.key = ActionKey{RunKey{r.Str(0), r.Str(1), r.Str(2), r.Str(3)}, r.Str(4)};
+  a.parent = r.OptStr(5);
+  a.type = static_cast<ActionType>(r.Int(6));
+  a.phase = static_cast<Phase>(r.Int(7));
+  a.group = r.Str(8);
+  a.task_org = r.Str(9);
+  a.task_project = r.Str(10);
+  a.task_domain = r.Str(11);
+  a.task_name = r.Str(12);
+  a.task_version = r.Str(13);
+  a.task_type = r.Str(14);
+  a.short_name = r.Str(15);
+  a.environment = r.Str(16);
+  a.task_spec = r.Str(17);
+  a.trace_spec = r.Str(18);
+  a.condition_spec = r.Str(19);
+  a.run_spec = r.Str(20);
+  a.metadata = r.Str(21);
+  a.input_uri = r.Str(22);
+  a.run_output_base = r.Str(23);
+  a.output_uri = r.Str(24);
+  a.error = ErrorAt(r, 25);
+  a.abort_reason = r.OptStr(28);
+  a.attempts = static_cast<uint32_t>(r.Int(29));
+  a.created_at = common::FromUnixMicros(r.Int(30));
+  a.updated_at = common::FromUnixMicros(r.Int(31));
+  a.started_at = OptTime(r, 32);
+  a.ended_at = OptTime(r, 33);
+  a.version = r.Int(34);
+  return a;
+}
+
+absl::StatusOr<std::optional<Action>> LoadAction(Tx& tx, const ActionKey& key, bool for_update) {
+  std::string sql = std::string("SELECT ") + kActionCols + " FROM actions WHERE " + kKeyWhere;
+  if (for_update && tx.dialect() == db::Dialect::kPostgres) sql += " FOR UPDATE";
+  absl::StatusOr<Rows> rows = tx.Query(sql, KeyParams(key));
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::optional<Action>();
+  return std::optional<Action>(ActionFromRow(rows->front()));
+}
+
+absl::Status NotFound(const ActionKey& k) {
+  return absl::NotFoundError("action " + k.run.org + "/" + k.run.project + "/" + k.run.domain + "/" + k.run.name +
+                             "/" + k.name + " not found");
+}
+
+// ---- list queries -------------------------------------------------------------------------------------------
+
+struct Column {
+  std::string sql;
+  bool integer = false;
+  bool nullable = false;
+};
+
+std::string EscapeLike(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '%' || c == '_') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+absl::Status AppendFilter(bool pg, const Column& col, const Filter& f, std::string& sql,
+                          std::vector<Value>& params) {
+  auto value = [&](const std::string& v) -> absl::StatusOr<Value> {
+    if (!col.integer) return Value(v);
+    int64_t n;
+    if (!absl::SimpleAtoi(v, &n)) return absl::InvalidArgumentError("filter value '" + v + "' is not a number");
+    return Value(n);
+  };
+  const bool needs_one = f.op != FilterOp::kExists && f.op != FilterOp::kNotExists && f.op != FilterOp::kValueIn &&
+                         f.op != FilterOp::kValueNotIn;
+  if (needs_one && f.values.size() != 1) return absl::InvalidArgumentError("filter needs exactly one value");
+  const bool text_op = f.op == FilterOp::kContains || f.op == FilterOp::kEndsWith ||
+                       f.op == FilterOp::kNotEndsWith || f.op == FilterOp::kContainsCaseInsensitive;
+  if (text_op && col.integer) return absl::InvalidArgumentError("text filter on a non-text field");
+  const std::string& c = col.sql;
+  auto binary = [&](const char* op) -> absl::Status {
+    absl::StatusOr<Value> v = value(f.values[0]);
+    if (!v.ok()) return v.status();
+    sql += " AND " + c + " " + op + " ?";
+    params.push_back(std::move(*v));
+    return absl::OkStatus();
+  };
+  switch (f.op) {
+    case FilterOp::kEqual: return binary("=");
+    case FilterOp::kNotEqual:
+      // NULL-safe so "parent != x" still matches roots.
+      if (col.nullable) {
+        sql += " AND (" + c + " IS NULL OR " + c + " <> ?)";
+        absl::StatusOr<Value> v = value(f.values[0]);
+        if (!v.ok()) return v.status();
+        params.push_back(std::move(*v));
+        return absl::OkStatus();
+      }
+      return binary("<>");
+    case FilterOp::kGreaterThan: return binary(">");
+    case FilterOp::kGreaterOrEqual: return binary(">=");
+    case FilterOp::kLessThan: return binary("<");
+    case FilterOp::kLessOrEqual: return binary("<=");
+    case FilterOp::kContains:
+      // instr/strpos: case-sensitive on both (SQLite's LIKE is not).
+      sql += std::string(" AND ") + (pg ? "STRPOS(" : "INSTR(") + c + ", ?) > 0";
+      params.push_back(f.values[0]);
+      return absl::OkStatus();
+    case FilterOp::kContainsCaseInsensitive:
+      sql += " AND LOWER(" + c + ") LIKE LOWER(?) ESCAPE '\\'";
+      params.push_back("%" + EscapeLike(f.values[0]) + "%");
+      return absl::OkStatus();
+    case FilterOp::kEndsWith:
+    case FilterOp::kNotEndsWith: {
+      const char* neg = f.op == FilterOp::kEndsWith ? "" : "NOT ";
+      sql += std::string(" AND ") + neg + "(LENGTH(" + c + ") >= LENGTH(?) AND SUBSTR(" + c + ", LENGTH(" + c +
+             ") - LENGTH(?) + 1) = ?)";
+      params.insert(params.end(), {f.values[0], f.values[0], f.values[0]});
+      return absl::OkStatus();
+    }
+    case FilterOp::kValueIn:
+    case FilterOp::kValueNotIn: {
+      if (f.values.empty()) {
+        sql += f.op == FilterOp::kValueIn ? " AND 1 = 0" : "";
+        return absl::OkStatus();
+      }
+      std::string list;
+      for (const std::string& v : f.values) {
+        absl::StatusOr<Value> pv = value(v);
+        if (!pv.ok()) return pv.status();
+        params.push_back(std::move(*pv));
+        list += list.empty() ? "?" : ", ?";
+      }
+      if (f.op == FilterOp::kValueIn) {
+        sql += " AND " + c + " IN (" + list + ")";
+      } else {
+        sql += " AND (" + c + " IS NULL OR " + c + " NOT IN (" + list + "))";
+      }
+      return absl::OkStatus();
+    }
+    case FilterOp::kExists:
+      sql += " AND " + c + " IS NOT NULL" + (col.integer ? "" : " AND " + c + " <> ''");
+      return absl::OkStatus();
+    case FilterOp::kNotExists:
+      sql += " AND (" + c + " IS NULL" + (col.integer ? ")" : " OR " + c + " = '')");
+      return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError("unknown filter operator");
+}
+
+absl::StatusOr<Column> ActionColumn(Field f, bool roots) {
+  switch (f) {
+    case Field::kName: return Column{roots ? "run_name" : "name"};
+    case Field::kRunName: return Column{"run_name"};
+    case Field::kPhase: return Column{"phase", true};
+    case Field::kParent: return Column{"parent_name", false, true};
+    case Field::kActionType: return Column{"action_type", true};
+    case Field::kCreatedAt: return Column{"created_at", true};
+    case Field::kUpdatedAt: return Column{"updated_at", true};
+    case Field::kEndedAt: return Column{"ended_at", true, true};
+    case Field::kTaskName: return Column{"task_name"};
+    case Field::kTaskVersion: return Column{"task_version"};
+    case Field::kShortName: return Column{"short_name"};
+    case Field::kEnvironment: return Column{"environment"};
+    case Field::kProject: return Column{"project"};
+    case Field::kDomain: return Column{"domain"};
+  }
+  return absl::InvalidArgumentError("unknown field");
+}
+
+absl::StatusOr<Column> TaskColumn(Field f) {
+  switch (f) {
+    case Field::kName:
+    case Field::kTaskName: return Column{"t.name"};
+    case Field::kTaskVersion: return Column{"t.version"};
+    case Field::kEnvironment: return Column{"t.environment"};
+    case Field::kShortName: return Column{"t.short_name"};
+    case Field::kCreatedAt: return Column{"t.created_at", true};
+    case Field::kUpdatedAt: return Column{"t.updated_at", true};
+    case Field::kProject: return Column{"t.project"};
+    case Field::kDomain: return Column{"t.domain"};
+    default: return absl::InvalidArgumentError("field not supported for tasks");
+  }
+}
+
+template <class ColumnFn>
+absl::Status AppendFiltersAndOrder(bool pg, const ListQuery& q, ColumnFn column, const std::string& default_order,
+                                   const std::string& tiebreak, std::string& sql, std::vector<Value>& params) {
+  for (const Filter& f : q.filters) {
+    absl::StatusOr<Column> col = column(f.field);
+    if (!col.ok()) return col.status();
+    absl::Status s = AppendFilter(pg, *col, f, sql, params);
+    if (!s.ok()) return s;
+  }
+  std::string order;
+  for (const SortKey& k : q.sort) {
+    absl::StatusOr<Column> col = column(k.field);
+    if (!col.ok()) return col.status();
+    if (!order.empty()) order += ", ";
+    // NULLs last in both directions and both dialects (they disagree by default).
+    if (col->nullable) order += "(" + col->sql + " IS NULL) ASC, ";
+    order += col->sql + (k.ascending ? " ASC" : " DESC");
+  }
+  if (order.empty()) order = default_order;
+  sql += " ORDER BY " + order + ", " + tiebreak + " LIMIT ? OFFSET ?";
+  const uint32_t limit = q.limit == 0 ? 50 : q.limit;
+  params.push_back(int64_t{limit});
+  params.push_back(static_cast<int64_t>(q.offset));
+  return absl::OkStatus();
+}
+
+template <class T>
+void SetNextOffset(const ListQuery& q, Page<T>& page) {
+  const uint32_t limit = q.limit == 0 ? 50 : q.limit;
+  if (page.items.size() >= limit) page.next_offset = q.offset + limit;
+}
+
+// ---- tasks --------------------------------------------------------------------------------------------------
+
+constexpr char kTaskCols[] =
+    "t.org, t.project, t.domain, t.name, t.version, t.spec, t.short_name, t.environment, t.task_type, "
+    "t.deployed_by, t.created_at, t.updated_at";
+
+Task TaskFromRow(const Row& r) {
+  Task t;
+  t.key = TaskKey{r.Str(0), r.Str(1), r.Str(2), r.Str(3), r.Str(4)};
+  t.spec = r.Str(5);
+  t.short_name = r.Str(6);
+  t.environment = r.Str(7);
+  t.task_type = r.Str(8);
+  t.deployed_by = r.Str(9);
+  t.created_at = common::FromUnixMicros(r.Int(10));
+  t.updated_at = common::FromUnixMicros(r.Int(11));
+  return t;
+}
+
+// ---- notification payload -----------------------------------------------------------------------------------
+
+std::string Escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%') {
+      out += "%25";
+    } else if (c == '\t') {
+      out += "%09";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string Unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s.substr(i, 3) == "%25") {
+      out.push_back('%');
+      i += 2;
+    } else if (s.substr(i, 3) == "%09") {
+      out.push_back('\t');
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string EncodeActionChange(const ActionChange& c) {
+  return "1\t" + std::to_string(c.version) + "\t" + Escape(c.key.run.org) + "\t" + Escape(c.key.run.project) +
+         "\t" + Escape(c.key.run.domain) + "\t" + Escape(c.key.run.name) + "\t" + Escape(c.key.name) + "\t" +
+         (c.parent ? "1\t" + Escape(*c.parent) : std::string("0\t"));
+}
+
+absl::StatusOr<ActionChange> DecodeActionChange(std::string_view payload) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= payload.size(); ++i) {
+    if (i == payload.size() || payload[i] == '\t') {
+      parts.push_back(payload.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (parts.size() != 9 || parts[0] != "1") return absl::InvalidArgumentError("malformed change payload");
+  ActionChange c;
+  if (!absl::SimpleAtoi(absl::string_view(parts[1].data(), parts[1].size()), &c.version)) return absl::InvalidArgumentError("malformed change version");
+  c.key = ActionKey{RunKey{Unescape(parts[2]), Unescape(parts[3]), Unescape(parts[4]), Unescape(parts[5])},
+                    Unescape(parts[6])};
+  if (parts[7] == "1") c.parent = Unescape(parts[8]);
+  return c;
+}
+
+// ---- SqlActionRepository ------------------------------------------------------------------------------------
+
+void SqlActionRepository::SetChangeListener(std::function<void(const ActionChange&)> fn) {
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  listener_ = fn ? std::make_shared<std::function<void(const ActionChange&)>>(std::move(fn)) : nullptr;
+}
+
+void SqlActionRepository::Deliver(const ActionChange& change) {
+  std::shared_ptr<std::function<void(const ActionChange&)>> fn;
+  {
+    std::lock_guard<std::mutex> lock(listener_mu_);
+    fn = listener_;
+  }
+  if (fn) (*fn)(change);
+}
+
+absl::Status SqlActionRepository::Mutate(std::string_view op, const MutateFn& fn) {
+  std::vector<ActionChange> changes;
+  absl::Status s = db_.Write(op, [&](Tx& tx) -> absl::Status {
+    changes.clear();  // the unit may be retried on a fresh connection
+    absl::Status st = fn(tx, changes);
+    if (!st.ok() || !postgres()) return st;
+    for (const ActionChange& c : changes) {
+      // Same transaction: listeners hear about it exactly when (and only if) it commits.
+      st = tx.Query("SELECT pg_notify(?, ?)", {std::string(kActionChangeChannel), EncodeActionChange(c)}).status();
+      if (!st.ok()) return st;
+    }
+    return st;
+  });
+  if (s.ok() && !postgres()) {
+    for (const ActionChange& c : changes) Deliver(c);
+  }
+  return s;
+}
+
+absl::Status SqlActionRepository::Insert(Tx& tx, const Action& action, std::vector<ActionChange>& changes) {
+  Action a = action;
+  a.version = 1;
+  absl::StatusOr<int64_t> n = tx.Exec(
+      std::string("INSERT INTO actions (") + kActionCols + ") VALUES (" + kActionPlaceholders + ")", ActionParams(a));
+  if (!n.ok()) {
+    if (n.status().code() == absl::StatusCode::kAlreadyExists) {
+      return absl::AlreadyExistsError("action " + a.key.run.name + "/" + a.key.name + " already exists");
+    }
+    return n.status();
+  }
+  changes.push_back(ActionChange{a.key, a.parent, a.version});
+  return absl::OkStatus();
+}
+
+absl::Status SqlActionRepository::CreateRun(const Action& root) {
+  if (root.key.name != kRootActionName || root.parent) {
+    return absl::InvalidArgumentError("a run's root action must be named a0 and have no parent");
+  }
+  return Mutate("CreateRun", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
+    absl::Status s = Insert(tx, root, changes);
+    if (s.code() == absl::StatusCode::kAlreadyExists) {
+      return absl::AlreadyExistsError("run " + root.key.run.name + " already exists");
+    }
+    return s;
+  });
+}
+
+absl::Status SqlActionRepository::CreateAction(const Action& action) {
+  if (!action.parent || action.key.name == kRootActionName) {
+    return absl::InvalidArgumentError("a child action needs a parent and a name other than a0");
+  }
+  return Mutate("CreateAction", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
+    const RunKey& r = action.key.run;
+    absl::StatusOr<Rows> rows = tx.Query(
+        "SELECT name FROM actions WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND name IN (?, ?)",
+        {r.org, r.project, r.domain, r.name, std::string(kRootActionName), *action.parent});
+    if (!rows.ok()) return rows.status();
+    bool run = false, parent = false;
+    for (const Row& row : *rows) {
+      run |= row.Str(0) == kRootActionName;
+      parent |= row.Str(0) == *action.parent;
+    }
+    if (!run) return absl::NotFoundError("run " + r.name + " not found");
+    if (!parent) return absl::NotFoundError("parent action " + *action.parent + " not found");
+    return Insert(tx, action, changes);
+  });
+}
+
+absl::StatusOr<Action> SqlActionRepository::Get(const ActionKey& key) {
+  std::optional<Action> out;
+  absl::Status s = db_.Read("GetAction", [&](Tx& tx) -> absl::Status {
+    absl::StatusOr<std::optional<Action>> a = LoadAction(tx, key, false);
+    if (!a.ok()) return a.status();
+    out = std::move(*a);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!out) return NotFound(key);
+  return *std::move(out);
+}
+
+absl::StatusOr<ActionWithAttempts> SqlActionRepository::GetWithAttempts(const ActionKey& key) {
+  std::optional<ActionWithAttempts> out;
+  absl::Status s = db_.Read("GetActionWithAttempts", [&](Tx& tx) -> absl::Status {
+    absl::StatusOr<std::optional<Action>> a = LoadAction(tx, key, false);
+    if (!a.ok()) return a.status();
+    if (!*a) return absl::OkStatus();
+    ActionWithAttempts result{std::move(**a), {}};
+    const std::vector<Value> k = KeyParams(key);
+    absl::StatusOr<Rows> attempts = tx.Query(
+        "SELECT attempt, phase, start_time, end_time, error_message, error_kind, error_code, output_uri, log_info, "
+        "cluster FROM action_attempts WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND "
+        "action_name = ? ORDER BY attempt",
+        k);
+    if (!attempts.ok()) return attempts.status();
+    for (const Row& r : *attempts) {
+      Attempt at;
+      at.attempt = static_cast<uint32_t>(r.Int(0));
+      at.phase = static_cast<Phase>(r.Int(1));
+      at.start_time = common::FromUnixMicros(r.Int(2));
+      at.end_time = OptTime(r, 3);
+      at.error = ErrorAt(r, 4);
+      at.output_uri = r.Str(7);
+      at.log_info = r.Str(8);
+      at.cluster = r.Str(9);
+      result.attempts.push_back(std::move(at));
+    }
+    auto find = [&](int64_t n) -> Attempt* {
+      for (Attempt& at : result.attempts) {
+        if (at.attempt == n) return &at;
+      }
+      return nullptr;
+    };
+    absl::StatusOr<Rows> transitions = tx.Query(
+        "SELECT attempt, phase, start_time, end_time FROM phase_transitions WHERE org = ? AND project = ? AND "
+        "domain = ? AND run_name = ? AND action_name = ? ORDER BY attempt, id",
+        k);
+    if (!transitions.ok()) return transitions.status();
+    for (const Row& r : *transitions) {
+      if (Attempt* at = find(r.Int(0))) {
+        at->transitions.push_back(
+            PhaseTransition{static_cast<Phase>(r.Int(1)), common::FromUnixMicros(r.Int(2)), OptTime(r, 3)});
+      }
+    }
+    absl::StatusOr<Rows> events = tx.Query(
+        "SELECT attempt, occurred_at, message, event_type, reason FROM cluster_events WHERE org = ? AND "
+        "project = ? AND domain = ? AND run_name = ? AND action_name = ? ORDER BY attempt, id",
+        k);
+    if (!events.ok()) return events.status();
+    for (const Row& r : *events) {
+      if (Attempt* at = find(r.Int(0))) {
+        at->cluster_events.push_back(ClusterEvent{common::FromUnixMicros(r.Int(1)), r.Str(2),
+                                                  static_cast<int>(r.Int(3)), r.Str(4)});
+      }
+    }
+    out = std::move(result);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!out) return NotFound(key);
+  return *std::move(out);
+}
+
+absl::StatusOr<Page<Action>> SqlActionRepository::List(const ListQuery& q) {
+  std::string sql = std::string("SELECT ") + kActionCols + " FROM actions WHERE org = ?";
+  std::vector<Value> params{q.org};
+  if (!q.project.empty()) {
+    sql += " AND project = ?";
+    params.push_back(q.project);
+  }
+  if (!q.domain.empty()) {
+    sql += " AND domain = ?";
+    params.push_back(q.domain);
+  }
+  if (q.run_name) {
+    sql += " AND run_name = ?";
+    params.push_back(*q.run_name);
+  }
+  if (q.roots_only) sql += " AND parent_name IS NULL";
+  if (q.parent) {
+    sql += " AND parent_name = ?";
+    params.push_back(*q.parent);
+  }
+  absl::Status s = AppendFiltersAndOrder(
+      postgres(), q, [&](Field f) { return ActionColumn(f, q.roots_only); }, "created_at DESC", "run_name ASC, name ASC", sql,
+      params);
+  if (!s.ok()) return s;
+  Page<Action> page;
+  s = db_.Read(q.roots_only ? "ListRuns" : "ListActions", [&](Tx& tx) -> absl::Status {
+    absl::StatusOr<Rows> rows = tx.Query(sql, params);
+    if (!rows.ok()) return rows.status();
+    page.items.clear();
+    for (const Row& r : *rows) page.items.push_back(ActionFromRow(r));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  SetNextOffset(q, page);
+  return page;
+}
+
+absl::StatusOr<Action> SqlActionRepository::ApplyEvent(const ActionKey& key, const ActionEvent& ev) {
+  Action result;
+  absl::Status s = Mutate("ApplyEvent", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
+    absl::StatusOr<std::optional<Action>> loaded = LoadAction(tx, key, /*for_update=*/true);
+    if (!loaded.ok()) return loaded.status();
+    if (!*loaded) return NotFound(key);
+    Action a = std::move(**loaded);
+    absl::Status legal = CheckTransition(a.phase, ev.phase);
+    if (!legal.ok()) return legal;
+
+    const uint32_t attempt = ev.attempt == 0 ? std::max<uint32_t>(1, a.attempts) : ev.attempt;
+    const int64_t at = Micros(ev.occurred_at);
+    const bool terminal = IsTerminal(ev.phase);
+    const bool retry = IsTerminal(a.phase) && !terminal;
+    const bool same = a.phase == ev.phase;
+
+    a.phase = ev.phase;
+    a.attempts = std::max(a.attempts, attempt);
+    a.updated_at = ev.occurred_at;
+    if (!a.started_at && ev.phase != Phase::kQueued) a.started_at = ev.occurred_at;
+    if (terminal) {
+      if (!(same && a.ended_at)) a.ended_at = ev.occurred_at;
+    } else {
+      a.ended_at.reset();
+    }
+    if (ev.output_uri) a.output_uri = *ev.output_uri;
+    if (ev.error) {
+      a.error = ev.error;
+    } else if (retry) {
+      a.error.reset();  // the new attempt has not failed (yet)
+    }
+    ++a.version;
+    absl::StatusOr<int64_t> n = tx.Exec(
+        std::string("UPDATE actions SET phase = ?, attempts = ?, updated_at = ?, started_at = ?, ended_at = ?, "
+                    "output_uri = ?, error_message = ?, error_kind = ?, error_code = ?, version = ? WHERE ") +
+            kKeyWhere,
+        {int64_t{static_cast<int>(a.phase)}, int64_t{a.attempts}, Micros(a.updated_at), OptMicros(a.started_at),
+         OptMicros(a.ended_at), a.output_uri, a.error ? Value(a.error->message) : Value(nullptr),
+         a.error ? Value(int64_t{static_cast<int>(a.error->kind)}) : Value(nullptr),
+         a.error ? Value(a.error->code) : Value(nullptr), a.version, key.run.org, key.run.project, key.run.domain,
+         key.run.name, key.name});
+    if (!n.ok()) return n.status();
+
+    // The attempt row: created on first sight, then kept in step with the action.
+    std::vector<Value> ak = KeyParams(key);
+    ak.push_back(int64_t{attempt});
+    constexpr char kAttemptWhere[] =
+        "org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
+    absl::StatusOr<Rows> existing =
+        tx.Query(std::string("SELECT phase FROM action_attempts WHERE ") + kAttemptWhere, ak);
+    if (!existing.ok()) return existing.status();
+    const Value err_msg = ev.error ? Value(ev.error->message) : Value(nullptr);
+    const Value err_kind = ev.error ? Value(int64_t{static_cast<int>(ev.error->kind)}) : Value(nullptr);
+    const Value err_code = ev.error ? Value(ev.error->code) : Value(nullptr);
+    const Value end = terminal ? Value(at) : Value(nullptr);
+    if (existing->empty()) {
+      n = tx.Exec(
+          "INSERT INTO action_attempts (org, project, domain, run_name, action_name, attempt, phase, start_time, "
+          "end_time, error_message, error_kind, error_code, output_uri, log_info, cluster) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          {key.run.org, key.run.project, key.run.domain, key.run.name, key.name, int64_t{attempt},
+           int64_t{static_cast<int>(ev.phase)}, at, end, err_msg, err_kind, err_code, ev.output_uri.value_or(""),
+           Bytes{ev.log_info}, ev.cluster});
+    } else {
+      // end_time set when terminal (kept if a terminal phase repeats); error, outputs, logs only when reported.
+      std::string set = "phase = ?";
+      std::vector<Value> p = {int64_t{static_cast<int>(ev.phase)}};
+      if (terminal) {
+        set += ", end_time = COALESCE(end_time, ?)";
+        p.push_back(at);
+      } else {
+        set += ", end_time = NULL";
+      }
+      if (ev.error) {
+        set += ", error_message = ?, error_kind = ?, error_code = ?";
+        p.insert(p.end(), {err_msg, err_kind, err_code});
+      }
+      if (ev.output_uri) {
+        set += ", output_uri = ?";
+        p.push_back(*ev.output_uri);
+      }
+      if (!ev.log_info.empty()) {
+        set += ", log_info = ?";
+        p.push_back(Bytes{ev.log_info});
+      }
+      if (!ev.cluster.empty()) {
+        set += ", cluster = ?";
+        p.push_back(ev.cluster);
+      }
+      p.insert(p.end(), ak.begin(), ak.end());
+      n = tx.Exec("UPDATE action_attempts SET " + set + " WHERE " + kAttemptWhere, p);
+    }
+    if (!n.ok()) return n.status();
+
+    // Phase history of the attempt: a new phase closes the open entry and opens its own.
+    absl::StatusOr<Rows> last = tx.Query(
+        std::string("SELECT phase FROM phase_transitions WHERE ") + kAttemptWhere + " ORDER BY id DESC LIMIT 1", ak);
+    if (!last.ok()) return last.status();
+    if (last->empty() || static_cast<Phase>(last->front().Int(0)) != ev.phase) {
+      std::vector<Value> p = {at};
+      p.insert(p.end(), ak.begin(), ak.end());
+      n = tx.Exec(std::string("UPDATE phase_transitions SET end_time = ? WHERE ") + kAttemptWhere +
+                      " AND end_time IS NULL",
+                  p);
+      if (!n.ok()) return n.status();
+      std::vector<Value> ins = ak;
+      ins.insert(ins.end(), {int64_t{static_cast<int>(ev.phase)}, at, end});
+      n = tx.Exec(
+          "INSERT INTO phase_transitions (org, project, domain, run_name, action_name, attempt, phase, "
+          "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          ins);
+      if (!n.ok()) return n.status();
+    }
+    for (const ClusterEvent& ce : ev.cluster_events) {
+      std::vector<Value> ins = ak;
+      ins.insert(ins.end(), {Micros(ce.occurred_at), ce.message, int64_t{ce.type}, ce.reason});
+      n = tx.Exec(
+          "INSERT INTO cluster_events (org, project, domain, run_name, action_name, attempt, occurred_at, "
+          "message, event_type, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          ins);
+      if (!n.ok()) return n.status();
+    }
+    changes.push_back(ActionChange{a.key, a.parent, a.version});
+    result = std::move(a);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return result;
+}
+
+absl::StatusOr<std::vector<ActionKey>> SqlActionRepository::Abort(const ActionKey& key, const std::string& reason,
+                                                                 TimePoint now) {
+  std::vector<ActionKey> changed;
+  absl::Status s = Mutate("Abort", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
+    changed.clear();
+    const RunKey& r = key.run;
+    std::string sql =
+        "WITH RECURSIVE sub(name) AS ("
+        " SELECT name FROM actions WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND name = ?"
+        " UNION ALL"
+        " SELECT a.name FROM actions a JOIN sub ON a.parent_name = sub.name"
+        " WHERE a.org = ? AND a.project = ? AND a.domain = ? AND a.run_name = ?)"
+        " SELECT a.name, a.parent_name, a.phase, a.attempts, a.version FROM actions a JOIN sub ON a.name = sub.name"
+        " WHERE a.org = ? AND a.project = ? AND a.domain = ? AND a.run_name = ?";
+    if (postgres()) sql += " FOR UPDATE OF a";
+    absl::StatusOr<Rows> rows = tx.Query(sql, {r.org, r.project, r.domain, r.name, key.name, r.org, r.project,
+                                               r.domain, r.name, r.org, r.project, r.domain, r.name});
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return NotFound(key);
+    const int64_t at = Micros(now);
+    const int64_t aborted = static_cast<int>(Phase::kAborted);
+    for (const Row& row : *rows) {
+      if (IsTerminal(static_cast<Phase>(row.Int(2)))) continue;
+      ActionKey k{r, row.Str(0)};
+      std::vector<Value> p = {aborted, reason, at, at, at};
+      std::vector<Value> kp = KeyParams(k);
+      p.insert(p.end(), kp.begin(), kp.end());
+      absl::StatusOr<int64_t> n = tx.Exec(
+          std::string("UPDATE actions SET phase = ?, abort_reason = ?, updated_at = ?, ended_at = ?, "
+                      "started_at = COALESCE(started_at, ?), version = version + 1 WHERE ") +
+              kKeyWhere,
+          p);
+      if (!n.ok()) return n.status();
+      const int64_t attempts = row.Int(3);
+      if (attempts > 0) {
+        std::vector<Value> ak = kp;
+        ak.push_back(attempts);
+        constexpr char kAttemptWhere[] =
+            " WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
+        std::vector<Value> up = {aborted, at};
+        up.insert(up.end(), ak.begin(), ak.end());
+        n = tx.Exec(std::string("UPDATE action_attempts SET phase = ?, end_time = ?") + kAttemptWhere, up);
+        if (!n.ok()) return n.status();
+        std::vector<Value> close = {at};
+        close.insert(close.end(), ak.begin(), ak.end());
+        n = tx.Exec(std::string("UPDATE phase_transitions SET end_time = ?") + kAttemptWhere +
+                        " AND end_time IS NULL",
+                    close);
+        if (!n.ok()) return n.status();
+        std::vector<Value> ins = ak;
+        ins.insert(ins.end(), {aborted, at, at});
+        n = tx.Exec(
+            "INSERT INTO phase_transitions (org, project, domain, run_name, action_name, attempt, phase, "
+            "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ins);
+        if (!n.ok()) return n.status();
+      }
+      changes.push_back(ActionChange{k, row.OptStr(1), row.Int(4) + 1});
+      changed.push_back(std::move(k));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return changed;
+}
+
+// ---- SqlTaskRepository --------------------------------------------------------------------------------------
+
+absl::Status SqlTaskRepository::Deploy(const Task& t) {
+  return db_.Write("DeployTask", [&](Tx& tx) -> absl::Status {
+    return tx
+        .Exec(
+            "INSERT INTO tasks (org, project, domain, name, version, spec, short_name, environment, task_type, "
+            "deployed_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (org, project, domain, name, version) DO UPDATE SET spec = excluded.spec, "
+            "short_name = excluded.short_name, environment = excluded.environment, task_type = excluded.task_type, "
+            "deployed_by = excluded.deployed_by, updated_at = excluded.updated_at",
+            {t.key.org, t.key.project, t.key.domain, t.key.name, t.key.version, Bytes{t.spec}, t.short_name,
+             t.environment, t.task_type, t.deployed_by, Micros(t.created_at), Micros(t.updated_at)})
+        .status();
+  });
+}
+
+absl::StatusOr<Task> SqlTaskRepository::Get(const TaskKey& key) {
+  std::optional<Task> out;
+  absl::Status s = db_.Read("GetTask", [&](Tx& tx) -> absl::Status {
+    absl::StatusOr<Rows> rows = tx.Query(
+        std::string("SELECT ") + kTaskCols +
+            " FROM tasks t WHERE t.org = ? AND t.project = ? AND t.domain = ? AND t.name = ? AND t.version = ?",
+        {key.org, key.project, key.domain, key.name, key.version});
+    if (!rows.ok()) return rows.status();
+    if (!rows->empty()) out = TaskFromRow(rows->front());
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!out) return absl::NotFoundError("task " + key.name + " version " + key.version + " not found");
+  return *std::move(out);
+}
+
+absl::StatusOr<Page<Task>> SqlTaskRepository::ListWhere(std::string_view op, std::string where,
+                                                        std::vector<Value> params, const ListQuery& q,
+                                                        bool versions) {
+  std::string sql = std::string("SELECT ") + kTaskCols + " FROM tasks t WHERE " + where;
+  absl::Status s = AppendFiltersAndOrder(db_.dialect() == db::Dialect::kPostgres, q, TaskColumn, "t.created_at DESC",
+                                         versions ? "t.version DESC" : "t.name ASC, t.version DESC", sql, params);
+  if (!s.ok()) return s;
+  Page<Task> page;
+  s = db_.Read(op, [&](Tx& tx) -> absl::Status {
+    absl::StatusOr<Rows> rows = tx.Query(sql, params);
+    if (!rows.ok()) return rows.status();
+    page.items.clear();
+    for (const Row& r : *rows) page.items.push_back(TaskFromRow(r));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  SetNextOffset(q, page);
+  return page;
+}
+
+absl::StatusOr<Page<Task>> SqlTaskRepository::ListLatest(const ListQuery& q) {
+  std::string where = "t.org = ?";
+  std::vector<Value> params{q.org};
+  if (!q.project.empty()) {
+    where += " AND t.project = ?";
+    params.push_back(q.project);
+  }
+  if (!q.domain.empty()) {
+    where += " AND t.domain = ?";
+    params.push_back(q.domain);
+  }
+  where +=
+      " AND NOT EXISTS (SELECT 1 FROM tasks n WHERE n.org = t.org AND n.project = t.project AND "
+      "n.domain = t.domain AND n.name = t.name AND (n.created_at > t.created_at OR "
+      "(n.created_at = t.created_at AND n.version > t.version)))";
+  return ListWhere("ListTasks", std::move(where), std::move(params), q, false);
+}
+
+absl::StatusOr<Page<Task>> SqlTaskRepository::ListVersions(const TaskKey& name_only, const ListQuery& q) {
+  return ListWhere("ListTaskVersions", "t.org = ? AND t.project = ? AND t.domain = ? AND t.name = ?",
+                   {name_only.org, name_only.project, name_only.domain, name_only.name}, q, true);
+}
+
+}  // namespace flyte::runs

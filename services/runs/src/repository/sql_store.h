@@ -1,0 +1,83 @@
+#pragma once
+// The repositories written once against flyte::db (portable SQL with `?` parameters); SqliteStore and
+// PostgresStore differ only in how change notifications travel (in-process after commit vs NOTIFY/LISTEN) and in
+// row locking (SELECT ... FOR UPDATE on PostgreSQL).
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "flyte/db/database.h"
+#include "repository/action_repository.h"
+
+namespace flyte::runs {
+
+inline constexpr char kActionChangeChannel[] = "flyte_runs_action_changes";
+
+// Compact NOTIFY payload (well under PostgreSQL's 8000-byte limit for sane key lengths).
+std::string EncodeActionChange(const ActionChange& change);
+absl::StatusOr<ActionChange> DecodeActionChange(std::string_view payload);
+
+class SqlActionRepository final : public ActionRepository {
+ public:
+  explicit SqlActionRepository(db::Database& db) : db_(db) {}
+
+  absl::Status CreateRun(const Action& root) override;
+  absl::Status CreateAction(const Action& action) override;
+  absl::StatusOr<Action> Get(const ActionKey& key) override;
+  absl::StatusOr<ActionWithAttempts> GetWithAttempts(const ActionKey& key) override;
+  absl::StatusOr<Page<Action>> List(const ListQuery& query) override;
+  absl::StatusOr<Action> ApplyEvent(const ActionKey& key, const ActionEvent& event) override;
+  absl::StatusOr<std::vector<ActionKey>> Abort(const ActionKey& key, const std::string& reason,
+                                              TimePoint now) override;
+  void SetChangeListener(std::function<void(const ActionChange&)> fn) override;
+
+  // Hands a change to the listener (PostgreSQL LISTEN loop; SQLite after commit).
+  void Deliver(const ActionChange& change);
+
+ private:
+  using MutateFn = std::function<absl::Status(db::Tx&, std::vector<ActionChange>&)>;
+  absl::Status Mutate(std::string_view op, const MutateFn& fn);
+  absl::Status Insert(db::Tx& tx, const Action& a, std::vector<ActionChange>& changes);
+  bool postgres() const { return db_.dialect() == db::Dialect::kPostgres; }
+
+  db::Database& db_;
+  std::mutex listener_mu_;
+  std::shared_ptr<std::function<void(const ActionChange&)>> listener_;
+};
+
+class SqlTaskRepository final : public TaskRepository {
+ public:
+  explicit SqlTaskRepository(db::Database& db) : db_(db) {}
+  absl::Status Deploy(const Task& task) override;
+  absl::StatusOr<Task> Get(const TaskKey& key) override;
+  absl::StatusOr<Page<Task>> ListLatest(const ListQuery& query) override;
+  absl::StatusOr<Page<Task>> ListVersions(const TaskKey& name_only, const ListQuery& query) override;
+
+ private:
+  absl::StatusOr<Page<Task>> ListWhere(std::string_view op, std::string where, std::vector<db::Value> params,
+                                       const ListQuery& query, bool versions);
+  db::Database& db_;
+};
+
+// Owns the database and both repositories.
+class SqlStore : public Store {
+ public:
+  explicit SqlStore(std::unique_ptr<db::Database> db)
+      : db_(std::move(db)), actions_(*db_), tasks_(*db_) {}
+  ActionRepository& Actions() override { return actions_; }
+  TaskRepository& Tasks() override { return tasks_; }
+  absl::Status Ping() override { return db_->Ping(); }
+  db::Database& database() { return *db_; }
+
+ protected:
+  SqlActionRepository& sql_actions() { return actions_; }
+
+ private:
+  std::unique_ptr<db::Database> db_;
+  SqlActionRepository actions_;
+  SqlTaskRepository tasks_;
+};
+
+}  // namespace flyte::runs

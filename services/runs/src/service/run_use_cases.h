@@ -1,0 +1,125 @@
+#pragma once
+// Use cases of flyteidl2.workflow.RunService, on domain types only (no gRPC, no SQL). The api/ adapter decodes
+// requests, calls exactly one method here and converts the result.
+//
+// Thread-safe. Methods block on the database (call them from the RPC work pool). Errors: kInvalidArgument (bad
+// input, message names what), kNotFound (no such run/action/task), kAlreadyExists (run name taken; names the run),
+// kUnavailable (database down), kInternal.
+//
+// Watches: each Watch* subscribes first, then reads and sends the snapshot, then sends live changes delivered by
+// the ChangeDispatcher (one database read per change, shared by all watchers). They return a WatchHandle that
+// must be kept until the stream ends (destroying it unsubscribes), or nullptr when the watch already ended during
+// the snapshot. Sinks are called on a pool thread (snapshot) or the dispatcher thread (live), one at a time per
+// watch; `send` must not block and returns false when the stream is gone, which drops the watch.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "clients/queue_client.h"
+#include "domain/action.h"
+#include "domain/list_query.h"
+#include "flyte/common/clock.h"
+#include "repository/action_repository.h"
+#include "service/change_dispatcher.h"
+
+namespace flyte::runs {
+
+struct RunUseCasesOptions {
+  // Root of run data: a run's outputs go under <prefix>/<project>/<domain>/<run>/ and its inline inputs are
+  // written to <prefix>/<project>/<domain>/<run>/inputs/inputs.pb (written only for file:// prefixes).
+  std::string storage_prefix = "file:///tmp/flyte/data";
+};
+
+struct CreateRunParams {
+  RunKey run;                      // name "" = generate one
+  std::optional<TaskKey> task_id;  // a deployed task, or ...
+  std::optional<Task> inline_task; // ... a task given inline (key from the template id; spec = TaskSpec bytes)
+  std::optional<std::string> inputs;  // serialized flyteidl2.task.Inputs, stored at the run's input uri
+  std::string offloaded_input_uri;    // set instead of `inputs` when the client uploaded them already
+  std::string run_spec;               // serialized flyteidl2.task.RunSpec
+  std::string metadata;               // serialized flyteidl2.workflow.ActionMetadata extras (source, ...)
+};
+
+// Serialized flyteidl2.task.Inputs / Outputs, or "" when unknown or not readable here.
+struct ActionData {
+  std::string inputs;
+  std::string outputs;
+};
+
+// One action as WatchActions shows it.
+struct EnrichedActionView {
+  Action action;
+  bool meets_filter = true;
+  std::map<int, int> children_phase_counts;  // phase number -> number of direct children in it
+};
+
+struct WatchEnd {
+  std::function<void(const absl::Status&)> finish;  // ends the stream normally (watch reached its end)
+};
+
+class RunUseCases {
+ public:
+  RunUseCases(Store& store, ChangeDispatcher& changes, common::Clock& clock, RunUseCasesOptions options,
+              QueueClient* queue = nullptr);
+
+  absl::StatusOr<Action> CreateRun(const CreateRunParams& params);
+  absl::StatusOr<ActionWithAttempts> GetRunDetails(const RunKey& run);          // root action + attempts
+  absl::StatusOr<Page<Action>> ListRuns(ListQuery query);                       // roots_only is forced
+  absl::Status AbortRun(const RunKey& run, const std::string& reason);
+
+  absl::StatusOr<ActionWithAttempts> GetActionDetails(const ActionKey& key);
+  absl::StatusOr<ActionData> GetActionData(const ActionKey& key);
+  absl::StatusOr<Page<Action>> ListActions(ListQuery query);                    // kNotFound if the run is absent
+  // Aborts the action and its non-terminal descendants; a terminal action is left as it is (OK).
+  absl::Status AbortAction(const ActionKey& key, const std::string& reason);
+
+  using DetailsSink = std::function<bool(const ActionWithAttempts&)>;
+  // Current details, then one message per change; finishes OK once the action is terminal (sent last).
+  absl::StatusOr<WatchHandle> WatchActionDetails(const ActionKey& key, DetailsSink send, WatchEnd end);
+  // The same for the run's root action: ends when the run is terminal.
+  absl::StatusOr<WatchHandle> WatchRunDetails(const RunKey& run, DetailsSink send, WatchEnd end);
+
+  // Runs of a scope: snapshot (newest first, up to `snapshot_limit`), then each changed run. Never ends.
+  struct RunsScope {
+    std::string org, project, domain;  // project/domain "" = whole org
+    std::optional<TaskKey> task;       // only runs of this task (version "" = any version)
+  };
+  using RunsSink = std::function<bool(const std::vector<Action>&)>;
+  absl::StatusOr<WatchHandle> WatchRuns(const RunsScope& scope, RunsSink send, size_t snapshot_limit = 100);
+
+  // All actions of a run (parents before children), then each change (the changed action and its parent, whose
+  // children counts moved). `filters` may use kPhase with kValueIn and kName with kContainsCaseInsensitive.
+  using ActionsSink = std::function<bool(const std::vector<EnrichedActionView>&)>;
+  absl::StatusOr<WatchHandle> WatchActions(const RunKey& run, std::vector<Filter> filters, ActionsSink send);
+
+  // Cluster events of one attempt so far, then new ones; finishes OK when the action is terminal.
+  using EventsSink = std::function<bool(const std::vector<ClusterEvent>&)>;
+  absl::StatusOr<WatchHandle> WatchClusterEvents(const ActionKey& key, uint32_t attempt, EventsSink send,
+                                                 WatchEnd end);
+
+ private:
+  absl::Status StoreInputs(const std::string& uri, const std::string& bytes);
+  absl::StatusOr<std::vector<Action>> ListAll(ListQuery query);
+
+  Store& store_;
+  ChangeDispatcher& changes_;
+  common::Clock& clock_;
+  RunUseCasesOptions options_;
+  QueueClient* queue_;
+};
+
+// kInvalidArgument if a filter is not one WatchActions can evaluate in memory (names "filter[i]").
+absl::Status CheckWatchActionsFilters(const std::vector<Filter>& filters);
+// Whether `a` passes every filter (phase VALUE_IN / name CONTAINS_CASE_INSENSITIVE).
+bool MeetsFilters(const Action& a, const std::vector<Filter>& filters);
+
+// Reads a file:// (or plain path) uri; kNotFound if absent, kUnimplemented for other schemes.
+absl::StatusOr<std::string> ReadLocalBlob(const std::string& uri);
+
+}  // namespace flyte::runs

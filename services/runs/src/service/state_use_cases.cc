@@ -1,0 +1,105 @@
+#include "service/state_use_cases.h"
+
+#include <memory>
+#include <unordered_map>
+
+#include "service/live_gate.h"
+
+namespace flyte::runs {
+
+absl::StatusOr<Action> StateUseCases::Put(const ActionKey& key, const std::optional<std::string>& parent,
+                                          const ActionEvent& event) {
+  if (event.phase == Phase::kUnspecified) return absl::InvalidArgumentError("state.phase is required");
+  ActionRepository& actions = store_.Actions();
+  absl::StatusOr<Action> current = actions.Get(key);
+  if (current.status().code() == absl::StatusCode::kNotFound) {
+    if (!parent || parent->empty()) {
+      return absl::NotFoundError("action " + key.run.name + "/" + key.name +
+                                 " not found (give parent_action_name to create it)");
+    }
+    absl::StatusOr<Action> parent_action = actions.Get(ActionKey{key.run, *parent});
+    if (parent_action.status().code() == absl::StatusCode::kNotFound) {
+      return absl::NotFoundError("parent action " + key.run.name + "/" + *parent + " not found");
+    }
+    if (!parent_action.ok()) return parent_action.status();
+    Action child;
+    child.key = key;
+    child.parent = *parent;
+    child.type = ActionType::kTask;
+    child.phase = Phase::kQueued;
+    child.input_uri = parent_action->run_output_base.empty() ? "" : parent_action->run_output_base + key.name +
+                                                                         "/inputs.pb";
+    child.run_output_base = parent_action->run_output_base;
+    child.created_at = clock_.Now();
+    child.updated_at = child.created_at;
+    absl::Status created = actions.CreateAction(child);
+    // Two reporters racing to create the same child is fine: the loser applies its event to the winner's row.
+    if (!created.ok() && created.code() != absl::StatusCode::kAlreadyExists) return created;
+  } else if (!current.ok()) {
+    return current.status();
+  }
+  ActionEvent e = event;
+  if (e.occurred_at == TimePoint{}) e.occurred_at = clock_.Now();
+  if (e.attempt == 0) e.attempt = 1;
+  return actions.ApplyEvent(key, e);
+}
+
+absl::StatusOr<ActionWithAttempts> StateUseCases::Get(const ActionKey& key) {
+  absl::StatusOr<ActionWithAttempts> a = store_.Actions().GetWithAttempts(key);
+  if (a.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError("action " + key.run.name + "/" + key.name + " not found");
+  }
+  return a;
+}
+
+absl::StatusOr<WatchHandle> StateUseCases::Watch(const ActionKey& parent, WatchSink sink) {
+  // Newest version sent per child, so a change seen in both the snapshot and live goes out once.
+  auto versions = std::make_shared<std::unordered_map<std::string, int64_t>>();
+  auto fresh = [versions](const Action& a) {
+    auto [it, inserted] = versions->emplace(a.key.name, a.version);
+    if (inserted) return true;
+    if (a.version <= it->second) return false;
+    it->second = a.version;
+    return true;
+  };
+  auto gate = std::make_shared<LiveGate<ActionSnapshot>>([sink, fresh](const ActionSnapshot& s) mutable {
+    if (!fresh(s->action)) return true;
+    return sink.send(s->action);
+  });
+  // Subscribe before reading, so no child change between the read and going live is lost.
+  WatchHandle handle =
+      changes_.Subscribe(ChangeDispatcher::ParentTopic(parent), [gate](const ActionSnapshot& s) { gate->OnEvent(s); });
+
+  ListQuery q;
+  q.org = parent.run.org;
+  q.project = parent.run.project;
+  q.domain = parent.run.domain;
+  q.run_name = parent.run.name;
+  q.parent = parent.name;
+  q.limit = 200;
+  q.offset = 0;
+  while (true) {
+    absl::StatusOr<Page<Action>> page = store_.Actions().List(q);
+    if (!page.ok()) {
+      gate->Close();
+      return page.status();
+    }
+    for (const Action& child : page->items) {
+      if (!fresh(child)) continue;
+      if (!sink.send(child)) {
+        gate->Close();
+        return WatchHandle();
+      }
+    }
+    if (!page->next_offset || page->items.empty()) break;
+    q.offset = *page->next_offset;
+  }
+  if (!sink.sentinel()) {
+    gate->Close();
+    return WatchHandle();
+  }
+  gate->Open();
+  return handle;
+}
+
+}  // namespace flyte::runs

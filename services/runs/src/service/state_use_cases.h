@@ -1,0 +1,46 @@
+#pragma once
+// Use cases of flyteidl2.workflow.StateService (the legacy executor/SDK state channel) on domain types.
+// The wire `state` string is the proto3 JSON mapping of flyteidl2.workflow.ActionEvent; the api/ adapter parses
+// and renders it, this layer sees domain ActionEvents.
+//
+// Thread-safe; blocks on the database. Errors: kNotFound (no such action, or no such run/parent when creating a
+// child), kFailedPrecondition (illegal phase transition, e.g. SUCCEEDED -> RUNNING), kInvalidArgument.
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "domain/action.h"
+#include "flyte/common/clock.h"
+#include "repository/action_repository.h"
+#include "service/change_dispatcher.h"
+
+namespace flyte::runs {
+
+class StateUseCases {
+ public:
+  StateUseCases(Store& store, ChangeDispatcher& changes, common::Clock& clock)
+      : store_(store), changes_(changes), clock_(clock) {}
+
+  // Applies `event` to the action. If the action does not exist and `parent` is given, the child action is first
+  // created under that parent (QUEUED, no spec) in the same run; the run must exist.
+  absl::StatusOr<Action> Put(const ActionKey& key, const std::optional<std::string>& parent, const ActionEvent& event);
+  // The action's current state (kNotFound).
+  absl::StatusOr<ActionWithAttempts> Get(const ActionKey& key);
+
+  // Children of `parent`: every existing child, then `sentinel()`, then each change of a child. Never ends on its
+  // own. Returns the handle to keep while the stream lives, or nullptr if the stream went away during the snapshot.
+  struct WatchSink {
+    std::function<bool(const Action&)> send;  // false: stream gone
+    std::function<bool()> sentinel;
+  };
+  absl::StatusOr<WatchHandle> Watch(const ActionKey& parent, WatchSink sink);
+
+ private:
+  Store& store_;
+  ChangeDispatcher& changes_;
+  common::Clock& clock_;
+};
+
+}  // namespace flyte::runs

@@ -1,0 +1,168 @@
+#include "setup.h"
+
+#include <utility>
+
+#include "api/run_service_api.h"
+#include "api/state_service_api.h"
+#include "api/task_service_api.h"
+#include "flyte/app/log.h"
+#include "flyte/app/main.h"
+#include "flyte/common/clock.h"
+#include "flyte/common/work_pool.h"
+#include "repository/store_factory.h"
+#include "service/change_dispatcher.h"
+#include "service/run_use_cases.h"
+#include "service/state_use_cases.h"
+#include "service/task_use_cases.h"
+
+namespace flyte::runs {
+
+#ifndef FLYTE_VERSION
+#define FLYTE_VERSION "0.1.0"
+#endif
+
+// Members in construction order; Shutdown() tears them down explicitly in the order that drains cleanly, and the
+// destructor then releases whatever is left in reverse order.
+struct RunsService::Parts {
+  Config config;
+  std::unique_ptr<metrics::Registry> metrics;
+  std::unique_ptr<common::WorkPool> pool;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<ChangeDispatcher> changes;
+  std::unique_ptr<RunUseCases> runs;
+  std::unique_ptr<TaskUseCases> tasks;
+  std::unique_ptr<StateUseCases> state;
+  std::unique_ptr<api::RunServiceApi> run_api;
+  std::unique_ptr<api::TaskServiceApi> task_api;
+  std::unique_ptr<api::StateServiceApi> state_api;
+  std::unique_ptr<rpc::Router> router;
+  std::unique_ptr<rpc::Server> server;
+  bool started = false;
+  bool shut_down = false;
+};
+
+namespace {
+
+std::string DescribeDatabase(const db::DatabaseConfig& db) {
+  if (db.postgres) {
+    return "postgres " + db.postgres->host + ":" + std::to_string(db.postgres->port) + "/" + db.postgres->dbname;
+  }
+  return "sqlite " + (db.sqlite ? db.sqlite->file : std::string("?"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& config) {
+  auto p = std::make_unique<Parts>();
+  p->config = config;
+  p->metrics = std::make_unique<metrics::Registry>();
+  p->pool = std::make_unique<common::WorkPool>("runs-db", static_cast<size_t>(config.worker_threads),
+                                               config.max_queued_requests);
+
+  StoreOptions store_options;
+  metrics::Registry* registry = p->metrics.get();
+  store_options.query_hook = [registry](std::string_view op, double seconds) {
+    registry->ObserveDbQuery("runs", op, seconds);
+  };
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(config.database, store_options);
+  if (!store.ok()) {
+    return absl::Status(store.status().code(),
+                        "opening " + DescribeDatabase(config.database) + ": " + std::string(store.status().message()));
+  }
+  p->store = std::move(*store);
+
+  common::Clock& clock = common::Clock::System();
+  p->changes = std::make_unique<ChangeDispatcher>(p->store->Actions());
+  RunUseCasesOptions run_options;
+  run_options.storage_prefix = config.storage_prefix;
+  p->runs = std::make_unique<RunUseCases>(*p->store, *p->changes, clock, run_options);
+  p->tasks = std::make_unique<TaskUseCases>(*p->store, clock);
+  p->state = std::make_unique<StateUseCases>(*p->store, *p->changes, clock);
+
+  p->router = std::make_unique<rpc::Router>(p->pool.get());
+  p->run_api = std::make_unique<api::RunServiceApi>(*p->runs);
+  p->task_api = std::make_unique<api::TaskServiceApi>(*p->tasks);
+  p->state_api = std::make_unique<api::StateServiceApi>(*p->state);
+  p->run_api->Register(*p->router);
+  p->task_api->Register(*p->router);
+  p->state_api->Register(*p->router);
+
+  rpc::ServerOptions options;
+  options.host = config.server.host;
+  options.port = config.server.port;
+  options.max_message_bytes = config.max_message_bytes;
+  options.stream_backlog = config.watch_buffer_size;
+  Store* store_ptr = p->store.get();
+  options.readiness = [store_ptr] { return store_ptr->Ping(); };
+  options.metrics = p->metrics.get();
+  p->server = std::make_unique<rpc::Server>(p->router.get(), options);
+  return std::unique_ptr<RunsService>(new RunsService(std::move(p)));
+}
+
+RunsService::RunsService(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+RunsService::~RunsService() { Shutdown(); }
+
+absl::Status RunsService::Start() {
+  absl::Status s = parts_->server->Start();
+  if (!s.ok()) return s;
+  parts_->started = true;
+  FLYTE_LOG(kInfo, "runs-service listening on {}:{} (gRPC and Connect), database {}", parts_->config.server.host,
+            parts_->server->port(), DescribeDatabase(parts_->config.database));
+  return absl::OkStatus();
+}
+
+int RunsService::port() const { return parts_->started ? parts_->server->port() : parts_->config.server.port; }
+rpc::Router& RunsService::router() { return *parts_->router; }
+rpc::Server& RunsService::server() { return *parts_->server; }
+metrics::Registry& RunsService::metrics() { return *parts_->metrics; }
+
+void RunsService::Shutdown() {
+  Parts& p = *parts_;
+  if (p.shut_down) return;
+  p.shut_down = true;
+  // 1. Stop accepting, end open streams, wait for in-flight calls (they run on the pool).
+  if (p.server) p.server->Shutdown();
+  // 2. No more watch events; then the workers finish what is queued.
+  if (p.changes) p.changes->Shutdown();
+  if (p.pool) p.pool->Shutdown();
+  // 3. Close the database last: nothing can use it any more.
+  p.server.reset();
+  p.state_api.reset();
+  p.task_api.reset();
+  p.run_api.reset();
+  p.router.reset();
+  p.state.reset();
+  p.tasks.reset();
+  p.runs.reset();
+  p.changes.reset();
+  p.store.reset();
+}
+
+int Main(int argc, const char* const* argv) {
+  static Config config;
+  static std::unique_ptr<RunsService> service;
+  app::Program program;
+  program.name = "runs-service";
+  program.version = FLYTE_VERSION;
+  program.load_config = [](const std::string& file) -> absl::Status {
+    absl::StatusOr<Config> loaded = LoadConfig(file);
+    if (!loaded.ok()) return loaded.status();
+    config = std::move(*loaded);
+    return absl::OkStatus();
+  };
+  program.logger = [] { return config.logger; };
+  program.start = [](app::ShutdownSequence& shutdown) -> absl::Status {
+    absl::StatusOr<std::unique_ptr<RunsService>> created = RunsService::Create(config);
+    if (!created.ok()) return created.status();
+    service = std::move(*created);
+    shutdown.Add("runs-service", [] {
+      service->Shutdown();
+      service.reset();
+    });
+    return service->Start();
+  };
+  return app::RunMain(argc, argv, program);
+}
+
+}  // namespace flyte::runs

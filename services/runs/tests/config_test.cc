@@ -1,0 +1,116 @@
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "config.h"
+
+using flyte::runs::Config;
+using flyte::runs::LoadConfig;
+using flyte::runs::ParseConfig;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The repository's deploy/config, found by walking up from the working directory (ctest runs tests inside the
+// build tree, which lives in the repository) or from this file's path.
+std::string DeployConfigDir() {
+  for (std::filesystem::path start : {std::filesystem::current_path(), std::filesystem::path(__FILE__)}) {
+    for (std::filesystem::path p = std::filesystem::absolute(start); p.has_relative_path(); p = p.parent_path()) {
+      if (std::filesystem::exists(p / "deploy/config/runs-service.yaml")) return (p / "deploy/config/").string();
+    }
+  }
+  FAIL("deploy/config/runs-service.yaml not found above " << std::filesystem::current_path());
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("no config means 0.0.0.0:8090 on SQLite ./runs.db", "[unit][config]") {
+  absl::StatusOr<Config> cfg = LoadConfig("");
+  REQUIRE(cfg.ok());
+  CHECK(cfg->server.host == "0.0.0.0");
+  CHECK(cfg->server.port == 8090);
+  REQUIRE(cfg->database.sqlite);
+  CHECK(cfg->database.sqlite->file == "./runs.db");
+  CHECK_FALSE(cfg->database.postgres);
+  CHECK(cfg->logger.level == 4);
+  CHECK(cfg->watch_buffer_size == 100);
+  // An empty file is the same as no file.
+  absl::StatusOr<Config> empty = ParseConfig("");
+  REQUIRE(empty.ok());
+  CHECK(empty->server.port == 8090);
+}
+
+TEST_CASE("the seed's runs-service config.yaml is accepted as is", "[unit][config]") {
+  absl::StatusOr<Config> cfg = ParseConfig(R"(
+runs:
+  server:
+    host: "0.0.0.0"
+    port: 8091
+  watchBufferSize: 100
+
+database:
+  sqlite:
+    file: "./runs.db"
+
+logger:
+  level: 4  # Info level
+  show-source: true
+)");
+  REQUIRE(cfg.ok());
+  CHECK(cfg->server.port == 8091);
+  CHECK(cfg->logger.show_source);
+}
+
+TEST_CASE("every problem of a bad config is reported at once", "[unit][config]") {
+  absl::StatusOr<Config> cfg = ParseConfig(R"(
+runs:
+  server: {port: abc, hots: x}
+  workerThreads: 0
+  watchBuffer: 5
+database:
+  sqlte: {file: x}
+logger: {level: 9}
+extra: 1
+)");
+  REQUIRE(cfg.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(cfg.status().message()) ==
+        "runs.server.port: expected an integer 0..65535, got 'abc'\n"
+        "runs.server.hots: unknown key\n"
+        "runs.workerThreads: expected an integer 1..1024, got '0'\n"
+        "runs.watchBuffer: unknown key\n"
+        "database.sqlte: unknown key\n"
+        "logger.level: expected an integer 0..6, got '9'\n"
+        "extra: unknown key");
+}
+
+TEST_CASE("deploy/config files are valid", "[unit][config]") {
+  const std::string dir = DeployConfigDir();
+  SECTION("SQLite") {
+    absl::StatusOr<Config> cfg = LoadConfig(dir + "runs-service.yaml");
+    INFO(cfg.status().ToString());
+    REQUIRE(cfg.ok());
+    CHECK(cfg->server.port == 8090);
+    REQUIRE(cfg->database.sqlite);
+    CHECK(cfg->database.sqlite->file == "./runs.db");
+  }
+  SECTION("PostgreSQL, password from FLYTE_DB_PASSWORD") {
+    ::setenv("FLYTE_DB_PASSWORD", "s3cret", 1);
+    absl::StatusOr<Config> cfg = LoadConfig(dir + "runs-service-postgres.yaml");
+    ::unsetenv("FLYTE_DB_PASSWORD");
+    INFO(cfg.status().ToString());
+    REQUIRE(cfg.ok());
+    REQUIRE(cfg->database.postgres);
+    CHECK_FALSE(cfg->database.sqlite);
+    CHECK(cfg->database.postgres->password == "s3cret");
+    CHECK(cfg->database.postgres->dbname == "flyte_runs");
+    CHECK(cfg->database.conn_max_lifetime == 3600s);
+    // Without the variable the config is refused, naming it.
+    absl::StatusOr<Config> missing = LoadConfig(dir + "runs-service-postgres.yaml");
+    CHECK(std::string(missing.status().message()) ==
+          "database.postgres.passwordEnv: environment variable FLYTE_DB_PASSWORD is not set");
+  }
+  CHECK(LoadConfig(dir + "nonexistent.yaml").status().code() == absl::StatusCode::kNotFound);
+}

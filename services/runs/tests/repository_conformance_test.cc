@@ -1,0 +1,542 @@
+// The one conformance suite for the runs repositories: every case runs against SQLite (a temp file) and
+// PostgreSQL (the throwaway server, a fresh database per case). Tags: [repository][sqlite][postgres].
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "flyte/testing/postgres.h"
+#include "flyte/testing/temp.h"
+#include "repository/store_factory.h"
+#include "support/builders.h"
+
+using namespace flyte::runs;
+using flyte::runs::test::At;
+using flyte::runs::test::KeyOf;
+using flyte::runs::test::MakeChild;
+using flyte::runs::test::MakeEvent;
+using flyte::runs::test::MakeRun;
+using flyte::runs::test::MakeTask;
+using flyte::runs::test::WaitFor;
+using Code = absl::StatusCode;
+
+namespace {
+
+// A store on a fresh database of the chosen backend.
+struct Backend {
+  explicit Backend(const std::string& kind) : postgres(kind == "postgres") {
+    if (postgres) {
+      config = flyte::testing::ThrowawayPostgres::Instance().CreateDatabaseConfig(8);
+    } else {
+      sqlite.emplace();
+      config = sqlite->database_config();
+    }
+    store = Open();
+  }
+  std::unique_ptr<Store> Open() {
+    absl::StatusOr<std::unique_ptr<Store>> s = OpenStore(config);
+    REQUIRE(s.ok());
+    return std::move(*s);
+  }
+  ActionRepository& actions() { return store->Actions(); }
+  TaskRepository& tasks() { return store->Tasks(); }
+
+  bool postgres;
+  std::optional<flyte::testing::TempSqlite> sqlite;
+  flyte::db::DatabaseConfig config;
+  std::unique_ptr<Store> store;
+};
+
+// Records changes delivered to a listener.
+struct Recorder {
+  void Attach(ActionRepository& repo) {
+    repo.SetChangeListener([this](const ActionChange& c) {
+      std::lock_guard<std::mutex> l(mu);
+      seen.push_back(c);
+    });
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> l(mu);
+    return seen.size();
+  }
+  bool Has(const std::string& name, int64_t version) {
+    std::lock_guard<std::mutex> l(mu);
+    return std::any_of(seen.begin(), seen.end(),
+                       [&](const ActionChange& c) { return c.key.name == name && c.version == version; });
+  }
+  std::mutex mu;
+  std::vector<ActionChange> seen;
+};
+
+std::vector<std::string> Names(const Page<Action>& page, bool runs = false) {
+  std::vector<std::string> out;
+  for (const Action& a : page.items) out.push_back(runs ? a.key.run.name : a.key.name);
+  return out;
+}
+
+ListQuery Scope(std::optional<std::string> run = std::nullopt) {
+  ListQuery q;
+  q.org = "testorg";
+  q.project = "proj";
+  q.domain = "dev";
+  q.run_name = std::move(run);
+  return q;
+}
+
+}  // namespace
+
+TEST_CASE("runs: create, get, duplicate", "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  Action run = MakeRun("r1", 5);
+  REQUIRE(b.actions().CreateRun(run).ok());
+  absl::StatusOr<Action> got = b.actions().Get(KeyOf("r1"));
+  REQUIRE(got.ok());
+  CHECK(got->key == run.key);
+  CHECK_FALSE(got->parent.has_value());
+  CHECK(got->phase == Phase::kQueued);
+  CHECK(got->created_at == At(5));
+  CHECK(got->version == 1);
+  CHECK(b.actions().CreateRun(run).code() == Code::kAlreadyExists);
+  CHECK(b.actions().Get(KeyOf("nope")).status().code() == Code::kNotFound);
+  Action bad = run;
+  bad.key.name = "a1";
+  CHECK(b.actions().CreateRun(bad).code() == Code::kInvalidArgument);
+  CHECK(b.store->Ping().ok());
+}
+
+TEST_CASE("actions: a child needs its run and parent", "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  CHECK(b.actions().CreateAction(MakeChild("r1", "a1", "a0")).code() == Code::kNotFound);
+  REQUIRE(b.actions().CreateRun(MakeRun("r1")).ok());
+  CHECK(b.actions().CreateAction(MakeChild("r1", "a2", "a1")).code() == Code::kNotFound);
+  REQUIRE(b.actions().CreateAction(MakeChild("r1", "a1", "a0")).ok());
+  REQUIRE(b.actions().CreateAction(MakeChild("r1", "a2", "a1")).ok());
+  CHECK(b.actions().CreateAction(MakeChild("r1", "a2", "a1")).code() == Code::kAlreadyExists);
+  absl::StatusOr<Action> a2 = b.actions().Get(KeyOf("r1", "a2"));
+  REQUIRE(a2.ok());
+  CHECK(a2->parent == std::optional<std::string>("a1"));
+}
+
+TEST_CASE("actions: every field round-trips, specs byte-for-byte", "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  Action run = MakeRun("r1", 7);
+  std::string all_bytes;
+  for (int i = 0; i < 256; ++i) all_bytes.push_back(static_cast<char>(i));
+  run.task_spec = all_bytes;
+  run.trace_spec = std::string("\0\0\0", 3);
+  run.condition_spec = "\\x41'";
+  run.metadata = all_bytes + all_bytes;
+  run.error = ErrorInfo{"boom", ErrorKind::kUser, "E1"};
+  run.abort_reason = "why";
+  run.started_at = At(8);
+  run.output_uri = "s3://out";
+  run.attempts = 3;
+  run.type = ActionType::kTrace;
+  run.group = "grp";
+  REQUIRE(b.actions().CreateRun(run).ok());
+  absl::StatusOr<Action> got = b.actions().Get(run.key);
+  REQUIRE(got.ok());
+  CHECK(got->task_spec == all_bytes);
+  CHECK(got->trace_spec == run.trace_spec);
+  CHECK(got->condition_spec == run.condition_spec);
+  CHECK(got->run_spec == run.run_spec);
+  CHECK(got->metadata == run.metadata);
+  REQUIRE(got->error.has_value());
+  CHECK(got->error->message == "boom");
+  CHECK(got->error->kind == ErrorKind::kUser);
+  CHECK(got->error->code == "E1");
+  CHECK(got->abort_reason == run.abort_reason);
+  CHECK(got->started_at == run.started_at);
+  CHECK_FALSE(got->ended_at.has_value());
+  CHECK(got->attempts == 3);
+  CHECK(got->type == ActionType::kTrace);
+  CHECK(got->group == "grp");
+  CHECK(got->task_name == "my_task");
+  CHECK(got->task_version == "v1");
+  CHECK(got->task_type == "python");
+  CHECK(got->short_name == "my_task");
+  CHECK(got->environment == "env");
+  CHECK(got->input_uri == run.input_uri);
+  CHECK(got->run_output_base == run.run_output_base);
+  CHECK(got->output_uri == "s3://out");
+  CHECK(got->updated_at == At(7));
+}
+
+TEST_CASE("ApplyEvent: legal moves are stored with attempts, transitions and events",
+          "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  REQUIRE(b.actions().CreateRun(MakeRun("r1")).ok());
+  const ActionKey k = KeyOf("r1");
+
+  ActionEvent init = MakeEvent(1, Phase::kInitializing, 10);
+  init.cluster = "c1";
+  init.log_info = std::string("\x0a\x00logs", 6);
+  init.cluster_events = {ClusterEvent{At(9), "pulled image", 1, "Pulled"}};
+  absl::StatusOr<Action> a = b.actions().ApplyEvent(k, init);
+  REQUIRE(a.ok());
+  CHECK(a->phase == Phase::kInitializing);
+  CHECK(a->attempts == 1);
+  CHECK(a->started_at == At(10));
+  CHECK(a->version == 2);
+
+  REQUIRE(b.actions().ApplyEvent(k, MakeEvent(1, Phase::kRunning, 20)).ok());
+  ActionEvent again = MakeEvent(1, Phase::kRunning, 25);  // same phase: no-op update, more events
+  again.cluster_events = {ClusterEvent{At(25), "still running", 2, ""}};
+  REQUIRE(b.actions().ApplyEvent(k, again).ok());
+  ActionEvent done = MakeEvent(1, Phase::kSucceeded, 30);
+  done.output_uri = "s3://out/1";
+  a = b.actions().ApplyEvent(k, done);
+  REQUIRE(a.ok());
+  CHECK(a->ended_at == At(30));
+  CHECK(a->output_uri == "s3://out/1");
+  CHECK(a->version == 5);
+
+  // Illegal: out of a terminal phase. Nothing changes.
+  absl::StatusOr<Action> bad = b.actions().ApplyEvent(k, MakeEvent(1, Phase::kRunning, 40));
+  CHECK(bad.status().code() == Code::kFailedPrecondition);
+  CHECK(b.actions().ApplyEvent(KeyOf("nope"), MakeEvent(1, Phase::kRunning, 40)).status().code() ==
+        Code::kNotFound);
+
+  absl::StatusOr<ActionWithAttempts> full = b.actions().GetWithAttempts(k);
+  REQUIRE(full.ok());
+  CHECK(full->action.phase == Phase::kSucceeded);
+  CHECK(full->action.version == 5);
+  CHECK(full->action.updated_at == At(30));
+  REQUIRE(full->attempts.size() == 1);
+  const Attempt& at = full->attempts[0];
+  CHECK(at.attempt == 1);
+  CHECK(at.phase == Phase::kSucceeded);
+  CHECK(at.start_time == At(10));
+  CHECK(at.end_time == At(30));
+  CHECK(at.output_uri == "s3://out/1");
+  CHECK(at.cluster == "c1");
+  CHECK(at.log_info == init.log_info);
+  REQUIRE(at.transitions.size() == 3);
+  CHECK(at.transitions[0].phase == Phase::kInitializing);
+  CHECK(at.transitions[0].start_time == At(10));
+  CHECK(at.transitions[0].end_time == At(20));
+  CHECK(at.transitions[1].phase == Phase::kRunning);
+  CHECK(at.transitions[1].end_time == At(30));
+  CHECK(at.transitions[2].phase == Phase::kSucceeded);
+  CHECK(at.transitions[2].end_time == At(30));
+  REQUIRE(at.cluster_events.size() == 2);
+  CHECK(at.cluster_events[0].message == "pulled image");
+  CHECK(at.cluster_events[0].occurred_at == At(9));
+  CHECK(at.cluster_events[0].type == 1);
+  CHECK(at.cluster_events[0].reason == "Pulled");
+  CHECK(at.cluster_events[1].message == "still running");
+}
+
+TEST_CASE("ApplyEvent: a retry opens attempt 2", "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  REQUIRE(b.actions().CreateRun(MakeRun("r1")).ok());
+  const ActionKey k = KeyOf("r1");
+  REQUIRE(b.actions().ApplyEvent(k, MakeEvent(1, Phase::kRunning, 10)).ok());
+  ActionEvent fail = MakeEvent(1, Phase::kFailed, 20);
+  fail.error = ErrorInfo{"oom", ErrorKind::kSystem, "OOMKilled"};
+  absl::StatusOr<Action> a = b.actions().ApplyEvent(k, fail);
+  REQUIRE(a.ok());
+  CHECK(a->error.has_value());
+  CHECK(a->ended_at == At(20));
+  a = b.actions().ApplyEvent(k, MakeEvent(2, Phase::kQueued, 30));
+  REQUIRE(a.ok());
+  CHECK(a->attempts == 2);
+  CHECK_FALSE(a->ended_at.has_value());
+  CHECK_FALSE(a->error.has_value());
+  REQUIRE(b.actions().ApplyEvent(k, MakeEvent(2, Phase::kRunning, 40)).ok());
+  REQUIRE(b.actions().ApplyEvent(k, MakeEvent(2, Phase::kSucceeded, 50)).ok());
+  absl::StatusOr<ActionWithAttempts> full = b.actions().GetWithAttempts(k);
+  REQUIRE(full.ok());
+  REQUIRE(full->attempts.size() == 2);
+  CHECK(full->attempts[0].phase == Phase::kFailed);
+  REQUIRE(full->attempts[0].error.has_value());
+  CHECK(full->attempts[0].error->code == "OOMKilled");
+  CHECK(full->attempts[0].error->kind == ErrorKind::kSystem);
+  CHECK(full->attempts[0].end_time == At(20));
+  CHECK(full->attempts[1].phase == Phase::kSucceeded);
+  CHECK(full->attempts[1].start_time == At(30));
+  CHECK_FALSE(full->attempts[1].error.has_value());
+  CHECK(full->attempts[1].transitions.size() == 3);
+  CHECK(full->action.attempts == 2);
+}
+
+TEST_CASE("Abort cascades to live descendants and skips terminal ones", "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  REQUIRE(b.actions().CreateRun(MakeRun("r1")).ok());
+  REQUIRE(b.actions().CreateRun(MakeRun("other")).ok());
+  REQUIRE(b.actions().CreateAction(MakeChild("r1", "a1", "a0")).ok());
+  REQUIRE(b.actions().CreateAction(MakeChild("r1", "a2", "a1")).ok());
+  REQUIRE(b.actions().CreateAction(MakeChild("r1", "a3", "a0")).ok());
+  REQUIRE(b.actions().ApplyEvent(KeyOf("r1", "a2"), MakeEvent(1, Phase::kRunning, 5)).ok());
+  REQUIRE(b.actions().ApplyEvent(KeyOf("r1", "a3"), MakeEvent(1, Phase::kSucceeded, 5)).ok());
+
+  absl::StatusOr<std::vector<ActionKey>> changed = b.actions().Abort(KeyOf("r1"), "user asked", At(100));
+  REQUIRE(changed.ok());
+  std::vector<std::string> names;
+  for (const ActionKey& k : *changed) names.push_back(k.name);
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"a0", "a1", "a2"});
+  absl::StatusOr<ActionWithAttempts> a2 = b.actions().GetWithAttempts(KeyOf("r1", "a2"));
+  REQUIRE(a2.ok());
+  CHECK(a2->action.phase == Phase::kAborted);
+  CHECK(a2->action.abort_reason == std::optional<std::string>("user asked"));
+  CHECK(a2->action.ended_at == At(100));
+  REQUIRE(a2->attempts.size() == 1);
+  CHECK(a2->attempts[0].phase == Phase::kAborted);
+  CHECK(a2->attempts[0].transitions.back().phase == Phase::kAborted);
+  CHECK(b.actions().Get(KeyOf("r1", "a3"))->phase == Phase::kSucceeded);
+  CHECK(b.actions().Get(KeyOf("other"))->phase == Phase::kQueued);
+
+  changed = b.actions().Abort(KeyOf("r1"), "again", At(200));
+  REQUIRE(changed.ok());
+  CHECK(changed->empty());
+  CHECK(b.actions().Abort(KeyOf("missing"), "x", At(1)).status().code() == Code::kNotFound);
+}
+
+TEST_CASE("List: scope, filters, sort and paging", "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  // Runs r1..r5 created at 10..50; r2 RUNNING, r3 SUCCEEDED (ended 60); r5 in another project.
+  for (int i = 1; i <= 5; ++i) {
+    Action r = MakeRun("r" + std::to_string(i), i * 10, i == 5 ? "proj2" : "proj");
+    r.task_name = i % 2 ? "odd_task" : "Even_Task";
+    r.environment = i == 1 ? "" : "env";
+    REQUIRE(b.actions().CreateRun(r).ok());
+  }
+  REQUIRE(b.actions().ApplyEvent(KeyOf("r2"), MakeEvent(1, Phase::kRunning, 55)).ok());
+  REQUIRE(b.actions().ApplyEvent(KeyOf("r3"), MakeEvent(1, Phase::kSucceeded, 60)).ok());
+  REQUIRE(b.actions().CreateAction(MakeChild("r1", "a1", "a0", 11)).ok());
+  REQUIRE(b.actions().CreateAction(MakeChild("r1", "a2", "a0", 12)).ok());
+  REQUIRE(b.actions().CreateAction(MakeChild("r1", "x9", "a1", 13)).ok());
+
+  auto runs = [&](std::vector<Filter> filters, std::vector<SortKey> sort = {}) {
+    ListQuery q = Scope();
+    q.roots_only = true;
+    q.filters = std::move(filters);
+    q.sort = std::move(sort);
+    absl::StatusOr<Page<Action>> p = b.actions().List(q);
+    REQUIRE(p.ok());
+    return Names(*p, true);
+  };
+  using V = std::vector<std::string>;
+  CHECK(runs({}) == V{"r4", "r3", "r2", "r1"});  // default: newest first
+  CHECK(runs({}, {{Field::kCreatedAt, true}}) == V{"r1", "r2", "r3", "r4"});
+  CHECK(runs({{Field::kName, FilterOp::kEqual, {"r2"}}}) == V{"r2"});
+  CHECK(runs({{Field::kName, FilterOp::kNotEqual, {"r2"}}}) == V{"r4", "r3", "r1"});
+  CHECK(runs({{Field::kPhase, FilterOp::kEqual, {"4"}}}) == V{"r2"});
+  CHECK(runs({{Field::kPhase, FilterOp::kValueIn, {"4", "5"}}}) == V{"r3", "r2"});
+  CHECK(runs({{Field::kPhase, FilterOp::kValueNotIn, {"1"}}}) == V{"r3", "r2"});
+  CHECK(runs({{Field::kCreatedAt, FilterOp::kGreaterThan, {std::to_string(flyte::common::ToUnixMicros(At(20)))}}}) ==
+        V{"r4", "r3"});
+  CHECK(runs({{Field::kCreatedAt, FilterOp::kGreaterOrEqual, {std::to_string(flyte::common::ToUnixMicros(At(20)))}}}) ==
+        V{"r4", "r3", "r2"});
+  CHECK(runs({{Field::kCreatedAt, FilterOp::kLessThan, {std::to_string(flyte::common::ToUnixMicros(At(20)))}}}) ==
+        V{"r1"});
+  CHECK(runs({{Field::kCreatedAt, FilterOp::kLessOrEqual, {std::to_string(flyte::common::ToUnixMicros(At(20)))}}}) ==
+        V{"r2", "r1"});
+  CHECK(runs({{Field::kTaskName, FilterOp::kContains, {"Even"}}}) == V{"r4", "r2"});
+  CHECK(runs({{Field::kTaskName, FilterOp::kContains, {"even"}}}).empty());  // case-sensitive
+  CHECK(runs({{Field::kTaskName, FilterOp::kContainsCaseInsensitive, {"EVEN"}}}) == V{"r4", "r2"});
+  CHECK(runs({{Field::kTaskName, FilterOp::kContainsCaseInsensitive, {"%"}}}).empty());  // no wildcards
+  CHECK(runs({{Field::kTaskName, FilterOp::kEndsWith, {"_task"}}}) == V{"r3", "r1"});
+  CHECK(runs({{Field::kTaskName, FilterOp::kNotEndsWith, {"_task"}}}) == V{"r4", "r2"});
+  CHECK(runs({{Field::kEndedAt, FilterOp::kExists, {}}}) == V{"r3"});
+  CHECK(runs({{Field::kEnvironment, FilterOp::kNotExists, {}}}) == V{"r1"});
+  {
+    ListQuery q = Scope();
+    q.filters = {{Field::kPhase, FilterOp::kEqual, {"not-a-number"}}};
+    CHECK(b.actions().List(q).status().code() == Code::kInvalidArgument);
+  }
+  // Many values for IN.
+  {
+    Filter in{Field::kName, FilterOp::kValueIn, {}};
+    for (int i = 0; i < 2000; ++i) in.values.push_back("n" + std::to_string(i));
+    in.values.push_back("r3");
+    CHECK(runs({in}) == V{"r3"});
+  }
+  // Sort by ended_at puts NULLs last either way.
+  CHECK(runs({}, {{Field::kEndedAt, false}}).front() == "r3");
+  CHECK(runs({}, {{Field::kPhase, true}, {Field::kName, false}}) == V{"r4", "r1", "r2", "r3"});
+
+  // Project scope: empty project = any.
+  {
+    ListQuery q = Scope();
+    q.project.clear();
+    q.roots_only = true;
+    CHECK(b.actions().List(q)->items.size() == 5);
+    q.filters = {{Field::kProject, FilterOp::kEqual, {"proj2"}}};
+    CHECK(Names(*b.actions().List(q), true) == V{"r5"});
+  }
+  // Paging.
+  {
+    ListQuery q = Scope();
+    q.roots_only = true;
+    q.limit = 3;
+    absl::StatusOr<Page<Action>> p1 = b.actions().List(q);
+    REQUIRE(p1.ok());
+    CHECK(Names(*p1, true) == V{"r4", "r3", "r2"});
+    REQUIRE(p1->next_offset == std::optional<uint64_t>(3));
+    q.offset = *p1->next_offset;
+    absl::StatusOr<Page<Action>> p2 = b.actions().List(q);
+    REQUIRE(p2.ok());
+    CHECK(Names(*p2, true) == V{"r1"});
+    CHECK_FALSE(p2->next_offset.has_value());
+  }
+  // Actions of one run, and children of one parent.
+  {
+    ListQuery q = Scope("r1");
+    q.sort = {{Field::kName, true}};
+    CHECK(Names(*b.actions().List(q)) == V{"a0", "a1", "a2", "x9"});
+    q.parent = "a0";
+    CHECK(Names(*b.actions().List(q)) == V{"a1", "a2"});
+    q.parent.reset();
+    q.filters = {{Field::kParent, FilterOp::kEqual, {"a1"}}};
+    CHECK(Names(*b.actions().List(q)) == V{"x9"});
+    q.filters = {{Field::kParent, FilterOp::kNotExists, {}}};
+    CHECK(Names(*b.actions().List(q)) == V{"a0"});
+    q.filters = {{Field::kActionType, FilterOp::kEqual, {"1"}}, {Field::kShortName, FilterOp::kEqual, {"child"}}};
+    CHECK(Names(*b.actions().List(q)) == V{"a1", "a2", "x9"});
+  }
+}
+
+TEST_CASE("tasks: deploy, redeploy, get, latest, versions", "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  REQUIRE(b.tasks().Deploy(MakeTask("t1", "v1", 10)).ok());
+  REQUIRE(b.tasks().Deploy(MakeTask("t1", "v2", 20)).ok());
+  REQUIRE(b.tasks().Deploy(MakeTask("t2", "v1", 15)).ok());
+  REQUIRE(b.tasks().Deploy(MakeTask("t3", "v1", 5, "proj2")).ok());
+  Task re = MakeTask("t1", "v1", 99);
+  re.spec = std::string("\0new", 4);
+  re.updated_at = At(99);
+  REQUIRE(b.tasks().Deploy(re).ok());
+
+  absl::StatusOr<Task> got = b.tasks().Get(TaskKey{"testorg", "proj", "dev", "t1", "v1"});
+  REQUIRE(got.ok());
+  CHECK(got->spec == std::string("\0new", 4));
+  CHECK(got->created_at == At(10));  // kept on redeploy
+  CHECK(got->updated_at == At(99));
+  CHECK(got->environment == "env-t1");
+  CHECK(b.tasks().Get(TaskKey{"testorg", "proj", "dev", "t1", "v9"}).status().code() == Code::kNotFound);
+
+  ListQuery q = Scope();
+  absl::StatusOr<Page<Task>> latest = b.tasks().ListLatest(q);
+  REQUIRE(latest.ok());
+  REQUIRE(latest->items.size() == 2);
+  CHECK(latest->items[0].key.name == "t1");
+  CHECK(latest->items[0].key.version == "v2");
+  CHECK(latest->items[1].key.name == "t2");
+  q.filters = {{Field::kName, FilterOp::kEqual, {"t2"}}};
+  CHECK(b.tasks().ListLatest(q)->items.size() == 1);
+  q.filters = {{Field::kPhase, FilterOp::kEqual, {"1"}}};
+  CHECK(b.tasks().ListLatest(q).status().code() == Code::kInvalidArgument);
+
+  absl::StatusOr<Page<Task>> versions = b.tasks().ListVersions(TaskKey{"testorg", "proj", "dev", "t1", ""}, Scope());
+  REQUIRE(versions.ok());
+  REQUIRE(versions->items.size() == 2);
+  CHECK(versions->items[0].key.version == "v2");
+  CHECK(versions->items[1].key.version == "v1");
+}
+
+TEST_CASE("change listener fires after commit, not for rejected changes", "[repository][sqlite][postgres]") {
+  Recorder rec;  // outlives the store, whose LISTEN thread calls it
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  rec.Attach(b.actions());
+  REQUIRE(b.actions().CreateRun(MakeRun("r1")).ok());
+  REQUIRE(WaitFor([&] { return rec.Has("a0", 1); }));
+  REQUIRE(b.actions().CreateAction(MakeChild("r1", "a1", "a0")).ok());
+  REQUIRE(WaitFor([&] { return rec.Has("a1", 1); }));
+  {
+    std::lock_guard<std::mutex> l(rec.mu);
+    CHECK(rec.seen.back().parent == std::optional<std::string>("a0"));
+    CHECK(rec.seen.back().key == KeyOf("r1", "a1"));
+  }
+  REQUIRE(b.actions().ApplyEvent(KeyOf("r1"), MakeEvent(1, Phase::kSucceeded, 5)).ok());
+  REQUIRE(WaitFor([&] { return rec.Has("a0", 2); }));
+  const size_t before = rec.size();
+  CHECK_FALSE(b.actions().ApplyEvent(KeyOf("r1"), MakeEvent(1, Phase::kRunning, 6)).ok());
+  CHECK_FALSE(b.actions().CreateRun(MakeRun("r1")).ok());
+  // A later change arrives; the rejected ones never did.
+  REQUIRE(b.actions().Abort(KeyOf("r1", "a1"), "stop", At(7)).ok());
+  REQUIRE(WaitFor([&] { return rec.Has("a1", 2); }));
+  CHECK(rec.size() == before + 1);
+}
+
+TEST_CASE("concurrent migrations of one fresh database", "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  // b already migrated; run more replicas on yet another fresh database.
+  flyte::db::DatabaseConfig fresh;
+  std::optional<flyte::testing::TempSqlite> file;
+  if (b.postgres) {
+    fresh = flyte::testing::ThrowawayPostgres::Instance().CreateDatabaseConfig(2);
+  } else {
+    file.emplace();
+    fresh = file->database_config();
+  }
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      absl::StatusOr<std::unique_ptr<Store>> s = OpenStore(fresh);
+      if (s.ok() && (*s)->Actions().CreateRun(MakeRun("r" + std::to_string(i))).ok()) ++ok;
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(ok == 4);
+  absl::StatusOr<std::unique_ptr<Store>> s = OpenStore(fresh);
+  REQUIRE(s.ok());
+  ListQuery q = Scope();
+  q.roots_only = true;
+  CHECK((*s)->Actions().List(q)->items.size() == 4);
+}
+
+TEST_CASE("postgres: two stores on one database hear each other's changes", "[repository][postgres]") {
+  Recorder mine, theirs;  // outlive the stores
+  Backend b("postgres");
+  std::unique_ptr<Store> other = b.Open();
+  mine.Attach(b.actions());
+  theirs.Attach(other->Actions());
+  REQUIRE(other->Actions().CreateRun(MakeRun("r1")).ok());
+  CHECK(WaitFor([&] { return mine.Has("a0", 1) && theirs.Has("a0", 1); }));
+  REQUIRE(b.actions().ApplyEvent(KeyOf("r1"), MakeEvent(1, Phase::kRunning, 3)).ok());
+  CHECK(WaitFor([&] { return mine.Has("a0", 2) && theirs.Has("a0", 2); }));
+}
+
+TEST_CASE("postgres: database down is kUnavailable, and the store recovers", "[repository][postgres]") {
+  Recorder rec;
+  Backend b("postgres");
+  rec.Attach(b.actions());
+  REQUIRE(b.actions().CreateRun(MakeRun("r1")).ok());
+  auto& pg = flyte::testing::ThrowawayPostgres::Instance();
+  pg.Stop();
+  CHECK(b.actions().Get(KeyOf("r1")).status().code() == Code::kUnavailable);
+  CHECK(b.actions().CreateRun(MakeRun("r2")).code() == Code::kUnavailable);
+  CHECK(b.store->Ping().code() == Code::kUnavailable);
+  CHECK(OpenStore(b.config).status().code() == Code::kUnavailable);
+  pg.Start();
+  CHECK(b.store->Ping().ok());
+  CHECK(b.actions().Get(KeyOf("r1")).ok());
+  // The LISTEN loop reconnects by itself (backoff up to 5 s).
+  int n = 100;
+  CHECK(WaitFor(
+      [&] {
+        (void)b.actions().CreateRun(MakeRun("r" + std::to_string(n++)));
+        std::lock_guard<std::mutex> l(rec.mu);
+        return rec.seen.size() >= 2;
+      },
+      std::chrono::seconds(15)));
+}
+
+TEST_CASE("sqlite: CreateRun throughput", "[.benchmark][sqlite]") {
+  flyte::testing::TempSqlite file;
+  absl::StatusOr<std::unique_ptr<Store>> s = OpenStore(file.database_config());
+  REQUIRE(s.ok());
+  constexpr int kRuns = 5000;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kRuns; ++i) REQUIRE((*s)->Actions().CreateRun(MakeRun("r" + std::to_string(i), i)).ok());
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  WARN("CreateRun: " << kRuns / secs << " runs/s (" << kRuns << " in " << secs << " s)");
+}
