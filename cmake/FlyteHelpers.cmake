@@ -30,5 +30,7 @@ function(flyte_cc_test)
   add_executable(${A_NAME} ${A_SRCS})
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} Catch2::Catch2WithMain flyte_warnings)
   set_target_properties(${A_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
-  catch_discover_tests(${A_NAME} PROPERTIES LABELS "${A_LABELS}")
+  # A list inside PROPERTIES must keep its semicolons escaped or only the first label survives.
+  string(REPLACE ";" "\\;" labels "${A_LABELS}")
+  catch_discover_tests(${A_NAME} PROPERTIES LABELS "${labels}")
 endfunction()

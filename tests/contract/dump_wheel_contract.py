@@ -12,12 +12,18 @@ import importlib
 import json
 import sys
 
-# The services runs-service serves, by the Python module that defines them.
-SERVICE_MODULES = {
-    "flyteidl2.workflow.RunService": "flyteidl2.workflow.run_service_pb2",
-    "flyteidl2.workflow.StateService": "flyteidl2.workflow.state_service_pb2",
-    "flyteidl2.task.TaskService": "flyteidl2.task.task_service_pb2",
-}
+import pkgutil
+
+from google.protobuf import descriptor_pool
+
+
+def import_all_flyteidl2_modules():
+    """Imports every generated module of the wheel so any served service can be found by name."""
+    import flyteidl2
+
+    for info in pkgutil.walk_packages(flyteidl2.__path__, "flyteidl2."):
+        if info.name.endswith("_pb2"):
+            importlib.import_module(info.name)
 
 
 def main() -> int:
@@ -44,13 +50,14 @@ def main() -> int:
             if f.message_type is not None:
                 visit(f.message_type)
 
+    import_all_flyteidl2_modules()
     for path in sys.argv[1:]:
         _, service, method = path.split("/")
-        module = SERVICE_MODULES.get(service)
-        if module is None:
-            print(f"unknown service {service}", file=sys.stderr)
+        try:
+            sd = descriptor_pool.Default().FindServiceByName(service)
+        except KeyError:
+            print(f"service {service} is not in the flyteidl2 wheel", file=sys.stderr)
             return 2
-        sd = importlib.import_module(module).DESCRIPTOR.services_by_name[service.rsplit(".", 1)[1]]
         md = sd.methods_by_name.get(method)
         if md is None:
             methods[path] = None

@@ -173,7 +173,8 @@ class PgConn final : public Tx {
 class PostgresDatabase final : public Database {
  public:
   PostgresDatabase(std::string conninfo, int max_open, const DatabaseOptions& options)
-      : conninfo_(std::move(conninfo)), max_open_(std::max(1, max_open)), hook_(options.query_hook) {}
+      : conninfo_(std::move(conninfo)), max_open_(std::max(1, max_open)), hook_(options.query_hook),
+        migrations_table_(options.migrations_table) {}
 
   Dialect dialect() const override { return Dialect::kPostgres; }
 
@@ -206,11 +207,11 @@ class PostgresDatabase final : public Database {
         absl::Status st = tx.Query("SELECT pg_advisory_xact_lock(?)", {kMigrationLockKey}).status();
         if (!st.ok()) return st;
         st = conn.Raw(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "CREATE TABLE IF NOT EXISTS " + migrations_table_ + " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
             "applied_at BIGINT NOT NULL)");
         if (!st.ok()) return st;
         absl::StatusOr<Rows> done =
-            tx.Query("SELECT 1 FROM schema_migrations WHERE version = ?", {int64_t{m->version}});
+            tx.Query("SELECT 1 FROM " + migrations_table_ + " WHERE version = ?", {int64_t{m->version}});
         if (!done.ok()) return done.status();
         if (!done->empty()) return absl::OkStatus();
         st = conn.Raw(m->sql);
@@ -218,7 +219,7 @@ class PostgresDatabase final : public Database {
         const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count();
-        return tx.Exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+        return tx.Exec("INSERT INTO " + migrations_table_ + "(version, name, applied_at) VALUES (?, ?, ?)",
                        {int64_t{m->version}, m->name, now})
             .status();
       });
@@ -311,6 +312,7 @@ class PostgresDatabase final : public Database {
   std::string conninfo_;
   int max_open_;
   QueryHook hook_;
+  std::string migrations_table_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConn>> idle_;

@@ -133,7 +133,7 @@ class SqliteConn final : public Tx {
 
 class SqliteDatabase final : public Database {
  public:
-  SqliteDatabase(const SqliteConfig& config, const DatabaseOptions& options) : hook_(options.query_hook) {
+  SqliteDatabase(const SqliteConfig& config, const DatabaseOptions& options) : hook_(options.query_hook), migrations_table_(options.migrations_table) {
     writer_ = std::make_unique<SqliteConn>(config.file, config.busy_timeout, /*writer=*/true);
     for (int i = 0; i < std::max(1, options.sqlite_readers); ++i) {
       readers_.push_back(std::make_unique<SqliteConn>(config.file, config.busy_timeout, /*writer=*/false));
@@ -186,17 +186,17 @@ class SqliteDatabase final : public Database {
       absl::Status s = InTransaction(*writer_, "BEGIN IMMEDIATE", [&](Tx& tx) -> absl::Status {
         auto& conn = static_cast<SqliteConn&>(tx);
         conn.Raw(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+            "CREATE TABLE IF NOT EXISTS " + migrations_table_ + " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
             "applied_at INTEGER NOT NULL)");
         absl::StatusOr<Rows> done =
-            tx.Query("SELECT 1 FROM schema_migrations WHERE version = ?", {int64_t{m->version}});
+            tx.Query("SELECT 1 FROM " + migrations_table_ + " WHERE version = ?", {int64_t{m->version}});
         if (!done.ok()) return done.status();
         if (!done->empty()) return absl::OkStatus();
         conn.Raw(m->sql);
         const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count();
-        return tx.Exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+        return tx.Exec("INSERT INTO " + migrations_table_ + "(version, name, applied_at) VALUES (?, ?, ?)",
                        {int64_t{m->version}, m->name, now})
             .status();
       });
@@ -239,6 +239,7 @@ class SqliteDatabase final : public Database {
   }
 
   QueryHook hook_;
+  std::string migrations_table_;
   std::mutex write_mu_;
   std::unique_ptr<SqliteConn> writer_;
   std::mutex read_mu_;

@@ -1,8 +1,37 @@
 #include "config.h"
 
+#include <filesystem>
+
 #include "flyte/config/yaml.h"
 
 namespace flyte::runs {
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  auto flush = [&] {
+    size_t b = cur.find_first_not_of(" \t"), e = cur.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(cur.substr(b, e - b + 1));
+    cur.clear();
+  };
+  for (char c : text) {
+    if (c == ',') flush();
+    else cur.push_back(c);
+  }
+  flush();
+  return out;
+}
+
+std::string AbsoluteStoragePrefix(const std::string& prefix) {
+  if (prefix.empty() || prefix.find("://") != std::string::npos) return prefix;
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(prefix, ec);
+  if (ec) return prefix;
+  std::string path = abs.lexically_normal().string();
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return "file://" + path;
+}
+
 namespace {
 
 absl::StatusOr<Config> FromDocument(const config::Document& doc) {
@@ -21,9 +50,14 @@ absl::StatusOr<Config> FromDocument(const config::Document& doc) {
     runs->Int("workerThreads", &cfg.worker_threads, 1, 1024);
     runs->Size("maxQueuedRequests", &cfg.max_queued_requests, 1, 10'000'000);
     runs->String("storagePrefix", &cfg.storage_prefix);
+    runs->String("publicEndpoint", &cfg.public_endpoint);
+    runs->String("projects", &cfg.projects);
+    runs->String("domains", &cfg.domains);
     runs->Finish();
     if (cfg.storage_prefix.empty()) problems.Add("runs.storagePrefix", "must not be empty");
+    if (SplitList(cfg.domains).empty()) problems.Add("runs.domains", "must name at least one domain");
   }
+  cfg.storage_prefix = AbsoluteStoragePrefix(cfg.storage_prefix);
   if (std::optional<config::Section> database = root.Child("database")) {
     config::ParseDatabase(*database, &cfg.database);
   }
@@ -44,7 +78,11 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml) {
 }
 
 absl::StatusOr<Config> LoadConfig(const std::string& file) {
-  if (file.empty()) return Config{};
+  if (file.empty()) {
+    Config defaults;
+    defaults.storage_prefix = AbsoluteStoragePrefix(defaults.storage_prefix);
+    return defaults;
+  }
   absl::StatusOr<config::Document> doc = config::Document::LoadFile(file);
   if (!doc.ok()) return doc.status();
   return FromDocument(*doc);

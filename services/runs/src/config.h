@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "flyte/config/sections.h"
@@ -22,7 +23,14 @@ struct Config {
   size_t max_message_bytes = 4 * 1024 * 1024;       // runs.maxMessageBytes: largest request accepted
   int worker_threads = 8;                           // runs.workerThreads: database workers
   size_t max_queued_requests = 1000;                // runs.maxQueuedRequests: beyond this, RESOURCE_EXHAUSTED
-  std::string storage_prefix = "file:///tmp/flyte/data";  // runs.storagePrefix: root of run inputs/outputs
+  // runs.storagePrefix: root of run inputs/outputs. A relative or absolute local path ("./data", the default,
+  // shared with the executor's executor.dataRoot) is made an absolute file:// uri when the config is loaded.
+  std::string storage_prefix = "./data";
+  // runs.publicEndpoint: host:port (or http(s)://host:port) put into the data proxy's signed URLs; "" =
+  // localhost:<bound port>.
+  std::string public_endpoint;
+  std::string projects = "flytesnacks";                       // runs.projects: comma-separated, created at start
+  std::string domains = "development,staging,production";     // runs.domains: every project's domains
   db::DatabaseConfig database = config::DefaultDatabase();  // database
   config::LoggerConfig logger;                      // logger
 };
@@ -31,5 +39,10 @@ struct Config {
 absl::StatusOr<Config> ParseConfig(std::string_view yaml);
 // "" = defaults. kNotFound if the file cannot be read; otherwise as ParseConfig (messages unchanged).
 absl::StatusOr<Config> LoadConfig(const std::string& file);
+
+// "a, b,,c" -> {"a", "b", "c"} (runs.projects, runs.domains).
+std::vector<std::string> SplitList(const std::string& text);
+// "./data" -> "file:///<cwd>/data"; uris with a scheme are returned unchanged.
+std::string AbsoluteStoragePrefix(const std::string& prefix);
 
 }  // namespace flyte::runs

@@ -2,6 +2,9 @@
 
 #include <utility>
 
+#include "api/cluster_service_api.h"
+#include "api/dataproxy_service_api.h"
+#include "api/project_service_api.h"
 #include "api/run_service_api.h"
 #include "api/state_service_api.h"
 #include "api/task_service_api.h"
@@ -11,6 +14,10 @@
 #include "flyte/common/work_pool.h"
 #include "repository/store_factory.h"
 #include "service/change_dispatcher.h"
+#include "service/dataproxy_use_cases.h"
+#include "service/project_store.h"
+#include "service/project_use_cases.h"
+#include "service/storage_local.h"
 #include "service/run_use_cases.h"
 #include "service/state_use_cases.h"
 #include "service/task_use_cases.h"
@@ -35,6 +42,14 @@ struct RunsService::Parts {
   std::unique_ptr<api::RunServiceApi> run_api;
   std::unique_ptr<api::TaskServiceApi> task_api;
   std::unique_ptr<api::StateServiceApi> state_api;
+  // What the Python SDK needs besides runs and tasks (docs/python-sdk.md).
+  std::unique_ptr<LocalBlobStore> blobs;
+  std::unique_ptr<DataProxyUseCases> data;
+  std::unique_ptr<ProjectStore> project_store;
+  std::unique_ptr<ProjectUseCases> projects;
+  std::unique_ptr<api::ClusterServiceApi> cluster_api;
+  std::unique_ptr<api::DataProxyServiceApi> data_api;
+  std::unique_ptr<api::ProjectServiceApi> project_api;
   std::unique_ptr<rpc::Router> router;
   std::unique_ptr<rpc::Server> server;
   bool started = false;
@@ -74,7 +89,7 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   common::Clock& clock = common::Clock::System();
   p->changes = std::make_unique<ChangeDispatcher>(p->store->Actions());
   RunUseCasesOptions run_options;
-  run_options.storage_prefix = config.storage_prefix;
+  run_options.storage_prefix = AbsoluteStoragePrefix(config.storage_prefix);
   p->runs = std::make_unique<RunUseCases>(*p->store, *p->changes, clock, run_options);
   p->tasks = std::make_unique<TaskUseCases>(*p->store, clock);
   p->state = std::make_unique<StateUseCases>(*p->store, *p->changes, clock);
@@ -87,6 +102,38 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->task_api->Register(*p->router);
   p->state_api->Register(*p->router);
 
+  p->blobs = std::make_unique<LocalBlobStore>(run_options.storage_prefix);
+  DataProxyOptions data_options;
+  Parts* parts = p.get();
+  data_options.public_base_url = [parts] {
+    std::string endpoint = parts->config.public_endpoint;
+    if (endpoint.empty()) {
+      // The bound port (set before the server accepts anything, so no call sees the configured 0).
+      endpoint = "localhost:" + std::to_string(parts->server->port());
+    }
+    if (endpoint.find("://") == std::string::npos) endpoint = "http://" + endpoint;
+    while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+    return endpoint;
+  };
+  p->data = std::make_unique<DataProxyUseCases>(*p->store, *p->blobs, clock, data_options);
+  std::string projects_file;
+  if (p->blobs->is_local()) {
+    projects_file = run_options.storage_prefix.substr(std::string("file://").size()) + "/.flyte/projects.json";
+  }
+  absl::StatusOr<std::unique_ptr<JsonFileProjectStore>> project_store = JsonFileProjectStore::Open(projects_file);
+  if (!project_store.ok()) return project_store.status();
+  p->project_store = std::move(*project_store);
+  p->projects = std::make_unique<ProjectUseCases>(*p->project_store, clock, SplitList(config.domains));
+  if (absl::Status s = p->projects->EnsureProjects(SplitList(config.projects)); !s.ok()) {
+    return absl::Status(s.code(), "runs.projects: " + std::string(s.message()));
+  }
+  p->cluster_api = std::make_unique<api::ClusterServiceApi>();
+  p->data_api = std::make_unique<api::DataProxyServiceApi>(*p->data);
+  p->project_api = std::make_unique<api::ProjectServiceApi>(*p->projects);
+  p->cluster_api->Register(*p->router);
+  p->data_api->Register(*p->router);
+  p->project_api->Register(*p->router);
+
   rpc::ServerOptions options;
   options.host = config.server.host;
   options.port = config.server.port;
@@ -96,6 +143,7 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   options.readiness = [store_ptr] { return store_ptr->Ping(); };
   options.metrics = p->metrics.get();
   p->server = std::make_unique<rpc::Server>(p->router.get(), options);
+  p->data_api->RegisterHttp(*p->server);
   return std::unique_ptr<RunsService>(new RunsService(std::move(p)));
 }
 
@@ -128,6 +176,13 @@ void RunsService::Shutdown() {
   if (p.pool) p.pool->Shutdown();
   // 3. Close the database last: nothing can use it any more.
   p.server.reset();
+  p.project_api.reset();
+  p.data_api.reset();
+  p.cluster_api.reset();
+  p.projects.reset();
+  p.project_store.reset();
+  p.data.reset();
+  p.blobs.reset();
   p.state_api.reset();
   p.task_api.reset();
   p.run_api.reset();

@@ -45,8 +45,12 @@ std::string ToActionEventJson(const ActionTransition& t) {
   e.set_phase(static_cast<flyteidl2::common::ActionPhase>(t.phase));
   SetTime(t.time, e.mutable_updated_time());
   SetTime(t.time, e.mutable_reported_time());
+  // start_time/end_time are deprecated upstream but still read by consoles and SDK releases.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   if (t.phase == Phase::kInitializing || t.phase == Phase::kRunning) SetTime(t.time, e.mutable_start_time());
   if (IsTerminal(t.phase)) SetTime(t.time, e.mutable_end_time());
+#pragma GCC diagnostic pop
   if (t.error) {
     wf::ErrorInfo* err = e.mutable_error_info();
     err->set_message(t.error->message);

@@ -150,6 +150,7 @@ absl::Status Executor::Recover() {
 }
 
 void Executor::AcquireLoop() {
+  int failures = 0;
   while (true) {
     uint32_t want = 0;
     {
@@ -163,11 +164,18 @@ void Executor::AcquireLoop() {
     if (!got.ok()) {
       std::unique_lock<std::mutex> lock(mu_);
       if (stopping_) return;
-      FLYTE_LOG(kWarn, "acquire from queue-service failed, retrying in {}ms: {}", options_.retry_backoff.count(),
-                got.status().ToString());
-      cv_.wait_for(lock, options_.retry_backoff, [this] { return stopping_; });
+      // Back off up to 10 retry_backoffs while queue-service stays away; log the first failure and every 20th.
+      std::chrono::milliseconds wait = options_.retry_backoff * std::min(10, 1 << std::min(failures, 4));
+      if (failures % 20 == 0) {
+        FLYTE_LOG(kWarn, "acquire from queue-service failed ({} in a row), retrying in {}ms: {}", failures + 1,
+                  wait.count(), got.status().ToString());
+      }
+      ++failures;
+      cv_.wait_for(lock, wait, [this] { return stopping_; });
       continue;
     }
+    if (failures > 0) FLYTE_LOG(kInfo, "queue-service reachable again after {} failed acquires", failures);
+    failures = 0;
     for (Lease& lease : *got) {
       bool stopping;
       {
@@ -226,7 +234,8 @@ void Executor::StartLease(Lease lease) {
     if (left.count() > 0) lease_duration_ = left;
   }
 
-  // Which attempt is this? Whatever an earlier executor recorded decides; the delivery count is a floor.
+  // Which attempt is this? What runs-service recorded decides (one more than any attempt reported). Only when it
+  // cannot be read does the delivery count stand in: it is at least the number of earlier hand-outs.
   int next = 1;
   absl::StatusOr<RecordedState> recorded = ReadState(key);
   if (recorded.ok()) {
@@ -261,10 +270,11 @@ void Executor::StartLease(Lease lease) {
       next = std::max(1, r.attempt) + 1;
     }
   } else if (recorded.status().code() != absl::StatusCode::kNotFound) {
-    FLYTE_LOG(kWarn, "lease {}: cannot read the recorded state of {} ({}); starting at attempt {}", lease.id,
-              key.ToString(), recorded.status().ToString(), lease.delivery);
+    next = static_cast<int>(lease.delivery);
+    FLYTE_LOG(kWarn, "lease {}: cannot read the recorded state of {} ({}); starting at attempt {} (delivery)",
+              lease.id, key.ToString(), recorded.status().ToString(), next);
   }
-  const int attempt = std::max(next, static_cast<int>(lease.delivery));
+  const int attempt = std::max(1, next);
 
   bool abort_now = false;
   std::string abort_reason;

@@ -27,7 +27,7 @@
 #include "flyteidl2/workflow/run_definition.pb.h"
 #include "flyteidl2/workflow/state_service.pb.h"
 #include "runtime/action.h"
-#include "support/runtime_testing.h"
+#include "runtime_testing.h"
 
 namespace flyte::executor::testing {
 

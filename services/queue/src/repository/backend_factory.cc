@@ -16,6 +16,8 @@ absl::StatusOr<std::unique_ptr<QueueBackend>> OpenQueueBackend(const db::Databas
   db::DatabaseOptions db_options;
   db_options.query_hook = options.query_hook;
   db_options.sqlite_readers = options.sqlite_readers;
+  // Its own table: runs-service numbers its migrations from 1 too, and both may share one database.
+  db_options.migrations_table = "queue_schema_migrations";
   absl::StatusOr<std::unique_ptr<db::Database>> database = db::Open(config, db_options);
   if (!database.ok()) return database.status();
   const bool pg = (*database)->dialect() == db::Dialect::kPostgres;

@@ -77,6 +77,9 @@ using QueryHook = std::function<void(std::string_view op, double seconds)>;
 struct DatabaseOptions {
   QueryHook query_hook;   // optional
   int sqlite_readers = 4; // SQLite reader connections (plus one writer)
+  // Table Migrate() records applied versions in. Services sharing one database (flyte-manager, or runs and queue
+  // on one PostgreSQL database) each need their own, since every service numbers its migrations from 1.
+  std::string migrations_table = "schema_migrations";
 };
 
 // Thread-safe. SQLite: one writer connection (serialised by a mutex, BEGIN IMMEDIATE) and a few readers, all in
@@ -95,7 +98,7 @@ class Database {
   // One cheap round trip. kUnavailable if the database cannot be reached.
   virtual absl::Status Ping() = 0;
   // Applies missing migrations in version order, each in its own transaction, recording them in
-  // schema_migrations(version, name, applied_at). Safe to run concurrently from several processes.
+  // <DatabaseOptions::migrations_table>(version, name, applied_at). Safe to run concurrently from several processes.
   virtual absl::Status Migrate(const std::vector<Migration>& migrations) = 0;
 };
 

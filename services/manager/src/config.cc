@@ -1,0 +1,181 @@
+#include "config.h"
+
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "flyte/config/yaml.h"
+
+namespace flyte::manager {
+namespace {
+
+// Lines of a service parser's kInvalidArgument message (one problem per line) go into the manager's list.
+void Collect(const absl::Status& status, std::vector<std::string>* problems) {
+  std::istringstream lines{std::string(status.message())};
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) problems->push_back(line);
+  }
+}
+
+// A pass-through section, copied with the keys the manager sets itself taken out (each one is a problem: it
+// would be silently overridden otherwise).
+YAML::Node PassThrough(const YAML::Node& root, const std::string& key, const std::vector<std::pair<std::string,
+                       std::string>>& owned, std::vector<std::string>* problems) {
+  if (!root[key]) return YAML::Node();
+  YAML::Node copy = YAML::Clone(root[key]);
+  if (!copy.IsMap()) return copy;  // the service's parser reports it
+  for (const auto& [name, instead] : owned) {
+    if (copy[name]) {
+      problems->push_back(key + "." + name + ": set by flyte-manager; use " + instead + " instead");
+      copy.remove(name);
+    }
+  }
+  return copy;
+}
+
+// `database:` with SQLite's file defaulting to the manager's (one file for every service).
+YAML::Node Database(const YAML::Node& root) {
+  YAML::Node db = root["database"] ? YAML::Clone(root["database"]) : YAML::Node(YAML::NodeType::Map);
+  if (db.IsNull()) db = YAML::Node(YAML::NodeType::Map);
+  if (!db.IsMap()) return db;
+  const bool postgres = static_cast<bool>(db["postgres"]) ||
+                        (db["type"] && db["type"].IsScalar() && db["type"].Scalar() == "postgres");
+  if (postgres) return db;
+  if (!db["sqlite"] || db["sqlite"].IsNull()) db["sqlite"] = YAML::Node(YAML::NodeType::Map);
+  YAML::Node sqlite = db["sqlite"];
+  if (sqlite.IsMap() && !sqlite["file"]) sqlite["file"] = kDefaultSqliteFile;
+  return db;
+}
+
+std::string ToYaml(const YAML::Node& doc) {
+  YAML::Emitter out;
+  out << doc;
+  return out.c_str();
+}
+
+void ParseEndpoint(config::Section& parent, const char* key, std::string* host, int* port) {
+  std::optional<config::Section> s = parent.Child(key);
+  if (!s) return;
+  s->String("host", host);
+  s->Int("port", port, 0, 65535);
+  s->Finish();
+  if (host->empty()) s->problems()->Add(s->path() + ".host", "must not be empty");
+}
+
+absl::StatusOr<Config> FromYaml(std::string_view yaml) {
+  // 1. The manager's own keys, and the top level's unknown keys.
+  absl::StatusOr<config::Document> doc = config::Document::Parse(yaml);
+  if (!doc.ok()) return doc.status();
+  Config cfg = DefaultConfig();
+  config::Problems own;
+  config::Section root = doc->Root(&own);
+  if (std::optional<config::Section> manager = root.Child("manager")) {
+    ParseEndpoint(*manager, "runsService", &cfg.runs.server.host, &cfg.runs.server.port);
+    ParseEndpoint(*manager, "queueService", &cfg.queue.server.host, &cfg.queue.server.port);
+    if (std::optional<config::Section> executor = manager->Child("executor")) {
+      executor->String("host", &cfg.executor.server.host);
+      executor->Int("healthProbePort", &cfg.executor.server.port, 0, 65535);
+      executor->Finish();
+      if (cfg.executor.server.host.empty()) own.Add("manager.executor.host", "must not be empty");
+    }
+    if (manager->Has("kubernetes")) {
+      manager->Ignore("kubernetes");
+      own.Add("manager.kubernetes", "not supported: the executor runs tasks as local processes");
+    }
+    manager->Finish();
+  }
+  for (const char* key : {"database", "logger", "runs", "queue", "executor"}) root.Ignore(key);
+  root.Finish();
+
+  // 2. Each service's section through that service's parser.
+  std::vector<std::string> problems = own.list();
+  YAML::Node top;
+  try {
+    top = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(e.what());  // unreachable: Document::Parse accepted it
+  }
+  if (!top.IsMap()) top = YAML::Node(YAML::NodeType::Map);
+  const YAML::Node& in = top;
+
+  YAML::Node runs_doc(YAML::NodeType::Map);
+  YAML::Node runs = PassThrough(in, "runs", {{"server", "manager.runsService"}}, &problems);
+  if (runs) runs_doc["runs"] = runs;
+  runs_doc["database"] = Database(in);
+  if (in["logger"]) runs_doc["logger"] = YAML::Clone(in["logger"]);
+  absl::StatusOr<runs::Config> runs_cfg = runs::ParseConfig(ToYaml(runs_doc));
+  if (runs_cfg.ok()) {
+    runs_cfg->server = cfg.runs.server;
+    cfg.runs = std::move(*runs_cfg);
+  } else {
+    Collect(runs_cfg.status(), &problems);
+  }
+
+  YAML::Node queue_doc(YAML::NodeType::Map);
+  YAML::Node queue = PassThrough(in, "queue", {{"server", "manager.queueService"}}, &problems);
+  if (queue) queue_doc["queue"] = queue;
+  absl::StatusOr<queue::Config> queue_cfg = queue::ParseConfig(ToYaml(queue_doc));
+  if (queue_cfg.ok()) {
+    queue_cfg->server = cfg.queue.server;
+    cfg.queue = std::move(*queue_cfg);
+  } else {
+    Collect(queue_cfg.status(), &problems);
+  }
+
+  YAML::Node executor_doc(YAML::NodeType::Map);
+  YAML::Node executor = PassThrough(in, "executor",
+                                    {{"server", "manager.executor"},
+                                     {"queueEndpoint", "manager.queueService"},
+                                     {"runsEndpoint", "manager.runsService"}},
+                                    &problems);
+  if (executor) executor_doc["executor"] = executor;
+  absl::StatusOr<executor::Config> executor_cfg = executor::ParseConfig(ToYaml(executor_doc));
+  if (executor_cfg.ok()) {
+    executor_cfg->server = cfg.executor.server;
+    cfg.executor = std::move(*executor_cfg);
+  } else {
+    Collect(executor_cfg.status(), &problems);
+  }
+
+  if (!problems.empty()) {
+    config::Problems all;
+    for (const std::string& p : problems) all.Add("", p);  // each already reads "path: message"
+    return all.ToStatus();
+  }
+  // One database and one logger for every service.
+  cfg.queue.database = cfg.runs.database;
+  cfg.queue.logger = cfg.runs.logger;
+  cfg.executor.logger = cfg.runs.logger;
+  return cfg;
+}
+
+}  // namespace
+
+Config DefaultConfig() {
+  Config cfg;
+  db::SqliteConfig sqlite;
+  sqlite.file = kDefaultSqliteFile;
+  cfg.runs.database = config::DefaultDatabase();
+  cfg.runs.database.sqlite = sqlite;
+  cfg.runs.database.postgres.reset();
+  cfg.queue.database = cfg.runs.database;
+  return cfg;
+}
+
+absl::StatusOr<Config> ParseConfig(std::string_view yaml) { return FromYaml(yaml); }
+
+absl::StatusOr<Config> LoadConfig(const std::string& file) {
+  if (file.empty()) return DefaultConfig();
+  absl::StatusOr<config::Document> doc = config::Document::LoadFile(file);  // kNotFound for a missing file
+  if (!doc.ok()) return doc.status();
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return FromYaml(text.str());
+}
+
+}  // namespace flyte::manager

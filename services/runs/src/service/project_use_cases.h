@@ -1,0 +1,51 @@
+#pragma once
+// Use cases of flyteidl2.project.ProjectService on plain types. Every project has the configured domains.
+// Thread-safe. Errors: kInvalidArgument (bad id, unsupported filter/sort, names what), kNotFound,
+// kAlreadyExists, kInternal (store).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "flyte/common/clock.h"
+#include "service/project_store.h"
+
+namespace flyte::runs {
+
+struct ProjectsPage {
+  std::vector<ProjectRecord> items;
+  std::optional<uint64_t> next_offset;  // set when more follow
+};
+
+struct ProjectListQuery {
+  uint32_t limit = 0;      // 0 = 100
+  uint64_t offset = 0;
+  std::string filters;     // "eq(state, 0)+eq(name, x)": eq terms on state, id, name joined by '+'
+  std::string sort_key;    // "" / created_at / id / name
+  bool descending = false;
+};
+
+class ProjectUseCases {
+ public:
+  ProjectUseCases(ProjectStore& store, common::Clock& clock, std::vector<std::string> domains)
+      : store_(store), clock_(clock), domains_(std::move(domains)) {}
+
+  // Creates each of `ids` that does not exist yet (name = id). Run once at start.
+  absl::Status EnsureProjects(const std::vector<std::string>& ids);
+
+  absl::Status CreateProject(ProjectRecord p);   // id: 1..63 chars [a-z0-9-], name defaults to id
+  absl::Status UpdateProject(ProjectRecord p);   // replaces name/description/labels/state
+  absl::StatusOr<ProjectRecord> GetProject(const std::string& id);
+  absl::StatusOr<ProjectsPage> ListProjects(const ProjectListQuery& query);
+
+  const std::vector<std::string>& domains() const { return domains_; }
+
+ private:
+  ProjectStore& store_;
+  common::Clock& clock_;
+  const std::vector<std::string> domains_;
+};
+
+}  // namespace flyte::runs

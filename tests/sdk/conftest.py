@@ -1,0 +1,132 @@
+"""Starts the real binaries for the Python SDK end-to-end tests.
+
+The stack runs in a temp dir on free ports: `flyte-manager` (runs-service + queue-service + executor in one
+process) when it is built, else `runs-service` alone (then only the submission path can be tested: runs stay
+QUEUED). FLYTE_BUILD_DIR picks the build directory (default <repo>/build). The SDK comes from .venv-sdk
+(scripts/sdk-venv.sh); its bin/ is the executor's pythonPath so tasks find the `a0` entrypoint.
+"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("FLYTE_BUILD_DIR", REPO / "build"))
+VENV_BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_ready(port: int, proc: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"port {port} not ready after {timeout}s:\n{log.read_text()}")
+
+
+class Stack:
+    def __init__(self, work: Path):
+        self.work = work
+        self.data = work / "data"
+        self.procs = []
+        self.executes = False
+        self.port = _free_port()
+
+    @property
+    def endpoint(self) -> str:
+        return f"localhost:{self.port}"
+
+    def _spawn(self, argv, name):
+        log = self.work / f"{name}.log"
+        proc = subprocess.Popen(argv, cwd=self.work, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                env={**os.environ, "FLYTE_DISABLE_SENTRY": "true"})
+        self.procs.append((proc, name))
+        return proc, log
+
+    def start(self):
+        manager = BUILD / "bin" / "flyte-manager"
+        if manager.exists() and os.environ.get("FLYTE_SDK_E2E_RUNS_ONLY") != "1":
+            queue_port, health_port = _free_port(), _free_port()
+            cfg = self.work / "manager.yaml"
+            cfg.write_text(f"""
+manager:
+  runsService: {{host: 127.0.0.1, port: {self.port}}}
+  queueService: {{host: 127.0.0.1, port: {queue_port}}}
+  executor: {{healthProbePort: {health_port}}}
+database:
+  type: sqlite
+  sqlite: {{file: {self.work}/flyte.db}}
+runs:
+  storagePrefix: file://{self.data}
+executor:
+  dataRoot: {self.data}
+  pythonPath: {VENV_BIN}
+""")
+            proc, log = self._spawn([str(manager), "--config", str(cfg)], "flyte-manager")
+            self.executes = True
+        else:
+            runs = BUILD / "bin" / "runs-service"
+            if not runs.exists():
+                pytest.fail(f"{runs} is not built (set FLYTE_BUILD_DIR)")
+            cfg = self.work / "runs.yaml"
+            cfg.write_text(f"""
+runs:
+  server: {{host: 127.0.0.1, port: {self.port}}}
+  storagePrefix: file://{self.data}
+database:
+  sqlite: {{file: {self.work}/runs.db}}
+""")
+            proc, log = self._spawn([str(runs), "--config", str(cfg)], "runs-service")
+        _wait_ready(self.port, proc, log)
+
+    def logs(self) -> str:
+        return "\n".join(f"== {name}\n{(self.work / (name + '.log')).read_text()}" for _, name in self.procs)
+
+    def stop(self):
+        for proc, _ in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+@pytest.fixture(scope="session")
+def stack():
+    with tempfile.TemporaryDirectory(prefix="flyte-sdk-e2e-") as tmp:
+        s = Stack(Path(tmp))
+        s.start()
+        try:
+            yield s
+        finally:
+            s.stop()
+
+
+@pytest.fixture(scope="session")
+def flyte_client(stack):
+    import flyte
+
+    # The workflows module must be importable from the code bundle root.
+    root = Path(__file__).parent / "workflows"
+    flyte.init(endpoint=stack.endpoint, insecure=True, project="flytesnacks", domain="development", root_dir=root)
+    sys.path.insert(0, str(root))
+    return stack
