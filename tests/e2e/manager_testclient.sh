@@ -127,6 +127,7 @@ run_runs() {
   cat >"$WORK/runs.yaml" <<YAML
 runs:
   server: {host: "127.0.0.1", port: 0}
+  queue: {endpoint: ""}   # runs-service alone: never hand work to whatever listens on the default queue port
 database:
   sqlite: {file: "$WORK/runs.db"}
 YAML
@@ -149,6 +150,7 @@ run_runs_postgres() {
   cat >"$WORK/runs-pg.yaml" <<YAML
 runs:
   server: {host: "127.0.0.1", port: 0}
+  queue: {endpoint: ""}   # runs-service alone: never hand work to whatever listens on the default queue port
 database:
   postgres: {host: "127.0.0.1", port: $port, dbname: "postgres", username: "postgres", password: "",
              extraOptions: "sslmode=disable"}

@@ -255,6 +255,7 @@ cat >"$WORK/sqlite.yaml" <<YAML
 runs:
   server: {host: 127.0.0.1, port: 0}
   storagePrefix: file://$WORK/data
+  queue: {endpoint: ""}   # runs-service alone: never hand work to whatever listens on the default queue port
 database:
   sqlite: {file: $WORK/runs.db}
 logger: {level: 4, show-source: false}
@@ -294,6 +295,7 @@ cat >"$WORK/postgres.yaml" <<YAML
 runs:
   server: {host: 127.0.0.1, port: 0}
   storagePrefix: file://$WORK/data
+  queue: {endpoint: ""}   # runs-service alone: never hand work to whatever listens on the default queue port
   workerThreads: 4
 database:
   type: postgres

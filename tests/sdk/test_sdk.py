@@ -7,6 +7,9 @@ import flyte
 import flyte.remote as remote
 
 
+TERMINAL = {"ActionPhase.SUCCEEDED", "ActionPhase.FAILED", "ActionPhase.ABORTED", "ActionPhase.TIMED_OUT"}
+
+
 def _wait_phase(name, phases, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -59,8 +62,13 @@ def test_abort(flyte_client):
 
 
 def _require_execution(stack):
+    import os
+
     if not stack.executes:
         pytest.skip("flyte-manager is not built: only runs-service runs, nothing executes")
+    # Until runs-service enqueues runs to queue-service, runs stay QUEUED; opt in once it does.
+    if os.environ.get("FLYTE_SDK_E2E_EXECUTE") != "1":
+        pytest.skip("set FLYTE_SDK_E2E_EXECUTE=1 (runs-service does not enqueue to queue-service yet)")
 
 
 def test_run_wait_outputs(flyte_client):
@@ -68,6 +76,9 @@ def test_run_wait_outputs(flyte_client):
     from sdk_wf import square
 
     run = flyte.run(square, x=9)
+    # Poll first (bounded), so a stack that never runs the action fails instead of hanging in run.wait().
+    got = _wait_phase(run.name, TERMINAL, timeout=90)
+    assert str(got.phase) in TERMINAL, flyte_client.logs()[-4000:]
     run.wait(quiet=True)
     got = remote.Run.get(run.name)
     assert str(got.phase) == "ActionPhase.SUCCEEDED", flyte_client.logs()[-4000:]
@@ -79,8 +90,7 @@ def test_failed_task_reports_error(flyte_client):
     from sdk_wf import fail
 
     run = flyte.run(fail, msg="boom")
-    run.wait(quiet=True)
-    got = remote.Run.get(run.name)
+    got = _wait_phase(run.name, TERMINAL, timeout=90)
     assert str(got.phase) == "ActionPhase.FAILED"
 
 

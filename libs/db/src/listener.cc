@@ -1,48 +1,79 @@
 // LISTEN loop. libpq only notices a dead server when it reads from the socket, so besides waiting for
-// notifications the loop pings once a second while idle.
+// notifications the loop pings once a second.
 #include "flyte/db/listener.h"
 
 #include <iostream>
 
-#include <pqxx/pqxx>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <stdexcept>
 
 #include "flyte/db/database.h"
 
 namespace flyte::db {
 
-namespace {
-class Receiver final : public pqxx::notification_receiver {
- public:
-  Receiver(pqxx::connection_base& c, const std::string& channel,
-           const std::function<void(std::string_view)>& fn)
-      : pqxx::notification_receiver(c, channel), fn_(fn) {}
-  void operator()(const std::string& payload, int /*backend_pid*/) override { fn_(payload); }
-
- private:
-  const std::function<void(std::string_view)>& fn_;
-};
-}  // namespace
-
+// Plain libpq: the LISTEN connection needs nothing but a socket to wait on and PQnotifies, and libpq reports a
+// dead server directly (PQconsumeInput fails) without libpqxx's reconnect machinery in between.
 struct PgListener::Impl {
-  std::unique_ptr<pqxx::connection> conn;
-  std::unique_ptr<Receiver> receiver;
+  PGconn* conn = nullptr;
 
-  void Connect(const std::string& conninfo, const std::string& channel,
-               const std::function<void(std::string_view)>& fn) {
-    receiver.reset();
-    conn.reset();
-    auto c = std::make_unique<pqxx::connection>(conninfo);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    c->inhibit_reactivation(true);  // the loop reconnects (and re-LISTENs) itself
-#pragma GCC diagnostic pop
-    receiver = std::make_unique<Receiver>(*c, channel, fn);  // issues LISTEN
-    conn = std::move(c);
+  // Throws std::runtime_error when the connection or the LISTEN fails.
+  void Connect(const std::string& conninfo, const std::string& channel) {
+    Close();
+    conn = PQconnectdb(conninfo.c_str());
+    if (PQstatus(conn) != CONNECTION_OK) {
+      std::string err = PQerrorMessage(conn);
+      Close();
+      throw std::runtime_error(err);
+    }
+    char* quoted = PQescapeIdentifier(conn, channel.data(), channel.size());
+    if (quoted == nullptr) {
+      std::string err = PQerrorMessage(conn);
+      Close();
+      throw std::runtime_error(err);
+    }
+    PGresult* r = PQexec(conn, ("LISTEN " + std::string(quoted)).c_str());
+    PQfreemem(quoted);
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) {
+      std::string err = PQerrorMessage(conn);
+      Close();
+      throw std::runtime_error(err);
+    }
   }
+
+  // Waits up to `timeout` for input and hands every queued notification to `fn`. Throws when the connection is
+  // gone.
+  void Poll(std::chrono::milliseconds timeout, const std::function<void(std::string_view)>& fn) {
+    pollfd pfd{PQsocket(conn), POLLIN, 0};
+    if (pfd.fd < 0) throw std::runtime_error("no socket");
+    const int n = poll(&pfd, 1, static_cast<int>(timeout.count()));
+    if (n < 0 && errno != EINTR) throw std::runtime_error("poll failed");
+    if (n > 0 && PQconsumeInput(conn) == 0) throw std::runtime_error(PQerrorMessage(conn));
+    while (PGnotify* note = PQnotifies(conn)) {
+      std::string payload = note->extra ? note->extra : "";
+      PQfreemem(note);
+      fn(payload);
+    }
+    if (PQstatus(conn) != CONNECTION_OK) throw std::runtime_error("connection lost");
+  }
+
+  // A round trip, so a silently dead server is noticed.
+  void Ping() {
+    PGresult* r = PQexec(conn, "SELECT 1");
+    const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    if (!ok) throw std::runtime_error(PQerrorMessage(conn));
+  }
+
   void Close() {
-    receiver.reset();
-    conn.reset();
+    if (conn != nullptr) PQfinish(conn);
+    conn = nullptr;
   }
+  ~Impl() { Close(); }
 };
 
 PgListener::PgListener(std::string conninfo, std::string channel, Callbacks callbacks)
@@ -58,7 +89,7 @@ absl::StatusOr<std::unique_ptr<PgListener>> PgListener::Start(const PostgresConf
   if (conninfo.find("connect_timeout") == std::string::npos) conninfo += " connect_timeout=5";
   std::unique_ptr<PgListener> l(new PgListener(std::move(conninfo), std::move(channel), std::move(callbacks)));
   try {
-    l->impl_->Connect(l->conninfo_, l->channel_, l->callbacks_.on_notify);
+    l->impl_->Connect(l->conninfo_, l->channel_);
   } catch (const std::exception& e) {
     std::cerr << "LISTEN " << l->channel_ << " failed: " << e.what() << "\n";
     return absl::UnavailableError("cannot connect to database for LISTEN");
@@ -87,7 +118,7 @@ void PgListener::Loop() {
   while (!stop_) {
     if (!connected_) {
       try {
-        impl_->Connect(conninfo_, channel_, callbacks_.on_notify);
+        impl_->Connect(conninfo_, channel_);
         connected_ = true;
         backoff = 100ms;
         last_ping = std::chrono::steady_clock::now();
@@ -101,14 +132,12 @@ void PgListener::Loop() {
       }
     }
     try {
-      const int n = impl_->conn->await_notification(0, 200'000);
+      impl_->Poll(200ms, callbacks_.on_notify);
       const auto now = std::chrono::steady_clock::now();
-      if (n == 0 && now - last_ping > 1s) {
+      if (now - last_ping > 1s) {
         last_ping = now;
-        pqxx::nontransaction ping(*impl_->conn);
-        ping.exec("SELECT 1");
+        impl_->Ping();
       }
-      if (!impl_->conn->is_open()) throw pqxx::broken_connection("connection closed");
     } catch (const std::exception& e) {
       std::cerr << "LISTEN " << channel_ << " lost its connection (" << e.what() << "); reconnecting\n";
       connected_ = false;

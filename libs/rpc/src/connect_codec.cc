@@ -214,6 +214,31 @@ absl::StatusOr<std::string> EncodeMessage(const google::protobuf::Message& msg, 
   return out;
 }
 
+absl::StatusOr<std::string> EncodeEnvelopedMessage(const google::protobuf::Message& msg, Codec codec,
+                                                   size_t gzip_min_bytes) {
+  if (codec == Codec::kProto) {
+    const size_t size = msg.ByteSizeLong();
+    if (size > static_cast<size_t>(INT32_MAX)) return absl::InternalError("marshal " + msg.GetTypeName() + ": too big");
+    if (gzip_min_bytes == 0 || size < gzip_min_bytes) {
+      std::string frame(kEnvelopeHeaderSize + size, '\0');
+      auto* p = reinterpret_cast<uint8_t*>(frame.data());
+      p[1] = static_cast<uint8_t>((size >> 24) & 0xff);
+      p[2] = static_cast<uint8_t>((size >> 16) & 0xff);
+      p[3] = static_cast<uint8_t>((size >> 8) & 0xff);
+      p[4] = static_cast<uint8_t>(size & 0xff);
+      // ByteSizeLong above cached the sizes.
+      msg.SerializeWithCachedSizesToArray(p + kEnvelopeHeaderSize);
+      return frame;
+    }
+  }
+  absl::StatusOr<std::string> payload = EncodeMessage(msg, codec);
+  if (!payload.ok()) return payload.status();
+  if (gzip_min_bytes > 0 && payload->size() >= gzip_min_bytes) {
+    return MakeEnvelope(kFlagCompressed, GzipDeflate(*payload));
+  }
+  return MakeEnvelope(0, *payload);
+}
+
 absl::Status DecodeUnaryRequest(std::string_view body, Codec codec, std::string_view encoding, size_t max_bytes,
                                 google::protobuf::Message* out) {
   if (absl::Status st = CheckEncoding(encoding); !st.ok()) return st;

@@ -62,6 +62,11 @@ absl::Status CheckProtocolVersion(std::string_view header);
 // uses lowerCamelCase names (Connect's default).
 absl::Status DecodeMessage(std::string_view bytes, Codec codec, google::protobuf::Message* out);
 absl::StatusOr<std::string> EncodeMessage(const google::protobuf::Message& msg, Codec codec);
+// One enveloped stream message: the encoded payload, gzip-compressed (flag 0x01) when `gzip_min_bytes` > 0 and
+// the payload has at least that many bytes. Proto payloads are serialized straight into the frame (one
+// allocation, no copy). Equals MakeEnvelope(flags, EncodeMessage(...)) byte for byte.
+absl::StatusOr<std::string> EncodeEnvelopedMessage(const google::protobuf::Message& msg, Codec codec,
+                                                   size_t gzip_min_bytes);
 
 // Unary request body -> message. `encoding` is Content-Encoding. Size checks apply to the wire body and to the
 // decompressed bytes.

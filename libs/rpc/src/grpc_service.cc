@@ -119,6 +119,7 @@ class GrpcCall final : public grpc::ServerGenericBidiReactor {
     }
     cc.deadline = SteadyDeadline(ctx_->deadline());
     cc.peer = core_->Peer(ctx_->peer());
+    cc.cancellation = cancellation_;
 
     if (method_->server_streaming) return OpenStream(std::move(cc), std::move(req));
 
@@ -129,6 +130,8 @@ class GrpcCall final : public grpc::ServerGenericBidiReactor {
       std::unique_ptr<google::protobuf::Message> resp(method_->response_prototype->New());
       if (Clock::now() >= cc.deadline) {
         st = absl::DeadlineExceededError("deadline exceeded before the call started");
+      } else if (cc.cancellation->cancelled()) {
+        st = absl::CancelledError("call cancelled before it started");
       } else {
         st = method_->unary(cc, *req, resp.get());
       }
@@ -150,7 +153,10 @@ class GrpcCall final : public grpc::ServerGenericBidiReactor {
   void OnWriteDone(bool ok) override {
     if (stream_) stream_->WriteDone(ok);
   }
+  // Client cancel, deadline, or connection lost. Handlers learn of it through CallContext::cancellation (a
+  // parked long-poll must not hand out work nobody will receive).
   void OnCancel() override {
+    cancellation_->Cancel();
     if (stream_) stream_->Cancelled();
   }
   void OnDone() override {
@@ -203,6 +209,7 @@ class GrpcCall final : public grpc::ServerGenericBidiReactor {
   grpc::ByteBuffer response_;
   std::shared_ptr<GrpcStream> stream_;
   bool stream_opened_ = false;
+  std::shared_ptr<CallCancellation> cancellation_ = std::make_shared<CallCancellation>();
 
   friend class GrpcStream;
 };
@@ -214,6 +221,8 @@ GrpcStream::Action GrpcStream::PumpLocked() {
     writing_ = true;
     current_ = std::move(queue_.front());
     queue_.pop_front();
+    // No buffer_hint here: with one write in flight, a hinted write may not complete until a later write
+    // flushes it, which then never comes (measured: streams stalled under load).
     return [call, buf = &current_] { call->StartWrite(buf); };
   }
   if (finish_) {
@@ -227,7 +236,8 @@ bool GrpcStream::Send(const google::protobuf::Message& msg) {
   grpc::ByteBuffer bb = Serialize(msg);
   std::unique_lock<std::mutex> l(mu_);
   if (over_) return false;
-  if (queue_.size() >= backlog_) {
+  // The message being written counts too: it is not sent until its write completes.
+  if (queue_.size() + (writing_ ? 1 : 0) >= backlog_) {
     queue_.clear();
     auto cbs = EndLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                       "stream backlog exceeded: client too slow, re-watch"));

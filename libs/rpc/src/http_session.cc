@@ -16,6 +16,11 @@ constexpr auto kIdleTimeout = std::chrono::seconds(120);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
 constexpr size_t kGzipMinBytes = 1024;
 constexpr size_t kMaxPipelinedBytes = 64 * 1024;
+constexpr size_t kMaxBatchBytes = 256 * 1024;
+// Streaming connections get a small, fixed kernel send buffer (instead of autotuned megabytes) so a reader that
+// falls behind shows up in the stream's own backlog, where the limit cuts it off, not in invisible socket
+// buffers. The kernel doubles the value.
+constexpr int kStreamSendBuffer = 64 * 1024;
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -48,20 +53,15 @@ class ConnectStream final : public RawServerStream {
       : session_(std::move(session)), gate_(std::move(gate)), codec_(codec), gzip_(gzip), backlog_(backlog) {}
 
   bool Send(const google::protobuf::Message& msg) override {
-    absl::StatusOr<std::string> payload = connect::EncodeMessage(msg, codec_);
-    if (!payload.ok()) {
-      Finish(payload.status());
+    absl::StatusOr<std::string> frame = connect::EncodeEnvelopedMessage(msg, codec_, gzip_ ? kGzipMinBytes : 0);
+    if (!frame.ok()) {
+      Finish(frame.status());
       return false;
-    }
-    std::string frame;
-    if (gzip_ && payload->size() >= kGzipMinBytes) {
-      frame = connect::MakeEnvelope(connect::kFlagCompressed, connect::GzipDeflate(*payload));
-    } else {
-      frame = connect::MakeEnvelope(0, *payload);
     }
     std::unique_lock<std::mutex> l(mu_);
     if (over_) return false;
-    if (queue_.size() >= backlog_) {
+    // Frames handed to the socket but not yet written count as pending too.
+    if (queue_.size() + in_flight_ >= backlog_) {
       queue_.clear();
       auto cbs = EndLocked(absl::ResourceExhaustedError("stream backlog exceeded: client too slow, re-watch"));
       bool kick = KickLocked();
@@ -70,7 +70,7 @@ class ConnectStream final : public RawServerStream {
       for (auto& cb : cbs) cb();
       return false;
     }
-    queue_.push_back(std::move(frame));
+    queue_.push_back(std::move(*frame));
     bool kick = KickLocked();
     l.unlock();
     if (kick) Kick();
@@ -102,26 +102,42 @@ class ConnectStream final : public RawServerStream {
     return over_;
   }
 
-  // Strand side: the next bytes to write.
-  Next Take(std::string* frame) {
+  // Strand side: the next bytes to write. Every queued frame (up to kMaxBatchBytes) goes in one chunk and one
+  // write; they stay counted against the backlog until WriteDone.
+  Next Take(std::vector<std::string>* frames) {
     std::lock_guard<std::mutex> l(mu_);
     kick_pending_ = false;
+    frames->clear();
     if (!queue_.empty()) {
-      *frame = std::move(queue_.front());
-      queue_.pop_front();
+      size_t bytes = 0;
+      while (!queue_.empty() && (frames->empty() || bytes + queue_.front().size() <= kMaxBatchBytes)) {
+        bytes += queue_.front().size();
+        frames->push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      in_flight_ = frames->size();
       return Next::kFrame;
     }
+    frames->resize(1);
+    std::string* frame = &frames->front();
     if (end_frame_) {
       *frame = std::move(*end_frame_);
       end_frame_.reset();
       return Next::kEnd;
     }
+    frames->clear();
     return Next::kNone;
+  }
+
+  void WriteDone() {
+    std::lock_guard<std::mutex> l(mu_);
+    in_flight_ = 0;
   }
 
   void ClientGone() {
     std::unique_lock<std::mutex> l(mu_);
     queue_.clear();
+    in_flight_ = 0;
     end_frame_.reset();
     if (over_) return;
     auto cbs = EndLocked(absl::CancelledError("client went away"));
@@ -155,6 +171,7 @@ class ConnectStream final : public RawServerStream {
   const bool gzip_;
   const size_t backlog_;
   std::deque<std::string> queue_;
+  size_t in_flight_ = 0;  // frames of the write in progress
   std::optional<std::string> end_frame_;
   bool over_ = false;
   bool kick_pending_ = false;
@@ -165,7 +182,7 @@ class ConnectStream final : public RawServerStream {
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(const HttpContext& ctx, tcp::socket socket)
-      : ctx_(ctx), socket_(std::move(socket)), timer_(socket_.get_executor()) {
+      : ctx_(ctx), socket_(std::move(socket)), timer_(socket_.get_executor()), deadline_timer_(socket_.get_executor()) {
     beast::error_code ec;
     auto ep = socket_.remote_endpoint(ec);
     if (!ec) {
@@ -208,6 +225,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     beast::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
+    EndCall(/*cancel=*/true);
     if (stream_) {
       stream_->ClientGone();
       stream_.reset();
@@ -228,6 +246,26 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void CancelTimer() {
     ++timer_gen_;
     timer_.cancel();
+  }
+
+  // The Connect call now running (unary on the pool, or a stream) learns through `cancellation` that its client
+  // left or its connect-timeout-ms passed.
+  void BeginCall(const std::shared_ptr<CallCancellation>& cancellation, Clock::time_point deadline) {
+    call_cancel_ = cancellation;
+    if (deadline == Clock::time_point::max()) return;
+    deadline_timer_.expires_at(deadline);
+    deadline_timer_.async_wait([self = shared_from_this(), c = cancellation](beast::error_code ec) {
+      if (ec || self->call_cancel_ != c) return;
+      c->Cancel();
+      if (self->stream_) self->stream_->Finish(absl::DeadlineExceededError("connect-timeout-ms elapsed"));
+    });
+  }
+  void EndCall(bool cancel) {
+    if (!call_cancel_) return;
+    beast::error_code ig;
+    deadline_timer_.cancel();
+    if (cancel) call_cancel_->Cancel();
+    call_cancel_.reset();
   }
 
   void DoRead() {
@@ -363,11 +401,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       bool gzip_ok = connect::AcceptsGzip(std::string_view(req_[http::field::accept_encoding]));
       const Method* mp = &m;
       connect::Codec codec = codec_;
+      BeginCall(cc.cancellation, cc.deadline);
       return RunOnPool([core, mp, cc = std::move(cc), req, codec, gzip_ok, start]() {
         std::unique_ptr<google::protobuf::Message> resp(mp->response_prototype->New());
         absl::Status st = Clock::now() >= cc.deadline
                               ? absl::DeadlineExceededError("deadline exceeded before the call started")
-                              : mp->unary(cc, *req, resp.get());
+                          : cc.cancellation->cancelled() ? absl::CancelledError("call cancelled before it started")
+                                                         : mp->unary(cc, *req, resp.get());
         std::shared_ptr<StringResponse> res;
         if (st.ok()) {
           absl::StatusOr<std::string> body = connect::EncodeMessage(*resp, codec);
@@ -403,6 +443,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     header_done_ = false;
     std::shared_ptr<RawServerStream> raw = stream;
     core->TrackStream(m.path, raw);
+    BeginCall(cc.cancellation, cc.deadline);
     std::string path = m.path;
     ConnectStream* sp = stream.get();
     raw->OnDone([core, path, sp] {
@@ -410,6 +451,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       core->UntrackStream(path, sp);
     });
 
+    beast::error_code ig;
+    socket_.set_option(net::socket_base::send_buffer_size(kStreamSendBuffer), ig);
     stream_res_.emplace();
     stream_res_->result(http::status::ok);
     stream_res_->version(11);
@@ -435,7 +478,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (!submitted.ok()) raw->Finish(absl::ResourceExhaustedError("server busy: " + std::string(submitted.message())));
   }
 
-  // While a response streams, keep a read open: it is how we learn that the client left.
+  // While a response streams or a unary call runs on the pool, keep a read open: it is how we learn that the
+  // client left (EOF or reset -> Close -> the call's cancellation fires).
   void ArmWatch() {
     if (watch_pending_ || closed_ || buffer_.size() >= kMaxPipelinedBytes) return;
     watch_pending_ = true;
@@ -443,7 +487,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       self->watch_pending_ = false;
       if (!ec) {
         self->buffer_.commit(n);
-        if (self->state_ == State::kStreaming) {
+        if (self->state_ == State::kStreaming || self->awaiting_pool_) {
           self->ArmWatch();
         } else if (self->resume_after_watch_) {
           self->resume_after_watch_ = false;
@@ -466,16 +510,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       self->stream_.reset();
       self->stream_sr_.reset();
       self->stream_res_.reset();
+      self->EndCall(/*cancel=*/false);
       if (ec || !self->keep_alive_ || self->closing_ || self->ctx_.core->shutting_down()) return self->Close();
       self->state_ = State::kBusy;
-      if (self->watch_pending_) {
-        self->resume_after_watch_ = true;
-        beast::error_code ig;
-        self->socket_.cancel(ig);
-        return;
-      }
-      self->DoRead();
+      self->ReadNext();
     });
+  }
+
+  // The next request, once a pending watch read (ArmWatch) has been cancelled.
+  void ReadNext() {
+    if (watch_pending_) {
+      resume_after_watch_ = true;
+      beast::error_code ig;
+      socket_.cancel(ig);
+      return;
+    }
+    DoRead();
   }
 
   void WriteResponse(std::shared_ptr<StringResponse> res, bool linger_close = false) {
@@ -489,7 +539,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (ec) return self->Close();
       if (linger_close) return self->LingerClose();
       if (!res->keep_alive()) return self->Close();
-      self->DoRead();
+      self->ReadNext();
     });
   }
 
@@ -516,19 +566,30 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     auto self = shared_from_this();
     absl::Status submitted = core->router()->pool()->Submit([self, core, fn = std::move(fn)]() mutable {
       std::shared_ptr<StringResponse> res = fn();
-      self->Post([self, res]() { self->WriteResponse(res); });
+      self->Post([self, res]() {
+        self->awaiting_pool_ = false;
+        self->EndCall(/*cancel=*/false);
+        self->WriteResponse(res);
+      });
       core->inflight()--;
     });
     if (!submitted.ok()) {
       core->inflight()--;
+      EndCall(/*cancel=*/false);
       WriteResponse(ConnectError(absl::ResourceExhaustedError("server busy: " + std::string(submitted.message()))));
+      return;
     }
+    awaiting_pool_ = true;
+    ArmWatch();
   }
 
   HttpContext ctx_;
   tcp::socket socket_;
   net::steady_timer timer_;
   uint64_t timer_gen_ = 0;
+  net::steady_timer deadline_timer_;
+  std::shared_ptr<CallCancellation> call_cancel_;  // of the call in progress, if any
+  bool awaiting_pool_ = false;                     // a RunOnPool answer is pending
   std::string peer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -543,7 +604,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<ConnectStream> stream_;
   std::optional<http::response<http::empty_body>> stream_res_;
   std::optional<http::response_serializer<http::empty_body>> stream_sr_;
-  std::string frame_;
+  std::vector<std::string> frames_;              // of the write in progress
+  std::vector<net::const_buffer> frame_buffers_;
   bool header_done_ = false;
   bool writing_ = false;
   bool watch_pending_ = false;
@@ -552,15 +614,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
 void HttpSession::Pump() {
   if (!stream_ || writing_ || !header_done_ || closed_) return;
-  ConnectStream::Next next = stream_->Take(&frame_);
+  ConnectStream::Next next = stream_->Take(&frames_);
   if (next == ConnectStream::Next::kNone) return;
   writing_ = true;
   ArmTimer(kWriteTimeout);
   bool end = next == ConnectStream::Next::kEnd;
-  net::async_write(socket_, http::make_chunk(net::buffer(frame_)),
+  frame_buffers_.clear();
+  for (const std::string& f : frames_) frame_buffers_.push_back(net::buffer(f));
+  net::async_write(socket_, http::make_chunk(frame_buffers_),
                    [self = shared_from_this(), end](beast::error_code ec, size_t) {
                      self->writing_ = false;
                      self->CancelTimer();
+                     if (self->stream_) self->stream_->WriteDone();
                      if (ec) return self->Close();
                      if (end) return self->WriteLastChunk();
                      self->Pump();

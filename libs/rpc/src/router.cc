@@ -16,6 +16,59 @@ namespace {
 
 }  // namespace
 
+CallCancellation::Registration& CallCancellation::Registration::operator=(Registration&& o) noexcept {
+  if (this != &o) {
+    Reset();
+    owner_ = o.owner_;
+    id_ = o.id_;
+    o.owner_ = nullptr;
+  }
+  return *this;
+}
+
+void CallCancellation::Registration::Reset() {
+  if (owner_ != nullptr) owner_->Remove(id_);
+  owner_ = nullptr;
+}
+
+void CallCancellation::Cancel() {
+  std::unique_lock<std::mutex> l(mu_);
+  if (cancelled_.exchange(true, std::memory_order_acq_rel)) return;
+  running_thread_ = std::this_thread::get_id();
+  // One at a time, outside the lock, so a callback may itself touch this object; Remove() of the callback being
+  // run waits for it.
+  while (!callbacks_.empty()) {
+    auto it = callbacks_.begin();
+    running_id_ = it->first;
+    std::function<void()> fn = std::move(it->second);
+    callbacks_.erase(it);
+    l.unlock();
+    fn();
+    l.lock();
+    running_id_ = 0;
+    idle_cv_.notify_all();
+  }
+}
+
+CallCancellation::Registration CallCancellation::OnCancel(std::function<void()> fn) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (cancelled_.load(std::memory_order_acquire)) {
+    l.unlock();
+    fn();
+    return Registration();
+  }
+  uint64_t id = next_id_++;
+  callbacks_.emplace(id, std::move(fn));
+  return Registration(this, id);
+}
+
+void CallCancellation::Remove(uint64_t id) {
+  std::unique_lock<std::mutex> l(mu_);
+  callbacks_.erase(id);
+  if (running_thread_ == std::this_thread::get_id()) return;  // removed from inside a callback
+  idle_cv_.wait(l, [&] { return running_id_ != id; });
+}
+
 std::string CallContext::Header(std::string_view name) const {
   auto it = headers.find(std::string(name));
   return it == headers.end() ? std::string() : it->second;

@@ -181,3 +181,28 @@ TEST_CASE("status mapping", "[unit]") {
   CHECK(flyte::rpc::FromConnectCodeName("bogus") == absl::StatusCode::kUnknown);
   CHECK(flyte::rpc::ToGrpcStatus(absl::OkStatus()).ok());
 }
+
+TEST_CASE("EncodeEnvelopedMessage matches MakeEnvelope(EncodeMessage)", "[unit]") {
+  flyteidl2::workflow::WatchRunsRequest m;
+  m.set_org(std::string(3000, 'o'));
+  for (connect::Codec codec : {connect::Codec::kProto, connect::Codec::kJson}) {
+    for (size_t gzip_min : {size_t{0}, size_t{1024}, size_t{100000}}) {
+      auto payload = connect::EncodeMessage(m, codec);
+      REQUIRE(payload.ok());
+      auto frame = connect::EncodeEnvelopedMessage(m, codec, gzip_min);
+      REQUIRE(frame.ok());
+      bool compress = gzip_min > 0 && payload->size() >= gzip_min;
+      auto env = connect::ParseEnvelope(*frame, 1 << 20);
+      REQUIRE(env.ok());
+      CHECK(env->consumed == frame->size());
+      CHECK(env->flags == (compress ? connect::kFlagCompressed : 0));
+      if (compress) {
+        CHECK(*connect::GzipInflate(env->payload, 1 << 20) == *payload);
+      } else {
+        CHECK(*frame == connect::MakeEnvelope(0, *payload));
+      }
+    }
+  }
+  flyteidl2::workflow::WatchRunsRequest empty;
+  CHECK(*connect::EncodeEnvelopedMessage(empty, connect::Codec::kProto, 0) == connect::MakeEnvelope(0, ""));
+}

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -55,6 +57,7 @@ struct TestServer {
           has_deadline = ctx.deadline != Clock::time_point::max();
           const std::string& name = req.run_id().name();
           if (name == "missing") return absl::NotFoundError("run missing not found");
+          if (name == "park") return Park(ctx);
           if (name == "slow") std::this_thread::sleep_for(std::chrono::milliseconds(200));
           resp->mutable_details()->mutable_action()->mutable_id()->mutable_run()->set_name(name);
           if (name == "big") resp->mutable_details()->mutable_action()->mutable_id()->set_name(std::string(5000, 'b'));
@@ -98,6 +101,23 @@ struct TestServer {
     REQUIRE(server->Start().ok());
     REQUIRE(server->port() > 0);
   }
+  // Waits up to 10 s for the call to be cancelled, woken by the cancellation callback (not by polling).
+  absl::Status Park(const flyte::rpc::CallContext& ctx) {
+    parked++;
+    std::unique_lock<std::mutex> l(park_mu);
+    bool woken = false;
+    auto reg = ctx.cancellation->OnCancel([&] {
+      std::lock_guard<std::mutex> g(park_mu);
+      woken = true;
+      park_cv.notify_all();
+    });
+    park_cv.wait_for(l, std::chrono::seconds(10), [&] { return woken; });
+    l.unlock();
+    reg.Reset();
+    if (ctx.cancelled()) park_cancelled++;
+    parked--;
+    return absl::OkStatus();
+  }
   size_t held_count() {
     std::lock_guard<std::mutex> l(mu);
     return held.size();
@@ -113,6 +133,10 @@ struct TestServer {
   std::mutex mu;
   std::vector<flyte::rpc::ServerStream<WatchRunsResponse>> held;
   std::string last_peer, last_header;
+  std::atomic<int> parked{0};
+  std::atomic<int> park_cancelled{0};
+  std::mutex park_mu;
+  std::condition_variable park_cv;
   bool has_deadline = false;
 };
 
@@ -594,4 +618,92 @@ TEST_CASE("Shutdown ends open streams on both transports", "[api]") {
   StreamResult s = ParseStream(parser.get().body());
   CHECK(s.names == std::vector<std::string>{"first"});
   CHECK(s.end.code() == absl::StatusCode::kUnavailable);
+}
+
+TEST_CASE("CallCancellation runs callbacks once and honours registrations", "[api][cancel]") {
+  flyte::rpc::CallCancellation c;
+  int a = 0, b = 0;
+  auto ra = c.OnCancel([&] { a++; });
+  {
+    auto rb = c.OnCancel([&] { b++; });
+  }  // unregistered
+  CHECK_FALSE(c.cancelled());
+  c.Cancel();
+  c.Cancel();
+  CHECK(c.cancelled());
+  CHECK(a == 1);
+  CHECK(b == 0);
+  int late = 0;
+  auto rl = c.OnCancel([&] { late++; });  // already cancelled: runs at once
+  CHECK(late == 1);
+  flyte::rpc::CallContext ctx;
+  CHECK_FALSE(ctx.cancelled());
+  ctx.deadline = Clock::now() - std::chrono::milliseconds(1);
+  CHECK(ctx.cancelled());
+}
+
+TEST_CASE("a handler learns that its gRPC call was cancelled", "[api][cancel]") {
+  TestServer ts;
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(ts.server->port()),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = flyteidl2::workflow::RunService::NewStub(channel);
+  grpc::ClientContext ctx;
+  GetRunDetailsRequest req;
+  req.mutable_run_id()->set_name("park");
+  GetRunDetailsResponse resp;
+  std::promise<grpc::Status> done;
+  stub->async()->GetRunDetails(&ctx, &req, &resp, [&](grpc::Status st) { done.set_value(st); });
+  REQUIRE(WaitFor([&] { return ts.parked.load() == 1; }));
+  const auto t0 = Clock::now();
+  ctx.TryCancel();
+  CHECK(done.get_future().get().error_code() == grpc::StatusCode::CANCELLED);
+  REQUIRE(WaitFor([&] { return ts.parked.load() == 0; }, std::chrono::milliseconds(2000)));
+  CHECK(Clock::now() - t0 < std::chrono::seconds(2));
+  CHECK(ts.park_cancelled.load() == 1);
+}
+
+TEST_CASE("a handler learns that its Connect client left or timed out", "[api][cancel]") {
+  TestServer ts;
+  const int port = ts.server->port();
+  SECTION("client closes the connection") {
+    net::io_context io;
+    beast::tcp_stream s(io);
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+    auto req = Post(kGet, "application/proto", GetReq("park"));
+    req.version(11);
+    req.set(http::field::host, "127.0.0.1");
+    req.prepare_payload();
+    http::write(s, req);
+    REQUIRE(WaitFor([&] { return ts.parked.load() == 1; }));
+    s.close();
+    REQUIRE(WaitFor([&] { return ts.parked.load() == 0; }, std::chrono::milliseconds(2000)));
+    CHECK(ts.park_cancelled.load() == 1);
+  }
+  SECTION("connect-timeout-ms elapses") {
+    auto req = Post(kGet, "application/proto", GetReq("park"));
+    req.set("connect-timeout-ms", "300");
+    const auto t0 = Clock::now();
+    HttpResult r = Exchange(port, req);
+    CHECK(Clock::now() - t0 < std::chrono::seconds(2));
+    CHECK(r.status == 200);  // the handler's own answer; the client has given up by then anyway
+    CHECK(ts.park_cancelled.load() == 1);
+  }
+  SECTION("a normal call is not cancelled and the connection stays usable") {
+    net::io_context io;
+    beast::tcp_stream s(io);
+    s.expires_after(std::chrono::seconds(10));
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+    for (const char* name : {"slow", "r2"}) {
+      auto req = Post(kGet, "application/proto", GetReq(name));
+      req.version(11);
+      req.set(http::field::host, "127.0.0.1");
+      req.prepare_payload();
+      http::write(s, req);
+      beast::flat_buffer buf;
+      http::response<http::string_body> res;
+      http::read(s, buf, res);
+      CHECK(res.result_int() == 200);
+    }
+    CHECK(ts.park_cancelled.load() == 0);
+  }
 }

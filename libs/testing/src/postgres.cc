@@ -84,6 +84,16 @@ void ThrowawayPostgres::Start() {
                 " -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
                 " -c max_connections=300\" start");
   running_ = true;
+  if (!watchdog_started_) {
+    // A crashed test binary never runs the destructor: a detached watchdog stops the server and removes its
+    // directory once this process is gone, so servers never pile up.
+    watchdog_started_ = true;
+    const std::string as_pg = geteuid() == 0 ? "runuser -u postgres -- " : "";
+    const std::string cmd = "setsid sh -c 'while kill -0 " + std::to_string(getpid()) +
+                            " 2>/dev/null; do sleep 1; done; " + as_pg + bin_dir_ + "/pg_ctl -D " + data_dir_ +
+                            " -m immediate stop; rm -rf " + root_.string() + "' >/dev/null 2>&1 </dev/null &";
+    if (std::system(cmd.c_str()) != 0) std::cerr << "could not start the postgres watchdog\n";
+  }
 }
 
 void ThrowawayPostgres::Stop() {

@@ -35,11 +35,8 @@ absl::StatusOr<std::unique_ptr<Manager>> Manager::Create(const Config& config) {
   absl::StatusOr<std::unique_ptr<queue::QueueService>> queue = queue::QueueService::Create(config.queue);
   if (!queue.ok()) return queue.status();
   p->queue = std::move(*queue);
-  // TODO(runs -> queue client): when runs::Config gains the queue-service endpoint, point it at this process's queue
-  // (create runs after the queue has bound its port, so port 0 works too).
-  absl::StatusOr<std::unique_ptr<runs::RunsService>> runs = runs::RunsService::Create(config.runs);
-  if (!runs.ok()) return runs.status();
-  p->runs = std::move(*runs);
+  // runs-service is created in Start(), once the queue has bound its port (port 0 included): its queue endpoint
+  // is this process's queue.
   return std::unique_ptr<Manager>(new Manager(std::move(p)));
 }
 
@@ -51,6 +48,11 @@ absl::Status Manager::Start() {
   Parts& p = *parts_;
   absl::Status s = p.queue->Start();
   if (!s.ok()) return s;
+  // runs-service forwards every run and abort to this process's queue, over localhost gRPC like a remote one.
+  p.config.runs.queue.endpoint = LocalAddress(p.config.queue.server.host) + ":" + std::to_string(p.queue->port());
+  absl::StatusOr<std::unique_ptr<runs::RunsService>> runs = runs::RunsService::Create(p.config.runs);
+  if (!runs.ok()) return runs.status();
+  p.runs = std::move(*runs);
   s = p.runs->Start();
   if (!s.ok()) return s;
   // The executor reaches both over localhost gRPC, as it would reach remote services; its tasks get the runs
@@ -68,7 +70,9 @@ absl::Status Manager::Start() {
   return absl::OkStatus();
 }
 
-int Manager::runs_port() const { return parts_->runs->port(); }
+int Manager::runs_port() const {
+  return parts_->runs ? parts_->runs->port() : parts_->config.runs.server.port;
+}
 int Manager::queue_port() const { return parts_->queue->port(); }
 int Manager::executor_port() const {
   return parts_->executor ? parts_->executor->port() : parts_->config.executor.server.port;

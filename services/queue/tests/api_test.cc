@@ -208,7 +208,7 @@ TEST_CASE("Connect JSON calls, health and metrics on the same port", "[api][sqli
   r = Http(port, http::verb::post, "/flyteidl2.workflow.QueueService/EnqueueAction", R"({"task":{}})");
   CHECK(r.status == 400);
   CHECK(r.body.find("invalid_argument") != std::string::npos);
-  CHECK(r.body.find("action_id.run.org is required") != std::string::npos);
+  CHECK(r.body.find("action_id.run.project is required") != std::string::npos);
 
   r = Http(port, http::verb::post, "/flyte.internal.queue.v1.LeaseService/Acquire",
            R"({"executorId":"exec-1","maxLeases":1})");
@@ -349,4 +349,64 @@ TEST_CASE("two replicas on one PostgreSQL database share the queue", "[api][post
   for (auto& t : executors) t.join();
   CHECK(duplicates.empty());
   CHECK(owner.size() == kEntries);
+}
+
+TEST_CASE("a cancelled long-poll leases nothing: the work goes to the next executor", "[api][sqlite][longpoll]") {
+  flyte::testing::TempSqlite db;
+  Config config = TestConfig(db.database_config());
+  config.poll_interval = seconds(30);  // only the cancellation wake-up can end the parked call promptly
+  auto svc = StartService(config);
+  Client c(svc->port());
+
+  SECTION("gRPC client cancels") {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + seconds(20));
+    pb::AcquireRequest req;
+    req.set_executor_id("dead-exec");
+    req.set_max_leases(1);
+    req.set_wait_ms(10000);
+    pb::AcquireResponse resp;
+    std::promise<grpc::Status> done;
+    c.leases->async()->Acquire(&ctx, &req, &resp, [&](grpc::Status st) { done.set_value(st); });
+    auto waiting = [&] { return svc->module().use_cases().waiting_acquires(); };
+    for (int i = 0; i < 500 && waiting() == 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+    REQUIRE(waiting() == 1);
+    ctx.TryCancel();
+    CHECK(done.get_future().get().error_code() == grpc::StatusCode::CANCELLED);
+    for (int i = 0; i < 200 && waiting() != 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+    CHECK(waiting() == 0);  // woken by the cancellation, not by the 30 s poll
+  }
+  SECTION("Connect client closes its connection") {
+    net::io_context io;
+    beast::tcp_stream s(io);
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(svc->port())));
+    http::request<http::string_body> req{http::verb::post, "/flyte.internal.queue.v1.LeaseService/Acquire", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::content_type, "application/json");
+    req.body() = R"({"executorId":"dead-exec","maxLeases":1,"waitMs":10000})";
+    req.prepare_payload();
+    http::write(s, req);
+    auto waiting = [&] { return svc->module().use_cases().waiting_acquires(); };
+    for (int i = 0; i < 500 && waiting() == 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+    REQUIRE(waiting() == 1);
+    s.close();
+    for (int i = 0; i < 200 && waiting() != 0; ++i) std::this_thread::sleep_for(milliseconds(10));
+    CHECK(waiting() == 0);
+  }
+
+  const int64_t before_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  REQUIRE(c.Enqueue(Request("a0")).ok());
+  std::this_thread::sleep_for(milliseconds(200));  // a parked call, if still there, would have taken it by now
+  auto entry = svc->backend().Get({{"testorg", "testproject", "development", "r1"}, "a0"});
+  REQUIRE(entry.ok());
+  CHECK(entry->state == flyte::queue::EntryState::kReady);
+
+  pb::AcquireResponse got;
+  REQUIRE(c.Acquire("live-exec", 1, 0, &got).ok());
+  REQUIRE(got.leases_size() == 1);
+  CHECK(got.leases(0).delivery() == 1);
+  // The lease carries the enqueue time (for the executor's enqueue-to-running histogram).
+  CHECK(got.leases(0).enqueued_at_unix_ms() >= before_ms - 1000);
+  CHECK(got.leases(0).enqueued_at_unix_ms() <= before_ms + 5000);
 }

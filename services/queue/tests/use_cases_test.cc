@@ -57,13 +57,21 @@ QueueOptions SlowPoll() {
 
 }  // namespace
 
-TEST_CASE("enqueue validation names the field", "[service][sqlite]") {
+TEST_CASE("an action without an org is queued (the SDK sends none to a single-tenant endpoint)", "[service][sqlite]") {
   Harness h;
   NewEntry e = Entry("a0");
   e.key.run.org.clear();
+  REQUIRE(h.queue->Enqueue(e).ok());
+  CHECK(h.backend->Depth()->ready == 1);
+}
+
+TEST_CASE("enqueue validation names the field", "[service][sqlite]") {
+  Harness h;
+  NewEntry e = Entry("a0");
+  e.key.run.project.clear();
   absl::Status s = h.queue->Enqueue(e);
   CHECK(s.code() == absl::StatusCode::kInvalidArgument);
-  CHECK(s.message() == "action_id.run.org is required");
+  CHECK(s.message() == "action_id.run.project is required");
 
   e = Entry("a0");
   e.key.name.clear();

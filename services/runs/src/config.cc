@@ -53,6 +53,20 @@ absl::StatusOr<Config> FromDocument(const config::Document& doc) {
     runs->String("publicEndpoint", &cfg.public_endpoint);
     runs->String("projects", &cfg.projects);
     runs->String("domains", &cfg.domains);
+    if (std::optional<config::Section> queue = runs->Child("queue")) {
+      queue->String("endpoint", &cfg.queue.endpoint);
+      queue->Duration("minBackoff", &cfg.queue.min_backoff);
+      queue->Duration("maxBackoff", &cfg.queue.max_backoff);
+      queue->Duration("pollInterval", &cfg.queue.poll_interval);
+      queue->Finish();
+      if (cfg.queue.min_backoff < std::chrono::milliseconds(1)) problems.Add("runs.queue.minBackoff", "must be at least 1ms");
+      if (cfg.queue.max_backoff < cfg.queue.min_backoff) {
+        problems.Add("runs.queue.maxBackoff", "must be at least runs.queue.minBackoff");
+      }
+      if (cfg.queue.poll_interval < std::chrono::milliseconds(10)) {
+        problems.Add("runs.queue.pollInterval", "must be at least 10ms");
+      }
+    }
     runs->Finish();
     if (cfg.storage_prefix.empty()) problems.Add("runs.storagePrefix", "must not be empty");
     if (SplitList(cfg.domains).empty()) problems.Add("runs.domains", "must name at least one domain");

@@ -1,6 +1,7 @@
 #pragma once
 // runs-service configuration: the seed's YAML keys, defaults equal to running `runs-service` with no arguments
 // (0.0.0.0:8090, SQLite ./runs.db). Unknown keys and bad values are errors, all reported at once.
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -17,6 +18,14 @@ struct ServerConfig {
   int port = 8090;  // 0 picks a free port (tests)
 };
 
+// runs.queue: where runs-service forwards actions to run and aborts (its queue outbox is sent there).
+struct QueueConfig {
+  std::string endpoint = "localhost:8089";  // host:port or a gRPC target; "" = forward nothing (runs-service alone)
+  std::chrono::milliseconds min_backoff{100};   // retry delay after a failed send, doubling up to ...
+  std::chrono::milliseconds max_backoff{5000};  // ... this (also caps gRPC's reconnect backoff)
+  std::chrono::milliseconds poll_interval{1000};  // outbox re-check without a wake (other replicas, leftovers)
+};
+
 struct Config {
   ServerConfig server;                              // runs.server
   size_t watch_buffer_size = 100;                   // runs.watchBufferSize: messages queued per watch stream
@@ -31,6 +40,7 @@ struct Config {
   std::string public_endpoint;
   std::string projects = "flytesnacks";                       // runs.projects: comma-separated, created at start
   std::string domains = "development,staging,production";     // runs.domains: every project's domains
+  QueueConfig queue;                                // runs.queue
   db::DatabaseConfig database = config::DefaultDatabase();  // database
   config::LoggerConfig logger;                      // logger
 };

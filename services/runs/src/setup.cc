@@ -5,6 +5,7 @@
 #include "api/cluster_service_api.h"
 #include "api/dataproxy_service_api.h"
 #include "api/project_service_api.h"
+#include "api/queue_service_api.h"
 #include "api/run_service_api.h"
 #include "api/state_service_api.h"
 #include "api/task_service_api.h"
@@ -12,11 +13,13 @@
 #include "flyte/app/main.h"
 #include "flyte/common/clock.h"
 #include "flyte/common/work_pool.h"
+#include "clients/grpc_queue_client.h"
 #include "repository/store_factory.h"
 #include "service/change_dispatcher.h"
 #include "service/dataproxy_use_cases.h"
 #include "service/project_store.h"
 #include "service/project_use_cases.h"
+#include "service/queue_dispatcher.h"
 #include "service/storage_local.h"
 #include "service/run_use_cases.h"
 #include "service/state_use_cases.h"
@@ -36,12 +39,16 @@ struct RunsService::Parts {
   std::unique_ptr<common::WorkPool> pool;
   std::unique_ptr<Store> store;
   std::unique_ptr<ChangeDispatcher> changes;
+  // runs.queue.endpoint: the outbox sender (nullptr when the endpoint is empty).
+  std::unique_ptr<QueueClient> queue_client;
+  std::unique_ptr<QueueDispatcher> queue_dispatcher;
   std::unique_ptr<RunUseCases> runs;
   std::unique_ptr<TaskUseCases> tasks;
   std::unique_ptr<StateUseCases> state;
   std::unique_ptr<api::RunServiceApi> run_api;
   std::unique_ptr<api::TaskServiceApi> task_api;
   std::unique_ptr<api::StateServiceApi> state_api;
+  std::unique_ptr<api::QueueServiceApi> queue_api;
   // What the Python SDK needs besides runs and tasks (docs/python-sdk.md).
   std::unique_ptr<LocalBlobStore> blobs;
   std::unique_ptr<DataProxyUseCases> data;
@@ -90,7 +97,17 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->changes = std::make_unique<ChangeDispatcher>(p->store->Actions());
   RunUseCasesOptions run_options;
   run_options.storage_prefix = AbsoluteStoragePrefix(config.storage_prefix);
-  p->runs = std::make_unique<RunUseCases>(*p->store, *p->changes, clock, run_options);
+  if (!config.queue.endpoint.empty()) {
+    p->queue_client = std::make_unique<GrpcQueueClient>(MakeQueueChannel(config.queue.endpoint, config.queue.max_backoff));
+    QueueDispatcherOptions queue_options;
+    queue_options.min_backoff = config.queue.min_backoff;
+    queue_options.max_backoff = config.queue.max_backoff;
+    queue_options.poll_interval = config.queue.poll_interval;
+    // SQLite is one runs-service's alone: claims found at start were left by its previous incarnation.
+    queue_options.release_claims_at_start = !config.database.postgres.has_value();
+    p->queue_dispatcher = std::make_unique<QueueDispatcher>(*p->store, *p->queue_client, clock, queue_options);
+  }
+  p->runs = std::make_unique<RunUseCases>(*p->store, *p->changes, clock, run_options, p->queue_dispatcher.get());
   p->tasks = std::make_unique<TaskUseCases>(*p->store, clock);
   p->state = std::make_unique<StateUseCases>(*p->store, *p->changes, clock);
 
@@ -101,6 +118,8 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->run_api->Register(*p->router);
   p->task_api->Register(*p->router);
   p->state_api->Register(*p->router);
+  p->queue_api = std::make_unique<api::QueueServiceApi>(*p->runs);
+  p->queue_api->Register(*p->router);
 
   p->blobs = std::make_unique<LocalBlobStore>(run_options.storage_prefix);
   DataProxyOptions data_options;
@@ -157,6 +176,12 @@ absl::Status RunsService::Start() {
   parts_->started = true;
   FLYTE_LOG(kInfo, "runs-service listening on {}:{} (gRPC and Connect), database {}", parts_->config.server.host,
             parts_->server->port(), DescribeDatabase(parts_->config.database));
+  if (parts_->queue_dispatcher) {
+    if (absl::Status q = parts_->queue_dispatcher->Start(); !q.ok()) return q;
+    FLYTE_LOG(kInfo, "runs-service forwards actions to queue-service at {}", parts_->config.queue.endpoint);
+  } else {
+    FLYTE_LOG(kWarn, "runs.queue.endpoint is empty: runs are stored but not sent to any queue-service");
+  }
   return absl::OkStatus();
 }
 
@@ -173,6 +198,8 @@ void RunsService::Shutdown() {
   if (p.server) p.server->Shutdown();
   // 2. No more watch events; then the workers finish what is queued.
   if (p.changes) p.changes->Shutdown();
+  // Unsent outbox commands stay in the database for the next start.
+  if (p.queue_dispatcher) p.queue_dispatcher->Shutdown();
   if (p.pool) p.pool->Shutdown();
   // 3. Close the database last: nothing can use it any more.
   p.server.reset();
@@ -183,6 +210,7 @@ void RunsService::Shutdown() {
   p.project_store.reset();
   p.data.reset();
   p.blobs.reset();
+  p.queue_api.reset();
   p.state_api.reset();
   p.task_api.reset();
   p.run_api.reset();
@@ -190,6 +218,8 @@ void RunsService::Shutdown() {
   p.state.reset();
   p.tasks.reset();
   p.runs.reset();
+  p.queue_dispatcher.reset();
+  p.queue_client.reset();
   p.changes.reset();
   p.store.reset();
 }

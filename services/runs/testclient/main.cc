@@ -91,6 +91,9 @@ class Client {
     tmpl->mutable_id()->set_name("test-task");
     tmpl->mutable_id()->set_version("v1");
     tmpl->set_type("python");
+    // A task that keeps running, so the abort steps below find it unfinished when an executor runs it.
+    tmpl->mutable_container()->set_image("local");
+    for (const char* arg : {"sh", "-c", "sleep 60"}) tmpl->mutable_container()->add_command(arg);
     req.mutable_task_spec()->set_short_name("test-task");
     wf::CreateRunResponse resp;
     if (std::string e = Call("CreateRun", &wf::RunService::Stub::CreateRun, req, &resp); !e.empty()) return e;
@@ -109,6 +112,9 @@ class Client {
     req.mutable_project_id()->set_domain(o_.domain);
     req.mutable_task_spec()->mutable_task_template()->mutable_id()->set_name("test-task");
     req.mutable_task_spec()->mutable_task_template()->set_type("python");
+    auto* container = req.mutable_task_spec()->mutable_task_template()->mutable_container();
+    container->set_image("local");
+    for (const char* arg : {"sh", "-c", "sleep 60"}) container->add_command(arg);
     wf::CreateRunResponse resp;
     if (std::string e = Call("CreateRun", &wf::RunService::Stub::CreateRun, req, &resp); !e.empty()) return e;
     const auto& id = resp.run().action().id();

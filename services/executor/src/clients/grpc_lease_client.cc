@@ -49,6 +49,7 @@ absl::StatusOr<std::vector<Lease>> GrpcLeaseClient::Acquire(uint32_t max, std::c
     lease.id = l.lease_id();
     lease.expires_at = FromUnixMs(l.expires_at_unix_ms());
     lease.delivery = l.delivery() == 0 ? 1 : l.delivery();
+    lease.enqueued_at = FromUnixMs(l.enqueued_at_unix_ms());
     lease.abort_requested = l.abort_requested();
     lease.abort_reason = l.abort_reason();
     absl::StatusOr<ActionToRun> action = DecodeEnqueuedAction(l.action());

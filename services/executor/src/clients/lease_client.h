@@ -23,6 +23,7 @@ struct Lease {
   std::string decode_error;           // non-empty: the action could not be decoded (no usable identifier)
   common::TimePoint expires_at{};     // renew with Heartbeat before this
   uint32_t delivery = 1;              // 1 on first hand-out, +1 each time it was handed out again
+  common::TimePoint enqueued_at{};    // when queue-service first queued it; epoch (0) if the server did not say
   bool abort_requested = false;
   std::string abort_reason;
 };

@@ -28,7 +28,7 @@ struct Executor::Metrics {
                     .Add({})),
         to_running(prometheus::BuildHistogram()
                        .Name("flyte_executor_enqueue_to_running_seconds")
-                       .Help("From the lease reaching this executor to the action's first process running")
+                       .Help("From the action's enqueue (the lease's enqueued_at; else its arrival here) to its first process running")
                        .Register(r.prometheus())
                        .Add({}, metrics::Registry::LatencyBuckets())),
         to_terminal(prometheus::BuildHistogram()
@@ -228,6 +228,14 @@ void Executor::StartLease(Lease lease) {
     h.abort_requested = lease.abort_requested;
     h.abort_reason = lease.abort_reason;
     h.received = std::chrono::steady_clock::now();
+    // enqueue_to_running starts at the real enqueue time when the lease carries it (wall clocks of two hosts:
+    // a negative age from clock skew counts as zero).
+    if (lease.enqueued_at != common::TimePoint{}) {
+      const auto age = clock.Now() - lease.enqueued_at;
+      if (age > common::TimePoint::duration::zero()) {
+        h.received -= std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
+      }
+    }
     held_.emplace(lease.id, h);
     by_action_[key] = lease.id;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(lease.expires_at - clock.Now());

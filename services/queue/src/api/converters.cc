@@ -46,6 +46,8 @@ absl::StatusOr<pb::Lease> ToLease(const QueueEntry& entry, bool with_action) {
                                      entry.lease_expires_at->time_since_epoch())
                                      .count());
   }
+  lease.set_enqueued_at_unix_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(entry.enqueued_at.time_since_epoch()).count());
   lease.set_delivery(entry.delivery_count);
   lease.set_abort_requested(entry.abort_requested);
   lease.set_abort_reason(entry.abort_reason);

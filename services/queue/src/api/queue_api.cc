@@ -38,9 +38,12 @@ void RegisterQueueApi(rpc::Router& router, QueueUseCases& queue) {
         // Leave the client time to receive an empty answer before its own deadline fires.
         auto deadline = ctx.deadline;
         if (deadline != std::chrono::steady_clock::time_point::max()) deadline -= std::chrono::milliseconds(200);
+        // A client that cancelled, died or ran out of time must not be handed a lease it will never see: wake
+        // the parked call when the transport cancels it, and let Acquire check right before claiming.
+        rpc::CallCancellation::Registration wake = ctx.cancellation->OnCancel([q] { q->WakeWaiters(); });
         absl::StatusOr<std::vector<QueueEntry>> got = q->Acquire(
             req.executor_id(), static_cast<int>(req.max_leases()), std::chrono::milliseconds(req.wait_ms()),
-            deadline);
+            deadline, [&ctx] { return ctx.cancelled(); });
         if (!got.ok()) return got.status();
         for (const QueueEntry& e : *got) {
           absl::StatusOr<pb::Lease> lease = ToLease(e);

@@ -34,10 +34,10 @@ std::string_view EntryStateName(EntryState s) {
   return "UNKNOWN";
 }
 
+// The org may be empty: the SDK sends none when it talks to a single-tenant endpoint, and runs-service accepts that.
 absl::Status ValidateRunKey(const RunKey& key, std::string_view field) {
   const std::string f(field);
-  for (auto [value, part] : {std::pair<const std::string&, const char*>{key.org, ".org"},
-                             {key.project, ".project"},
+  for (auto [value, part] : {std::pair<const std::string&, const char*>{key.project, ".project"},
                              {key.domain, ".domain"},
                              {key.name, ".name"}}) {
     if (absl::Status s = Required(value, f + part); !s.ok()) return s;

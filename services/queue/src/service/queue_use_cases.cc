@@ -80,6 +80,12 @@ void QueueUseCases::SignalWork() {
   work_cv_.notify_all();
 }
 
+void QueueUseCases::WakeWaiters() {
+  // Taking the lock orders this after a waiter's predicate check, so the wake-up cannot be missed.
+  { std::lock_guard<std::mutex> lock(mu_); }
+  work_cv_.notify_all();
+}
+
 absl::Status QueueUseCases::Enqueue(const NewEntry& entry) {
   if (absl::Status s = ValidateNewEntry(entry); !s.ok()) return s;
   absl::StatusOr<bool> created = backend_.Enqueue(entry, clock_.Now());
@@ -110,7 +116,8 @@ absl::Status QueueUseCases::AbortAction(const ActionKey& action, const std::stri
 
 absl::StatusOr<std::vector<QueueEntry>> QueueUseCases::Acquire(const std::string& executor, int max,
                                                                std::chrono::milliseconds wait,
-                                                               std::chrono::steady_clock::time_point deadline) {
+                                                               std::chrono::steady_clock::time_point deadline,
+                                                               const AcquireCancelled& cancelled) {
   if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
   if (max < 0 || max > options_.max_leases_per_acquire) {
     return absl::InvalidArgumentError("max_leases must be 1.." + std::to_string(options_.max_leases_per_acquire));
@@ -124,11 +131,18 @@ absl::StatusOr<std::vector<QueueEntry>> QueueUseCases::Acquire(const std::string
   auto leave = [&] {
     if (counted_as_waiter) --waiting_;
   };
+  auto is_cancelled = [&] { return cancelled && cancelled(); };
+  const absl::Status cancelled_status = absl::CancelledError("acquire cancelled by the caller; nothing leased");
   while (true) {
     uint64_t generation;
     {
       std::lock_guard<std::mutex> lock(mu_);
       generation = work_generation_;
+    }
+    // A caller that is gone would never receive what we claim; the entries would sit leased until expiry.
+    if (is_cancelled()) {
+      leave();
+      return cancelled_status;
     }
     absl::StatusOr<AcquireResult> got =
         backend_.Acquire(executor, max, clock_.Now(), options_.lease_duration);
@@ -138,6 +152,17 @@ absl::StatusOr<std::vector<QueueEntry>> QueueUseCases::Acquire(const std::string
     }
     if (metrics_ && (got->expired_reclaimed + got->expired_dropped) > 0) {
       metrics_->leases_expired.Increment(static_cast<double>(got->expired_reclaimed + got->expired_dropped));
+    }
+    if (!got->leased.empty() && is_cancelled()) {
+      // Cancelled while the claim ran: give the work back at once.
+      for (const QueueEntry& e : got->leased) {
+        if (absl::Status s = backend_.Release(executor, e.lease_id, clock_.Now()); !s.ok()) {
+          FLYTE_LOG(kWarn, "releasing lease {} of cancelled acquire: {}", e.lease_id, s.ToString());
+        }
+      }
+      SignalWork();
+      leave();
+      return cancelled_status;
     }
     if (!got->leased.empty() || steady_clock::now() >= until) {
       leave();
@@ -157,7 +182,8 @@ absl::StatusOr<std::vector<QueueEntry>> QueueUseCases::Acquire(const std::string
       return std::vector<QueueEntry>{};
     }
     const steady_clock::time_point wake = std::min(until, steady_clock::now() + options_.poll_interval);
-    work_cv_.wait_until(lock, wake, [&] { return shutting_down_ || work_generation_ != generation; });
+    work_cv_.wait_until(lock, wake,
+                        [&] { return shutting_down_ || work_generation_ != generation || is_cancelled(); });
   }
 }
 

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,10 @@ struct QueueOptions {
   int max_leases_per_acquire = 100;
 };
 
+// Asked by a waiting Acquire before it claims anything: true when nobody will receive the answer (the caller's
+// call was cancelled or its deadline passed). Must be cheap and thread-safe.
+using AcquireCancelled = std::function<bool()>;
+
 class QueueUseCases {
  public:
   // `metrics` may be null. All references must outlive this object.
@@ -59,9 +64,16 @@ class QueueUseCases {
   // Leases up to `max` (1..max_leases_per_acquire; 0 means 1) entries to `executor`, waiting up to
   // min(wait, max_wait, deadline) for work when none is ready. Returns an empty list when the wait ends without
   // work or the service is shutting down.
+  // `cancelled` (optional) is checked right before every claim and while waiting: once it is true Acquire leases
+  // nothing and answers kCancelled. Call WakeWaiters() when it turns true so a waiting call notices at once
+  // rather than at the next poll. Leases claimed in the instant the caller was cancelled are released again
+  // (they are handed out next with delivery + 1), never left to expire.
   absl::StatusOr<std::vector<QueueEntry>> Acquire(
       const std::string& executor, int max, std::chrono::milliseconds wait,
-      std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
+      std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max(),
+      const AcquireCancelled& cancelled = nullptr);
+  // Makes every waiting Acquire re-check its `cancelled` (and the shutdown flag) now. Cheap; any thread.
+  void WakeWaiters();
   absl::StatusOr<HeartbeatResult> Heartbeat(const std::string& executor, const std::vector<std::string>& lease_ids);
   // kFailedPrecondition if the lease is not held by `executor`.
   absl::Status Complete(const std::string& executor, const std::string& lease_id);

@@ -9,7 +9,8 @@ RunsApi::RunsApi(Store& store, common::Clock& clock, RunsApiOptions options)
       state_(std::make_unique<StateUseCases>(store, *changes_, clock)),
       run_api_(std::make_unique<api::RunServiceApi>(*runs_)),
       task_api_(std::make_unique<api::TaskServiceApi>(*tasks_)),
-      state_api_(std::make_unique<api::StateServiceApi>(*state_)) {}
+      state_api_(std::make_unique<api::StateServiceApi>(*state_)),
+      queue_api_(std::make_unique<api::QueueServiceApi>(*runs_)) {}
 
 RunsApi::~RunsApi() { Shutdown(); }
 
@@ -17,6 +18,7 @@ void RunsApi::Register(rpc::Router& router) {
   run_api_->Register(router);
   task_api_->Register(router);
   state_api_->Register(router);
+  queue_api_->Register(router);
 }
 
 void RunsApi::Shutdown() { changes_->Shutdown(); }

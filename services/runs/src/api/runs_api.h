@@ -1,7 +1,7 @@
 #pragma once
 // Everything of runs-service between the Store and the Router, built in one call (for setup.cc and tests):
 //   auto api = BuildRunsApi(store, clock, options);   // installs the change listener on store.Actions()
-//   api->Register(router);                              // RunService, TaskService, StateService
+//   api->Register(router);                              // RunService, TaskService, StateService, QueueService
 //   ... serve ...
 //   api->Shutdown();                                    // before the store goes away (also done by ~RunsApi)
 // Ownership: borrows store, clock and options.queue (all must outlive the RunsApi). Thread-safe after Register.
@@ -10,7 +10,7 @@
 #include "api/run_service_api.h"
 #include "api/state_service_api.h"
 #include "api/task_service_api.h"
-#include "clients/queue_client.h"
+#include "api/queue_service_api.h"
 #include "flyte/common/clock.h"
 #include "flyte/rpc/router.h"
 #include "repository/action_repository.h"
@@ -23,7 +23,9 @@ namespace flyte::runs {
 
 struct RunsApiOptions {
   RunUseCasesOptions runs;       // storage_prefix for run data
-  QueueClient* queue = nullptr;  // optional; nullptr = nothing is enqueued
+  // optional; nullptr = nothing is forwarded to queue-service (and QueueService.EnqueueAction answers
+  // FAILED_PRECONDITION). The dispatcher must be started by the caller.
+  QueueDispatcher* queue = nullptr;
 };
 
 class RunsApi {
@@ -50,6 +52,7 @@ class RunsApi {
   std::unique_ptr<api::RunServiceApi> run_api_;
   std::unique_ptr<api::TaskServiceApi> task_api_;
   std::unique_ptr<api::StateServiceApi> state_api_;
+  std::unique_ptr<api::QueueServiceApi> queue_api_;
 };
 
 std::unique_ptr<RunsApi> BuildRunsApi(Store& store, common::Clock& clock, RunsApiOptions options = {});

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "domain/action.h"
 #include "domain/list_query.h"
+#include "repository/queue_outbox.h"
 
 namespace flyte::runs {
 
@@ -45,6 +46,22 @@ class ActionRepository {
   virtual absl::StatusOr<std::vector<ActionKey>> Abort(const ActionKey& key, const std::string& reason,
                                                       TimePoint now) = 0;
 
+  // The same as CreateRun / CreateAction / Abort, and `command` is recorded in the queue outbox in the same
+  // transaction (for Abort: only when something changed). Stores without an outbox answer kUnimplemented.
+  virtual absl::Status CreateRunAndRecord(const Action& root, const QueueCommand& command) {
+    (void)root, (void)command;
+    return absl::UnimplementedError("this store has no queue outbox");
+  }
+  virtual absl::Status CreateActionAndRecord(const Action& action, const QueueCommand& command) {
+    (void)action, (void)command;
+    return absl::UnimplementedError("this store has no queue outbox");
+  }
+  virtual absl::StatusOr<std::vector<ActionKey>> AbortAndRecord(const ActionKey& key, const std::string& reason,
+                                                               TimePoint now, const QueueCommand& command) {
+    (void)key, (void)reason, (void)now, (void)command;
+    return absl::UnimplementedError("this store has no queue outbox");
+  }
+
   // `fn` is called after each committed change, from a repository-owned thread or the writer's thread; it must
   // not block. One listener; set before use.
   virtual void SetChangeListener(std::function<void(const ActionChange&)> fn) = 0;
@@ -69,6 +86,8 @@ class Store {
   virtual ~Store() = default;
   virtual ActionRepository& Actions() = 0;
   virtual TaskRepository& Tasks() = 0;
+  // Commands waiting to reach queue-service; nullptr if this store keeps none.
+  virtual QueueOutbox* Outbox() { return nullptr; }
   // Cheap round trip for /readyz. kUnavailable if the database cannot be reached.
   virtual absl::Status Ping() = 0;
 };

@@ -419,20 +419,25 @@ absl::Status SqlActionRepository::CreateAction(const Action& action) {
     return absl::InvalidArgumentError("a child action needs a parent and a name other than a0");
   }
   return Mutate("CreateAction", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
-    const RunKey& r = action.key.run;
-    absl::StatusOr<Rows> rows = tx.Query(
-        "SELECT name FROM actions WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND name IN (?, ?)",
-        {r.org, r.project, r.domain, r.name, std::string(kRootActionName), *action.parent});
-    if (!rows.ok()) return rows.status();
-    bool run = false, parent = false;
-    for (const Row& row : *rows) {
-      run |= row.Str(0) == kRootActionName;
-      parent |= row.Str(0) == *action.parent;
-    }
-    if (!run) return absl::NotFoundError("run " + r.name + " not found");
-    if (!parent) return absl::NotFoundError("parent action " + *action.parent + " not found");
-    return Insert(tx, action, changes);
+    return CreateActionIn(tx, action, changes);
   });
+}
+
+// The body of CreateAction, shared with CreateActionAndRecord (sql_queue_outbox.cc).
+absl::Status SqlActionRepository::CreateActionIn(Tx& tx, const Action& action, std::vector<ActionChange>& changes) {
+  const RunKey& r = action.key.run;
+  absl::StatusOr<Rows> rows = tx.Query(
+      "SELECT name FROM actions WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND name IN (?, ?)",
+      {r.org, r.project, r.domain, r.name, std::string(kRootActionName), *action.parent});
+  if (!rows.ok()) return rows.status();
+  bool run = false, parent = false;
+  for (const Row& row : *rows) {
+    run |= row.Str(0) == kRootActionName;
+    parent |= row.Str(0) == *action.parent;
+  }
+  if (!run) return absl::NotFoundError("run " + r.name + " not found");
+  if (!parent) return absl::NotFoundError("parent action " + *action.parent + " not found");
+  return Insert(tx, action, changes);
 }
 
 absl::StatusOr<Action> SqlActionRepository::Get(const ActionKey& key) {
@@ -681,66 +686,72 @@ absl::StatusOr<std::vector<ActionKey>> SqlActionRepository::Abort(const ActionKe
                                                                  TimePoint now) {
   std::vector<ActionKey> changed;
   absl::Status s = Mutate("Abort", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
-    changed.clear();
-    const RunKey& r = key.run;
-    std::string sql =
-        "WITH RECURSIVE sub(name) AS ("
-        " SELECT name FROM actions WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND name = ?"
-        " UNION ALL"
-        " SELECT a.name FROM actions a JOIN sub ON a.parent_name = sub.name"
-        " WHERE a.org = ? AND a.project = ? AND a.domain = ? AND a.run_name = ?)"
-        " SELECT a.name, a.parent_name, a.phase, a.attempts, a.version FROM actions a JOIN sub ON a.name = sub.name"
-        " WHERE a.org = ? AND a.project = ? AND a.domain = ? AND a.run_name = ?";
-    if (postgres()) sql += " FOR UPDATE OF a";
-    absl::StatusOr<Rows> rows = tx.Query(sql, {r.org, r.project, r.domain, r.name, key.name, r.org, r.project,
-                                               r.domain, r.name, r.org, r.project, r.domain, r.name});
-    if (!rows.ok()) return rows.status();
-    if (rows->empty()) return NotFound(key);
-    const int64_t at = Micros(now);
-    const int64_t aborted = static_cast<int>(Phase::kAborted);
-    for (const Row& row : *rows) {
-      if (IsTerminal(static_cast<Phase>(row.Int(2)))) continue;
-      ActionKey k{r, row.Str(0)};
-      std::vector<Value> p = {aborted, reason, at, at, at};
-      std::vector<Value> kp = KeyParams(k);
-      p.insert(p.end(), kp.begin(), kp.end());
-      absl::StatusOr<int64_t> n = tx.Exec(
-          std::string("UPDATE actions SET phase = ?, abort_reason = ?, updated_at = ?, ended_at = ?, "
-                      "started_at = COALESCE(started_at, ?), version = version + 1 WHERE ") +
-              kKeyWhere,
-          p);
-      if (!n.ok()) return n.status();
-      const int64_t attempts = row.Int(3);
-      if (attempts > 0) {
-        std::vector<Value> ak = kp;
-        ak.push_back(attempts);
-        constexpr char kAttemptWhere[] =
-            " WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
-        std::vector<Value> up = {aborted, at};
-        up.insert(up.end(), ak.begin(), ak.end());
-        n = tx.Exec(std::string("UPDATE action_attempts SET phase = ?, end_time = ?") + kAttemptWhere, up);
-        if (!n.ok()) return n.status();
-        std::vector<Value> close = {at};
-        close.insert(close.end(), ak.begin(), ak.end());
-        n = tx.Exec(std::string("UPDATE phase_transitions SET end_time = ?") + kAttemptWhere +
-                        " AND end_time IS NULL",
-                    close);
-        if (!n.ok()) return n.status();
-        std::vector<Value> ins = ak;
-        ins.insert(ins.end(), {aborted, at, at});
-        n = tx.Exec(
-            "INSERT INTO phase_transitions (org, project, domain, run_name, action_name, attempt, phase, "
-            "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ins);
-        if (!n.ok()) return n.status();
-      }
-      changes.push_back(ActionChange{k, row.OptStr(1), row.Int(4) + 1});
-      changed.push_back(std::move(k));
-    }
-    return absl::OkStatus();
+    return AbortIn(tx, key, reason, now, changes, changed);
   });
   if (!s.ok()) return s;
   return changed;
+}
+
+// The body of Abort, shared with AbortAndRecord (sql_queue_outbox.cc), which adds its outbox row to the same unit.
+absl::Status SqlActionRepository::AbortIn(Tx& tx, const ActionKey& key, const std::string& reason, TimePoint now,
+                                          std::vector<ActionChange>& changes, std::vector<ActionKey>& changed) {
+  changed.clear();
+  const RunKey& r = key.run;
+  std::string sql =
+      "WITH RECURSIVE sub(name) AS ("
+      " SELECT name FROM actions WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND name = ?"
+      " UNION ALL"
+      " SELECT a.name FROM actions a JOIN sub ON a.parent_name = sub.name"
+      " WHERE a.org = ? AND a.project = ? AND a.domain = ? AND a.run_name = ?)"
+      " SELECT a.name, a.parent_name, a.phase, a.attempts, a.version FROM actions a JOIN sub ON a.name = sub.name"
+      " WHERE a.org = ? AND a.project = ? AND a.domain = ? AND a.run_name = ?";
+  if (postgres()) sql += " FOR UPDATE OF a";
+  absl::StatusOr<Rows> rows = tx.Query(sql, {r.org, r.project, r.domain, r.name, key.name, r.org, r.project,
+                                             r.domain, r.name, r.org, r.project, r.domain, r.name});
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return NotFound(key);
+  const int64_t at = Micros(now);
+  const int64_t aborted = static_cast<int>(Phase::kAborted);
+  for (const Row& row : *rows) {
+    if (IsTerminal(static_cast<Phase>(row.Int(2)))) continue;
+    ActionKey k{r, row.Str(0)};
+    std::vector<Value> p = {aborted, reason, at, at, at};
+    std::vector<Value> kp = KeyParams(k);
+    p.insert(p.end(), kp.begin(), kp.end());
+    absl::StatusOr<int64_t> n = tx.Exec(
+        std::string("UPDATE actions SET phase = ?, abort_reason = ?, updated_at = ?, ended_at = ?, "
+                    "started_at = COALESCE(started_at, ?), version = version + 1 WHERE ") +
+            kKeyWhere,
+        p);
+    if (!n.ok()) return n.status();
+    const int64_t attempts = row.Int(3);
+    if (attempts > 0) {
+      std::vector<Value> ak = kp;
+      ak.push_back(attempts);
+      constexpr char kAttemptWhere[] =
+          " WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
+      std::vector<Value> up = {aborted, at};
+      up.insert(up.end(), ak.begin(), ak.end());
+      n = tx.Exec(std::string("UPDATE action_attempts SET phase = ?, end_time = ?") + kAttemptWhere, up);
+      if (!n.ok()) return n.status();
+      std::vector<Value> close = {at};
+      close.insert(close.end(), ak.begin(), ak.end());
+      n = tx.Exec(std::string("UPDATE phase_transitions SET end_time = ?") + kAttemptWhere +
+                      " AND end_time IS NULL",
+                  close);
+      if (!n.ok()) return n.status();
+      std::vector<Value> ins = ak;
+      ins.insert(ins.end(), {aborted, at, at});
+      n = tx.Exec(
+          "INSERT INTO phase_transitions (org, project, domain, run_name, action_name, attempt, phase, "
+          "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          ins);
+      if (!n.ok()) return n.status();
+    }
+    changes.push_back(ActionChange{k, row.OptStr(1), row.Int(4) + 1});
+    changed.push_back(std::move(k));
+  }
+  return absl::OkStatus();
 }
 
 // ---- SqlTaskRepository --------------------------------------------------------------------------------------

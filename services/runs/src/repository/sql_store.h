@@ -32,6 +32,11 @@ class SqlActionRepository final : public ActionRepository {
   absl::StatusOr<std::vector<ActionKey>> Abort(const ActionKey& key, const std::string& reason,
                                               TimePoint now) override;
   void SetChangeListener(std::function<void(const ActionChange&)> fn) override;
+  // Queue outbox variants (sql_queue_outbox.cc).
+  absl::Status CreateRunAndRecord(const Action& root, const QueueCommand& command) override;
+  absl::Status CreateActionAndRecord(const Action& action, const QueueCommand& command) override;
+  absl::StatusOr<std::vector<ActionKey>> AbortAndRecord(const ActionKey& key, const std::string& reason,
+                                                       TimePoint now, const QueueCommand& command) override;
 
   // Hands a change to the listener (PostgreSQL LISTEN loop; SQLite after commit).
   void Deliver(const ActionChange& change);
@@ -40,6 +45,9 @@ class SqlActionRepository final : public ActionRepository {
   using MutateFn = std::function<absl::Status(db::Tx&, std::vector<ActionChange>&)>;
   absl::Status Mutate(std::string_view op, const MutateFn& fn);
   absl::Status Insert(db::Tx& tx, const Action& a, std::vector<ActionChange>& changes);
+  absl::Status CreateActionIn(db::Tx& tx, const Action& action, std::vector<ActionChange>& changes);
+  absl::Status AbortIn(db::Tx& tx, const ActionKey& key, const std::string& reason, TimePoint now,
+                       std::vector<ActionChange>& changes, std::vector<ActionKey>& changed);
   bool postgres() const { return db_.dialect() == db::Dialect::kPostgres; }
 
   db::Database& db_;
@@ -61,6 +69,24 @@ class SqlTaskRepository final : public TaskRepository {
   db::Database& db_;
 };
 
+// The queue outbox table (migration 0002), in the same database as the actions (sql_queue_outbox.cc).
+class SqlQueueOutbox final : public QueueOutbox {
+ public:
+  explicit SqlQueueOutbox(db::Database& db) : db_(db) {}
+  absl::StatusOr<std::vector<QueueCommand>> Claim(size_t limit, TimePoint now,
+                                                  std::chrono::microseconds claim_for) override;
+  absl::Status Done(int64_t id) override;
+  absl::Status Retry(int64_t id, TimePoint next_attempt_at, const std::string& error) override;
+  absl::Status ReleaseClaims() override;
+  absl::StatusOr<int64_t> Count() override;
+
+  // Inserts `command` inside the caller's transaction (due at once).
+  static absl::Status Record(db::Tx& tx, const QueueCommand& command, TimePoint now);
+
+ private:
+  db::Database& db_;
+};
+
 // Owns the database and both repositories.
 class SqlStore : public Store {
  public:
@@ -69,6 +95,7 @@ class SqlStore : public Store {
   ActionRepository& Actions() override { return actions_; }
   TaskRepository& Tasks() override { return tasks_; }
   absl::Status Ping() override { return db_->Ping(); }
+  QueueOutbox* Outbox() override { return &outbox_; }
   db::Database& database() { return *db_; }
 
  protected:
@@ -78,6 +105,7 @@ class SqlStore : public Store {
   std::unique_ptr<db::Database> db_;
   SqlActionRepository actions_;
   SqlTaskRepository tasks_;
+  SqlQueueOutbox outbox_{*db_};
 };
 
 }  // namespace flyte::runs

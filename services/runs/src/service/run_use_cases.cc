@@ -89,7 +89,7 @@ bool MeetsFilters(const Action& a, const std::vector<Filter>& filters) {
 }
 
 RunUseCases::RunUseCases(Store& store, ChangeDispatcher& changes, common::Clock& clock, RunUseCasesOptions options,
-                         QueueClient* queue)
+                         QueueDispatcher* queue)
     : store_(store), changes_(changes), clock_(clock), options_(std::move(options)), queue_(queue) {}
 
 absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
@@ -145,20 +145,44 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
     if (absl::Status s = StoreInputs(root.input_uri, p.inputs.value_or("")); !s.ok()) return s;
   }
 
-  absl::Status created = store_.Actions().CreateRun(root);
+  // With a queue, the enqueue is recorded in the same transaction as the run: once CreateRun answers OK the run
+  // reaches queue-service eventually, whatever is down or crashes in between.
+  absl::Status created = queue_ != nullptr
+                             ? store_.Actions().CreateRunAndRecord(root, QueueCommand{0, QueueCommandKind::kEnqueue,
+                                                                                      root.key, "", "", 0})
+                             : store_.Actions().CreateRun(root);
   if (created.code() == absl::StatusCode::kAlreadyExists) {
     return absl::AlreadyExistsError("run " + root.key.run.name + " already exists");
   }
   if (!created.ok()) return created;
+  if (queue_ != nullptr) queue_->Wake();
 
   absl::StatusOr<Action> stored = store_.Actions().Get(root.key);
   if (!stored.ok()) return stored.status();
-  if (queue_ != nullptr) {
-    if (absl::Status s = queue_->EnqueueRun(*stored); !s.ok()) {
-      std::cerr << "enqueue of run " << root.key.run.name << " failed (queue reconciles later): " << s << "\n";
-    }
-  }
   return stored;
+}
+
+absl::Status RunUseCases::EnqueueAction(Action child, const std::string& request) {
+  if (queue_ == nullptr) {
+    return absl::FailedPreconditionError("this runs-service forwards to no queue-service (runs.queue.endpoint is empty)");
+  }
+  if (!child.parent || child.parent->empty()) return absl::InvalidArgumentError("parent_action_name is required");
+  if (child.key.name == kRootActionName) {
+    return absl::InvalidArgumentError("action_id.name must not be " + std::string(kRootActionName));
+  }
+  if (*child.parent == child.key.name) {
+    return absl::InvalidArgumentError("parent_action_name must differ from action_id.name");
+  }
+  child.phase = Phase::kQueued;
+  child.created_at = clock_.Now();
+  child.updated_at = child.created_at;
+  absl::Status s = store_.Actions().CreateActionAndRecord(
+      child, QueueCommand{0, QueueCommandKind::kEnqueue, child.key, "", request, 0});
+  // Enqueueing the same child again (a task retrying its call) is fine: the first one is already on its way.
+  if (s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  if (!s.ok()) return s;
+  queue_->Wake();
+  return absl::OkStatus();
 }
 
 absl::Status RunUseCases::StoreInputs(const std::string& uri, const std::string& bytes) {
@@ -187,17 +211,19 @@ absl::StatusOr<Page<Action>> RunUseCases::ListRuns(ListQuery query) {
 }
 
 absl::Status RunUseCases::AbortRun(const RunKey& run, const std::string& reason) {
+  const ActionKey root{run, kRootActionName};
+  // With a queue, the abort is recorded for it in the same transaction, so the executor stops the processes even
+  // if queue-service is down right now.
   absl::StatusOr<std::vector<ActionKey>> changed =
-      store_.Actions().Abort(ActionKey{run, kRootActionName}, reason, clock_.Now());
+      queue_ != nullptr ? store_.Actions().AbortAndRecord(root, reason, clock_.Now(),
+                                                          QueueCommand{0, QueueCommandKind::kAbortRun, root, reason,
+                                                                       "", 0})
+                        : store_.Actions().Abort(root, reason, clock_.Now());
   if (changed.status().code() == absl::StatusCode::kNotFound) {
     return absl::NotFoundError("run " + run.name + " not found");
   }
   if (!changed.ok()) return changed.status();
-  if (queue_ != nullptr && !changed->empty()) {
-    if (absl::Status s = queue_->AbortRun(run, reason); !s.ok()) {
-      std::cerr << "queue abort of run " << run.name << " failed: " << s << "\n";
-    }
-  }
+  if (queue_ != nullptr && !changed->empty()) queue_->Wake();
   return absl::OkStatus();
 }
 
@@ -242,16 +268,16 @@ absl::StatusOr<Page<Action>> RunUseCases::ListActions(ListQuery query) {
 }
 
 absl::Status RunUseCases::AbortAction(const ActionKey& key, const std::string& reason) {
-  absl::StatusOr<std::vector<ActionKey>> changed = store_.Actions().Abort(key, reason, clock_.Now());
+  absl::StatusOr<std::vector<ActionKey>> changed =
+      queue_ != nullptr ? store_.Actions().AbortAndRecord(key, reason, clock_.Now(),
+                                                          QueueCommand{0, QueueCommandKind::kAbortAction, key, reason,
+                                                                       "", 0})
+                        : store_.Actions().Abort(key, reason, clock_.Now());
   if (changed.status().code() == absl::StatusCode::kNotFound) {
     return absl::NotFoundError("action " + key.run.name + "/" + key.name + " not found");
   }
   if (!changed.ok()) return changed.status();
-  if (queue_ != nullptr && !changed->empty()) {
-    if (absl::Status s = queue_->AbortAction(key, reason); !s.ok()) {
-      std::cerr << "queue abort of action " << key.name << " failed: " << s << "\n";
-    }
-  }
+  if (queue_ != nullptr && !changed->empty()) queue_->Wake();
   return absl::OkStatus();
 }
 

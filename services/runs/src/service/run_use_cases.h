@@ -21,12 +21,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "clients/queue_client.h"
 #include "domain/action.h"
 #include "domain/list_query.h"
 #include "flyte/common/clock.h"
 #include "repository/action_repository.h"
 #include "service/change_dispatcher.h"
+#include "service/queue_dispatcher.h"
 
 namespace flyte::runs {
 
@@ -65,8 +65,11 @@ struct WatchEnd {
 
 class RunUseCases {
  public:
+  // `queue`: when set, every new run (and every child enqueued through EnqueueAction) and every abort is recorded
+  // in the queue outbox in the same transaction, and `queue` is woken to forward it to queue-service. nullptr =
+  // runs-service alone: nothing is forwarded (and EnqueueAction answers kFailedPrecondition).
   RunUseCases(Store& store, ChangeDispatcher& changes, common::Clock& clock, RunUseCasesOptions options,
-              QueueClient* queue = nullptr);
+              QueueDispatcher* queue = nullptr);
 
   absl::StatusOr<Action> CreateRun(const CreateRunParams& params);
   absl::StatusOr<ActionWithAttempts> GetRunDetails(const RunKey& run);          // root action + attempts
@@ -78,6 +81,12 @@ class RunUseCases {
   absl::StatusOr<Page<Action>> ListActions(ListQuery query);                    // kNotFound if the run is absent
   // Aborts the action and its non-terminal descendants; a terminal action is left as it is (OK).
   absl::Status AbortAction(const ActionKey& key, const std::string& reason);
+
+  // QueueService.EnqueueAction served by runs-service (a running task enqueues a child here, at the one endpoint
+  // it knows): records the child (parent required; kNotFound if the run or parent is absent) and its enqueue in
+  // one transaction; the dispatcher forwards `request` (serialized EnqueueActionRequest) verbatim. The same child
+  // again is OK and changes nothing. kFailedPrecondition when this runs-service forwards to no queue.
+  absl::Status EnqueueAction(Action child, const std::string& request);
 
   using DetailsSink = std::function<bool(const ActionWithAttempts&)>;
   // Current details, then one message per change; finishes OK once the action is terminal (sent last).
@@ -111,7 +120,7 @@ class RunUseCases {
   ChangeDispatcher& changes_;
   common::Clock& clock_;
   RunUseCasesOptions options_;
-  QueueClient* queue_;
+  QueueDispatcher* queue_;
 };
 
 // kInvalidArgument if a filter is not one WatchActions can evaluate in memory (names "filter[i]").

@@ -6,12 +6,17 @@
 // Threading: unary handlers and stream-open handlers run on the WorkPool given to the Router (blocking database
 // work is fine there); they never run on gRPC's or asio's threads. A full pool answers RESOURCE_EXHAUSTED.
 // Registration happens before Server::Start and is not thread-safe; lookups afterwards are.
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include <google/protobuf/message.h>
@@ -21,15 +26,71 @@
 
 namespace flyte::rpc {
 
+// Tells a handler that its call is over on the transport side: the client cancelled it or went away (gRPC
+// RST_STREAM or connection loss; Connect: the client closed the connection), its deadline passed, or the server
+// is closing the connection. An answer produced after that is never received, so a handler that hands something
+// out (a lease, a token) must check `cancelled()` right before committing, and a handler that waits should
+// register a wake-up with OnCancel.
+//
+// Thread-safe. Set by the transports; Cancel() may also be called by tests.
+class CallCancellation {
+ public:
+  // Removes its callback when destroyed; see OnCancel.
+  class Registration {
+   public:
+    Registration() = default;
+    Registration(Registration&& o) noexcept : owner_(o.owner_), id_(o.id_) { o.owner_ = nullptr; }
+    Registration& operator=(Registration&& o) noexcept;
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+    ~Registration() { Reset(); }
+    // Unregisters. If the callback is running on another thread, waits for it to return, so whatever it uses
+    // may be destroyed afterwards.
+    void Reset();
+
+   private:
+    friend class CallCancellation;
+    Registration(CallCancellation* owner, uint64_t id) : owner_(owner), id_(id) {}
+    CallCancellation* owner_ = nullptr;
+    uint64_t id_ = 0;
+  };
+
+  bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
+  // Sets the flag and runs every registered callback once, on the calling thread (a transport thread: keep
+  // callbacks short and non-blocking, e.g. notify a condition variable). Idempotent.
+  void Cancel();
+  // `fn` runs once when the call is cancelled; at once (on this thread) if it already is. The returned
+  // registration must not outlive this object.
+  [[nodiscard]] Registration OnCancel(std::function<void()> fn);
+
+ private:
+  void Remove(uint64_t id);
+
+  std::atomic<bool> cancelled_{false};
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, std::function<void()>> callbacks_;
+  uint64_t running_id_ = 0;  // callback being run by Cancel(), 0 if none
+  std::thread::id running_thread_;
+};
+
 // What a handler may know about the call, whatever the transport.
 struct CallContext {
   std::string method;                              // "/flyteidl2.workflow.RunService/CreateRun"
   std::multimap<std::string, std::string> headers;  // lower-case names (gRPC metadata or HTTP headers)
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::string peer;                                 // "ipv4:127.0.0.1:5555" style where known
+  // Never null; shared with the transport, which cancels it (see CallCancellation). Copies of a CallContext
+  // share it.
+  std::shared_ptr<CallCancellation> cancellation = std::make_shared<CallCancellation>();
 
   // First value of a header, or "" if absent.
   std::string Header(std::string_view name) const;
+  // The call was cancelled or its deadline has passed: nothing the handler answers will be received.
+  bool cancelled() const {
+    return cancellation->cancelled() || std::chrono::steady_clock::now() >= deadline;
+  }
 };
 
 // The transport side of one server stream. Implemented by the gRPC and Connect adapters (and by tests).

@@ -38,6 +38,7 @@ class ThrowawayPostgres {
   std::string data_dir_, socket_dir_, bin_dir_;
   int port_ = 0;
   bool running_ = false;
+  bool watchdog_started_ = false;
   int next_db_ = 0;
   std::mutex mu_;
 };

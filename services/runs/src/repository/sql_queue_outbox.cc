@@ -1,0 +1,138 @@
+// The queue outbox (queue_outbox table, migration 0002) and the ActionRepository methods that record a command in
+// the same transaction as the change behind it.
+#include <string>
+#include <utility>
+
+#include "repository/sql_store.h"
+
+namespace flyte::runs {
+namespace {
+
+using db::Bytes;
+using db::Row;
+using db::Rows;
+using db::Tx;
+using db::Value;
+
+int64_t Micros(TimePoint t) { return common::ToUnixMicros(t); }
+
+}  // namespace
+
+absl::Status SqlQueueOutbox::Record(Tx& tx, const QueueCommand& c, TimePoint now) {
+  // next_attempt_at 0: due at once, whatever the dispatcher's clock says.
+  return tx
+      .Exec("INSERT INTO queue_outbox (kind, org, project, domain, run_name, action_name, reason, request, "
+            "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+            {int64_t{static_cast<int>(c.kind)}, c.key.run.org, c.key.run.project, c.key.run.domain, c.key.run.name,
+             c.key.name, c.reason, Bytes{c.request}, Micros(now)})
+      .status();
+}
+
+absl::StatusOr<std::vector<QueueCommand>> SqlQueueOutbox::Claim(size_t limit, TimePoint now,
+                                                                std::chrono::microseconds claim_for) {
+  std::vector<QueueCommand> out;
+  const bool pg = db_.dialect() == db::Dialect::kPostgres;
+  const int64_t at = Micros(now);
+  absl::Status s = db_.Write("ClaimQueueCommands", [&](Tx& tx) -> absl::Status {
+    out.clear();
+    std::string sql =
+        "SELECT id, kind, org, project, domain, run_name, action_name, reason, request, attempts FROM queue_outbox "
+        "WHERE next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?";
+    // Replicas sharing the database skip rows another dispatcher is claiming right now.
+    if (pg) sql += " FOR UPDATE SKIP LOCKED";
+    absl::StatusOr<Rows> rows = tx.Query(sql, {at, at, static_cast<int64_t>(limit)});
+    if (!rows.ok()) return rows.status();
+    for (const Row& r : *rows) {
+      QueueCommand c;
+      c.id = r.Int(0);
+      c.kind = static_cast<QueueCommandKind>(r.Int(1));
+      c.key = ActionKey{RunKey{r.Str(2), r.Str(3), r.Str(4), r.Str(5)}, r.Str(6)};
+      c.reason = r.Str(7);
+      c.request = r.Str(8);
+      c.attempts = static_cast<uint32_t>(r.Int(9));
+      absl::StatusOr<int64_t> n =
+          tx.Exec("UPDATE queue_outbox SET claimed_until = ? WHERE id = ?", {at + claim_for.count(), c.id});
+      if (!n.ok()) return n.status();
+      out.push_back(std::move(c));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::Status SqlQueueOutbox::Done(int64_t id) {
+  return db_.Write("QueueCommandDone", [&](Tx& tx) -> absl::Status {
+    return tx.Exec("DELETE FROM queue_outbox WHERE id = ?", {id}).status();
+  });
+}
+
+absl::Status SqlQueueOutbox::Retry(int64_t id, TimePoint next_attempt_at, const std::string& error) {
+  return db_.Write("QueueCommandRetry", [&](Tx& tx) -> absl::Status {
+    return tx
+        .Exec("UPDATE queue_outbox SET attempts = attempts + 1, next_attempt_at = ?, claimed_until = 0, "
+              "last_error = ? WHERE id = ?",
+              {Micros(next_attempt_at), error.substr(0, 500), id})
+        .status();
+  });
+}
+
+absl::Status SqlQueueOutbox::ReleaseClaims() {
+  return db_.Write("ReleaseQueueClaims", [&](Tx& tx) -> absl::Status {
+    return tx.Exec("UPDATE queue_outbox SET claimed_until = 0 WHERE claimed_until <> 0").status();
+  });
+}
+
+absl::StatusOr<int64_t> SqlQueueOutbox::Count() {
+  int64_t n = 0;
+  absl::Status s = db_.Read("CountQueueCommands", [&](Tx& tx) -> absl::Status {
+    absl::StatusOr<Rows> rows = tx.Query("SELECT COUNT(*) FROM queue_outbox");
+    if (!rows.ok()) return rows.status();
+    n = rows->empty() ? 0 : rows->front().Int(0);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return n;
+}
+
+// ---- SqlActionRepository: changes with their outbox row -----------------------------------------------------
+
+absl::Status SqlActionRepository::CreateRunAndRecord(const Action& root, const QueueCommand& command) {
+  if (root.key.name != kRootActionName || root.parent) {
+    return absl::InvalidArgumentError("a run's root action must be named a0 and have no parent");
+  }
+  return Mutate("CreateRun", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
+    absl::Status s = Insert(tx, root, changes);
+    if (s.code() == absl::StatusCode::kAlreadyExists) {
+      return absl::AlreadyExistsError("run " + root.key.run.name + " already exists");
+    }
+    if (!s.ok()) return s;
+    return SqlQueueOutbox::Record(tx, command, root.created_at);
+  });
+}
+
+absl::Status SqlActionRepository::CreateActionAndRecord(const Action& action, const QueueCommand& command) {
+  if (!action.parent || action.key.name == kRootActionName) {
+    return absl::InvalidArgumentError("a child action needs a parent and a name other than a0");
+  }
+  return Mutate("CreateAction", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
+    absl::Status s = CreateActionIn(tx, action, changes);
+    if (!s.ok()) return s;
+    return SqlQueueOutbox::Record(tx, command, action.created_at);
+  });
+}
+
+absl::StatusOr<std::vector<ActionKey>> SqlActionRepository::AbortAndRecord(const ActionKey& key,
+                                                                          const std::string& reason, TimePoint now,
+                                                                          const QueueCommand& command) {
+  std::vector<ActionKey> changed;
+  absl::Status s = Mutate("Abort", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
+    absl::Status st = AbortIn(tx, key, reason, now, changes, changed);
+    if (!st.ok() || changed.empty()) return st;
+    return SqlQueueOutbox::Record(tx, command, now);
+  });
+  if (!s.ok()) return s;
+  return changed;
+}
+
+}  // namespace flyte::runs

@@ -1,0 +1,89 @@
+#pragma once
+// Sends the queue outbox (repository/queue_outbox.h) to queue-service through the QueueClient port, from one
+// background thread:
+//   claim due commands (oldest first) -> send each -> delete it once acknowledged.
+// Enqueues of actions that are already terminal (aborted before they reached the queue) or gone are dropped
+// without sending. Answers that can never succeed (kInvalidArgument, kNotFound, kFailedPrecondition,
+// kAlreadyExists) are logged and dropped. Anything else (queue-service down, timeouts) keeps the command and the
+// rest of the batch (so a run's abort never overtakes its enqueue) for a retry after a backoff that doubles from
+// min_backoff up to max_backoff and returns to min_backoff after a success.
+//
+// Wake() after committing a command makes the thread look at once, so the normal path adds no latency; without
+// wakes it still looks every poll_interval (commands recorded by another replica, or left by a crash). Several
+// dispatchers may share one PostgreSQL database (claims skip each other); a duplicate send is harmless because
+// queue-service's EnqueueAction is idempotent.
+//
+// Thread-safe. Borrows store and client (both must outlive it).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "clients/queue_client.h"
+#include "flyte/common/clock.h"
+#include "repository/action_repository.h"
+
+namespace flyte::runs {
+
+struct QueueDispatcherOptions {
+  std::chrono::milliseconds min_backoff{100};
+  std::chrono::milliseconds max_backoff{5000};
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds claim_for{30000};  // a claim left by a crashed dispatcher lapses after this
+  size_t batch = 64;
+  // A store used by this process alone (SQLite): claims found at start belong to a previous incarnation.
+  bool release_claims_at_start = false;
+};
+
+class QueueDispatcher {
+ public:
+  // kFailedPrecondition from Start() if the store has no outbox.
+  QueueDispatcher(Store& store, QueueClient& client, common::Clock& clock, QueueDispatcherOptions options = {});
+  ~QueueDispatcher();  // Shutdown()
+  QueueDispatcher(const QueueDispatcher&) = delete;
+  QueueDispatcher& operator=(const QueueDispatcher&) = delete;
+
+  absl::Status Start();
+  // Something was committed to the outbox: look now. Cheap; callable from any thread.
+  void Wake();
+  // Stops the thread (an in-flight send finishes first). Unsent commands stay in the outbox. Idempotent.
+  void Shutdown();
+
+  // One pass on the calling thread (tests): claims and sends what is due. Returns the first send failure (the
+  // command stays in the outbox) or a database error.
+  absl::Status RunOnce();
+
+  uint64_t sent() const { return sent_.load(); }          // commands acknowledged by queue-service
+  uint64_t dropped() const { return dropped_.load(); }    // commands given up (permanent error, terminal action)
+  uint64_t failures() const { return failures_.load(); }  // failed sends (each retried later)
+
+ private:
+  void Loop();
+  // OK = done with the command (sent or dropped); otherwise a retryable failure.
+  absl::Status Deliver(const QueueCommand& command);
+  // Waits up to `d`; a Wake() ends the wait early only when `wakeable`.
+  void Wait(std::chrono::milliseconds d, bool wakeable);
+
+  Store& store_;
+  QueueOutbox* outbox_;
+  QueueClient& client_;
+  common::Clock& clock_;
+  QueueDispatcherOptions options_;
+  std::chrono::milliseconds backoff_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool woken_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+
+  std::atomic<uint64_t> sent_{0};
+  std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> failures_{0};
+  uint64_t failures_logged_ = 0;
+};
+
+}  // namespace flyte::runs
