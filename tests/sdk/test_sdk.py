@@ -66,9 +66,8 @@ def _require_execution(stack):
 
     if not stack.executes:
         pytest.skip("flyte-manager is not built: only runs-service runs, nothing executes")
-    # Until runs-service enqueues runs to queue-service, runs stay QUEUED; opt in once it does.
-    if os.environ.get("FLYTE_SDK_E2E_EXECUTE") != "1":
-        pytest.skip("set FLYTE_SDK_E2E_EXECUTE=1 (runs-service does not enqueue to queue-service yet)")
+    if os.environ.get("FLYTE_SDK_E2E_EXECUTE") == "0":
+        pytest.skip("FLYTE_SDK_E2E_EXECUTE=0: execution scenarios switched off")
 
 
 def test_run_wait_outputs(flyte_client):

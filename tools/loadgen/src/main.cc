@@ -6,6 +6,7 @@
 
 #include "flags.h"
 #include "scenarios.h"
+#include "stack.h"
 
 namespace {
 
@@ -15,6 +16,13 @@ modes:
   get     GetRunDetails of runs created in a warm-up, at --rate (default 500/s)
   list    ListRuns (limit --limit, default 50) of the project, at --rate (default 500/s)
   watch   hold --streams WatchRuns streams, create --events runs at --event-rate, measure delivery
+ whole stack (runs-service -> queue-service -> executor; gRPC on --target = runs-service):
+  stack-latency  --runs 200 paced runs at --rate 10/s watched (WatchRuns) to SUCCEEDED, then --burst 1000
+                 runs with --concurrency 16: time until all SUCCEEDED
+  chain          --steps 500 sequential children of one `sleep 600` parent (EnqueueAction, StateService.Watch)
+  fanout         --children 6000 children of one parent enqueued on --concurrency 8 threads, wait for all
+  stack flags: --executor-pid PID --rss-every 1000 --storage-prefix file:///data/ --command true
+               --wait-timeout 900s
 common flags:
   --target host:port (127.0.0.1:8090)  --transport grpc|connect (watch: connect|grpc|both)
   --org local --project loadgen --domain development  --timeout 10s
@@ -41,6 +49,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   RaiseFileLimit();
+  if (mode == "stack-latency" || mode == "chain" || mode == "fanout") {
+    absl::StatusOr<nlohmann::json> out = mode == "chain"    ? RunChain(*flags)
+                                         : mode == "fanout" ? RunFanout(*flags)
+                                                            : RunStackLatency(*flags);
+    if (!out.ok()) {
+      std::cerr << "flyte-loadgen " << mode << ": " << out.status().ToString() << "\n";
+      return out.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+    }
+    const std::string json_path = flags->Str("json", "");
+    if (json_path == "-") std::cout << out->dump(2) << "\n";
+    else if (!json_path.empty()) std::ofstream(json_path) << out->dump(2) << "\n";
+    return 0;
+  }
   absl::StatusOr<Report> report;
   if (mode == "create") report = RunCreate(*flags);
   else if (mode == "get") report = RunGet(*flags);

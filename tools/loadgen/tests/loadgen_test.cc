@@ -9,6 +9,7 @@
 #include "flags.h"
 #include "load.h"
 #include "scenarios.h"
+#include "stack.h"
 #include "stats.h"
 
 using namespace flyte::loadgen;
@@ -179,4 +180,26 @@ TEST_CASE("closed loop keeps `concurrency` calls in flight and stops at the dura
   CHECK(r.sent <= 130);
   CHECK(rec.ok() == r.sent);
   CHECK(r.elapsed_s >= 0.29);
+}
+
+TEST_CASE("stack modes' percentile is nearest-rank on unsorted input", "[unit][loadgen]") {
+  std::vector<double> empty;
+  CHECK(Percentile(&empty, 50) == 0);
+  std::vector<double> v;
+  for (int i = 100; i >= 1; --i) v.push_back(i);
+  CHECK(Percentile(&v, 50) == 50);
+  CHECK(Percentile(&v, 99) == 99);
+  CHECK(Percentile(&v, 100) == 100);
+  CHECK(Percentile(&v, 0) == 1);
+  std::vector<double> one{7};
+  CHECK(Percentile(&one, 99) == 7);
+}
+
+TEST_CASE("stack modes reject unknown flags before connecting", "[unit][loadgen]") {
+  auto flags = Flags::Parse({"--steps", "3", "--bogus", "1"}, {"quiet"});
+  REQUIRE(flags.ok());
+  auto out = RunChain(*flags);
+  REQUIRE_FALSE(out.ok());
+  CHECK(out.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(out.status().message()).find("bogus") != std::string::npos);
 }

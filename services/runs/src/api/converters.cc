@@ -1,3 +1,4 @@
+#include "domain/naming.h"
 #include "api/converters.h"
 
 #include <cctype>
@@ -163,7 +164,7 @@ absl::StatusOr<RunKey> ToRunKey(const flyteidl2::common::RunIdentifier& id, std:
   if (id.project().empty()) return Required(path, "project");
   if (id.domain().empty()) return Required(path, "domain");
   if (id.name().empty()) return Required(path, "name");
-  return RunKey{id.org(), id.project(), id.domain(), id.name()};
+  return RunKey{OrgOrDefault(id.org()), id.project(), id.domain(), id.name()};
 }
 
 absl::StatusOr<ActionKey> ToActionKey(const flyteidl2::common::ActionIdentifier& id, std::string_view path) {
@@ -180,7 +181,7 @@ absl::StatusOr<TaskKey> ToTaskKey(const flyteidl2::task::TaskIdentifier& id, std
   if (id.domain().empty()) return Required(path, "domain");
   if (id.name().empty()) return Required(path, "name");
   if (need_version && id.version().empty()) return Required(path, "version");
-  return TaskKey{id.org(), id.project(), id.domain(), id.name(), id.version()};
+  return TaskKey{OrgOrDefault(id.org()), id.project(), id.domain(), id.name(), id.version()};
 }
 
 void FillRunId(const RunKey& k, flyteidl2::common::RunIdentifier* out) {

@@ -1,3 +1,4 @@
+#include "domain/naming.h"
 #include "api/dataproxy_service_api.h"
 
 #include <google/protobuf/util/time_util.h>
@@ -76,12 +77,12 @@ void DataProxyServiceApi::Register(rpc::Router& router) {
         std::string org, project, domain;
         switch (req.id_case()) {
           case dp::UploadInputsRequest::kRunId:
-            org = req.run_id().org();
+            org = OrgOrDefault(req.run_id().org());
             project = req.run_id().project();
             domain = req.run_id().domain();
             break;
           case dp::UploadInputsRequest::kProjectId:
-            org = req.project_id().organization();
+            org = OrgOrDefault(req.project_id().organization());
             project = req.project_id().name();
             domain = req.project_id().domain();
             break;
@@ -102,7 +103,7 @@ void DataProxyServiceApi::Register(rpc::Router& router) {
       [this](const rpc::CallContext&, const dp::CreateUploadLocationRequest& req,
              dp::CreateUploadLocationResponse* resp) {
         UploadLocationParams p;
-        p.org = req.org();
+        p.org = OrgOrDefault(req.org());
         p.project = req.project();
         p.domain = req.domain();
         p.filename = req.filename();

@@ -1,3 +1,4 @@
+#include "domain/naming.h"
 #include "api/project_service_api.h"
 
 #include <string>
@@ -14,7 +15,7 @@ ProjectRecord ToRecord(const pj::Project& p) {
   r.id = p.id();
   r.name = p.name();
   r.description = p.description();
-  r.org = p.org();
+  r.org = OrgOrDefault(p.org());
   for (const auto& [k, v] : p.labels().values()) r.labels[k] = v;
   r.state = static_cast<ProjectState>(p.state());
   return r;

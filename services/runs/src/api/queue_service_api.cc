@@ -1,3 +1,4 @@
+#include "domain/naming.h"
 #include "api/queue_service_api.h"
 
 #include "api/converters.h"
@@ -24,7 +25,7 @@ absl::StatusOr<Action> ToChildAction(const wf::EnqueueActionRequest& req) {
     case wf::EnqueueActionRequest::kTask: {
       const wf::TaskAction& t = req.task();
       a.type = ActionType::kTask;
-      a.task_org = t.id().org();
+      a.task_org = OrgOrDefault(t.id().org());
       a.task_project = t.id().project();
       a.task_domain = t.id().domain();
       a.task_name = t.id().name();

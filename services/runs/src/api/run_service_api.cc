@@ -18,14 +18,14 @@ absl::StatusOr<CreateRunParams> ToCreateRunParams(const wf::CreateRunRequest& re
       const auto& id = req.run_id();
       if (id.project().empty()) return absl::InvalidArgumentError("run_id.project is required");
       if (id.domain().empty()) return absl::InvalidArgumentError("run_id.domain is required");
-      p.run = RunKey{id.org(), id.project(), id.domain(), id.name()};  // empty name: generated
+      p.run = RunKey{OrgOrDefault(id.org()), id.project(), id.domain(), id.name()};  // empty name: generated
       break;
     }
     case wf::CreateRunRequest::kProjectId: {
       const auto& id = req.project_id();
       if (id.name().empty()) return absl::InvalidArgumentError("project_id.name is required");
       if (id.domain().empty()) return absl::InvalidArgumentError("project_id.domain is required");
-      p.run = RunKey{id.organization(), id.name(), id.domain(), ""};
+      p.run = RunKey{OrgOrDefault(id.organization()), id.name(), id.domain(), ""};
       break;
     }
     default:
@@ -93,12 +93,12 @@ absl::StatusOr<CreateRunParams> ToCreateRunParams(const wf::CreateRunRequest& re
 absl::Status ApplyRunsScope(const wf::ListRunsRequest& req, ListQuery* q) {
   switch (req.scope_by_case()) {
     case wf::ListRunsRequest::kOrg:
-      q->org = req.org();
+      q->org = OrgOrDefault(req.org());
       return absl::OkStatus();
     case wf::ListRunsRequest::kProjectId:
       if (req.project_id().name().empty()) return absl::InvalidArgumentError("project_id.name is required");
       if (req.project_id().domain().empty()) return absl::InvalidArgumentError("project_id.domain is required");
-      q->org = req.project_id().organization();
+      q->org = OrgOrDefault(req.project_id().organization());
       q->project = req.project_id().name();
       q->domain = req.project_id().domain();
       return absl::OkStatus();
@@ -107,7 +107,7 @@ absl::Status ApplyRunsScope(const wf::ListRunsRequest& req, ListQuery* q) {
       if (t.project().empty()) return absl::InvalidArgumentError("task_name.project is required");
       if (t.domain().empty()) return absl::InvalidArgumentError("task_name.domain is required");
       if (t.name().empty()) return absl::InvalidArgumentError("task_name.name is required");
-      q->org = t.org();
+      q->org = OrgOrDefault(t.org());
       q->project = t.project();
       q->domain = t.domain();
       q->filters.push_back({Field::kTaskName, FilterOp::kEqual, {t.name()}});
@@ -236,10 +236,10 @@ void RunServiceApi::Register(rpc::Router& router) {
         RunUseCases::RunsScope scope;
         switch (req.target_case()) {
           case wf::WatchRunsRequest::kOrg:
-            scope.org = req.org();
+            scope.org = OrgOrDefault(req.org());
             break;
           case wf::WatchRunsRequest::kClusterId:
-            scope.org = req.cluster_id().organization();  // one cluster here: the whole org
+            scope.org = OrgOrDefault(req.cluster_id().organization());  // one cluster here: the whole org
             break;
           case wf::WatchRunsRequest::kProjectId:
             if (req.project_id().name().empty()) {
@@ -248,7 +248,7 @@ void RunServiceApi::Register(rpc::Router& router) {
             if (req.project_id().domain().empty()) {
               return stream.Finish(absl::InvalidArgumentError("project_id.domain is required"));
             }
-            scope.org = req.project_id().organization();
+            scope.org = OrgOrDefault(req.project_id().organization());
             scope.project = req.project_id().name();
             scope.domain = req.project_id().domain();
             break;

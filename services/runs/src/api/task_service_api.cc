@@ -1,3 +1,4 @@
+#include "domain/naming.h"
 #include "api/task_service_api.h"
 
 #include "api/converters.h"
@@ -37,14 +38,14 @@ void TaskServiceApi::Register(rpc::Router& router) {
         ListQuery q;
         switch (req.scope_by_case()) {
           case tk::ListTasksRequest::kOrg:
-            q.org = req.org();
+            q.org = OrgOrDefault(req.org());
             break;
           case tk::ListTasksRequest::kProjectId:
             if (req.project_id().name().empty()) return absl::InvalidArgumentError("project_id.name is required");
             if (req.project_id().domain().empty()) {
               return absl::InvalidArgumentError("project_id.domain is required");
             }
-            q.org = req.project_id().organization();
+            q.org = OrgOrDefault(req.project_id().organization());
             q.project = req.project_id().name();
             q.domain = req.project_id().domain();
             break;
@@ -68,11 +69,11 @@ void TaskServiceApi::Register(rpc::Router& router) {
         if (n.domain().empty()) return absl::InvalidArgumentError("task_name.domain is required");
         if (n.name().empty()) return absl::InvalidArgumentError("task_name.name is required");
         ListQuery q;
-        q.org = n.org();
+        q.org = OrgOrDefault(n.org());
         q.project = n.project();
         q.domain = n.domain();
         if (absl::Status s = ApplyListRequest(req.request(), TaskListFields(), "request", &q); !s.ok()) return s;
-        absl::StatusOr<Page<Task>> page = tasks_.ListVersions(TaskKey{n.org(), n.project(), n.domain(), n.name(), ""}, q);
+        absl::StatusOr<Page<Task>> page = tasks_.ListVersions(TaskKey{OrgOrDefault(n.org()), n.project(), n.domain(), n.name(), ""}, q);
         if (!page.ok()) return page.status();
         for (const Task& t : page->items) {
           auto* v = resp->add_versions();

@@ -16,4 +16,10 @@ absl::Status ValidateRunName(std::string_view name);
 // Thread-safe; uses a per-thread random engine seeded from std::random_device.
 std::string GenerateRunName();
 
+// The org an identifier without one belongs to. The SDK sends no org to a single-tenant endpoint, while inside a
+// task it must use a non-empty one (_U_ORG_NAME, which the executor sets to this same "local"): both must name the
+// same runs, so every identifier entering the service goes through OrgOrDefault.
+inline constexpr char kDefaultOrg[] = "local";
+inline std::string OrgOrDefault(std::string_view org) { return org.empty() ? kDefaultOrg : std::string(org); }
+
 }  // namespace flyte::runs
