@@ -93,9 +93,9 @@ start_stack() {
     mkdir -p "$dir/pg" && chown postgres "$dir/pg"
     runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/pg/data" -A trust -U postgres >"$dir/initdb.log" 2>&1
     PG_DATA=$dir/pg/data
-    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -l "$dir/pg.log" \
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -l "$dir/pg/server.log" \
       -o "-p $PG_PORT -k $dir/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" start >/dev/null
-    runuser -u postgres -- psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE queue" 
+    runuser -u postgres -- psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE queue"
     runuser -u postgres -- psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE runs"
   fi
   QUEUE_PORT=$(free_port) RUNS_PORT=$(free_port) EXEC_PORT=$(free_port)

@@ -229,16 +229,25 @@ class Tracker {
   // Waits until `name` is no longer pending (true) or the deadline passes.
   bool WaitFor(const std::string& name, Clock::time_point deadline) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_until(lock, deadline, [&] { return pending_.count(name) == 0; });
+    return cv_.wait_until(lock, deadline, [&] { return pending_.count(name) == 0 || ended_; }) &&
+           pending_.count(name) == 0;
   }
   bool WaitAll(Clock::time_point deadline) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_until(lock, deadline, [&] { return pending_.empty(); });
+    return cv_.wait_until(lock, deadline, [&] { return pending_.empty() || ended_; }) && pending_.empty();
   }
   void SetSentinel() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       sentinel_ = true;
+    }
+    cv_.notify_all();
+  }
+  // The watch stream is gone (e.g. the services were stopped): waiters give up at once.
+  void SetEnded() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ended_ = true;
     }
     cv_.notify_all();
   }
@@ -276,6 +285,7 @@ class Tracker {
   long completed_ = 0;
   long failed_ = 0;
   bool sentinel_ = false;
+  bool ended_ = false;
   Clock::time_point last_done_{};
 };
 
@@ -297,6 +307,7 @@ class RunsWatch {
         }
       }
       status_ = reader_->Finish();
+      tracker->SetEnded();
     });
   }
   ~RunsWatch() {
@@ -329,6 +340,7 @@ class StateWatch {
       }
       status_ = reader_->Finish();
       tracker->SetSentinel();  // unblock a waiter if the stream failed before its sentinel
+      tracker->SetEnded();
     });
   }
   ~StateWatch() {

@@ -219,6 +219,7 @@ const FieldAllowlist& RunListFields() {
 const FieldAllowlist& ActionListFields() {
   static const FieldAllowlist kFields = {
       {"name", Field::kName},           {"phase", Field::kPhase},          {"parent", Field::kParent},
+      {"parent_name", Field::kParent},  // what the SDK's Action.listall(parent_name=...) sends
       {"action_type", Field::kActionType}, {"created_at", Field::kCreatedAt}, {"updated_at", Field::kUpdatedAt},
       {"ended_at", Field::kEndedAt},    {"task_name", Field::kTaskName},   {"task_version", Field::kTaskVersion},
       {"short_name", Field::kShortName}, {"environment_name", Field::kEnvironment},
