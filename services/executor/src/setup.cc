@@ -159,29 +159,7 @@ void ExecutorService::Shutdown() {
 }
 
 int Main(int argc, const char* const* argv) {
-  static Config config;
-  static std::unique_ptr<ExecutorService> service;
-  app::Program program;
-  program.name = "executor";
-  program.version = FLYTE_VERSION;
-  program.load_config = [](const std::string& file) -> absl::Status {
-    absl::StatusOr<Config> loaded = LoadConfig(file);
-    if (!loaded.ok()) return loaded.status();
-    config = std::move(*loaded);
-    return absl::OkStatus();
-  };
-  program.logger = [] { return config.logger; };
-  program.start = [](app::ShutdownSequence& shutdown) -> absl::Status {
-    absl::StatusOr<std::unique_ptr<ExecutorService>> created = ExecutorService::Create(config);
-    if (!created.ok()) return created.status();
-    service = std::move(*created);
-    shutdown.Add("executor", [] {
-      service->Shutdown();
-      service.reset();
-    });
-    return service->Start();
-  };
-  return app::RunMain(argc, argv, program);
+  return app::RunServiceMain<Config, ExecutorService>(argc, argv, "executor", FLYTE_VERSION, &LoadConfig);
 }
 
 }  // namespace flyte::executor

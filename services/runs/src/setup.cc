@@ -225,29 +225,7 @@ void RunsService::Shutdown() {
 }
 
 int Main(int argc, const char* const* argv) {
-  static Config config;
-  static std::unique_ptr<RunsService> service;
-  app::Program program;
-  program.name = "runs-service";
-  program.version = FLYTE_VERSION;
-  program.load_config = [](const std::string& file) -> absl::Status {
-    absl::StatusOr<Config> loaded = LoadConfig(file);
-    if (!loaded.ok()) return loaded.status();
-    config = std::move(*loaded);
-    return absl::OkStatus();
-  };
-  program.logger = [] { return config.logger; };
-  program.start = [](app::ShutdownSequence& shutdown) -> absl::Status {
-    absl::StatusOr<std::unique_ptr<RunsService>> created = RunsService::Create(config);
-    if (!created.ok()) return created.status();
-    service = std::move(*created);
-    shutdown.Add("runs-service", [] {
-      service->Shutdown();
-      service.reset();
-    });
-    return service->Start();
-  };
-  return app::RunMain(argc, argv, program);
+  return app::RunServiceMain<Config, RunsService>(argc, argv, "runs-service", FLYTE_VERSION, &LoadConfig);
 }
 
 }  // namespace flyte::runs
