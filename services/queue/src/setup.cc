@@ -48,17 +48,6 @@ struct QueueService::Parts {
   bool shut_down = false;
 };
 
-namespace {
-
-std::string DescribeDatabase(const db::DatabaseConfig& db) {
-  if (db.postgres) {
-    return "postgres " + db.postgres->host + ":" + std::to_string(db.postgres->port) + "/" + db.postgres->dbname;
-  }
-  return "sqlite " + (db.sqlite ? db.sqlite->file : std::string("?"));
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<QueueService>> QueueService::Create(const Config& config) {
   auto p = std::make_unique<Parts>();
   p->config = config;
@@ -74,7 +63,7 @@ absl::StatusOr<std::unique_ptr<QueueService>> QueueService::Create(const Config&
   };
   absl::StatusOr<std::unique_ptr<QueueBackend>> backend = OpenQueueBackend(config.database, backend_options);
   if (!backend.ok()) {
-    return absl::Status(backend.status().code(), "opening " + DescribeDatabase(config.database) + ": " +
+    return absl::Status(backend.status().code(), "opening " + db::Describe(config.database) + ": " +
                                                      std::string(backend.status().message()));
   }
   p->backend = std::move(*backend);
@@ -102,7 +91,7 @@ absl::Status QueueService::Start() {
   if (!s.ok()) return s;
   parts_->started = true;
   FLYTE_LOG(kInfo, "queue-service listening on {}:{} (gRPC and Connect), database {}, lease {}",
-            parts_->config.server.host, parts_->server->port(), DescribeDatabase(parts_->config.database),
+            parts_->config.server.host, parts_->server->port(), db::Describe(parts_->config.database),
             config::FormatDuration(parts_->config.lease_duration));
   return absl::OkStatus();
 }

@@ -63,17 +63,6 @@ struct RunsService::Parts {
   bool shut_down = false;
 };
 
-namespace {
-
-std::string DescribeDatabase(const db::DatabaseConfig& db) {
-  if (db.postgres) {
-    return "postgres " + db.postgres->host + ":" + std::to_string(db.postgres->port) + "/" + db.postgres->dbname;
-  }
-  return "sqlite " + (db.sqlite ? db.sqlite->file : std::string("?"));
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& config) {
   auto p = std::make_unique<Parts>();
   p->config = config;
@@ -89,7 +78,7 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(config.database, store_options);
   if (!store.ok()) {
     return absl::Status(store.status().code(),
-                        "opening " + DescribeDatabase(config.database) + ": " + std::string(store.status().message()));
+                        "opening " + db::Describe(config.database) + ": " + std::string(store.status().message()));
   }
   p->store = std::move(*store);
 
@@ -175,7 +164,7 @@ absl::Status RunsService::Start() {
   if (!s.ok()) return s;
   parts_->started = true;
   FLYTE_LOG(kInfo, "runs-service listening on {}:{} (gRPC and Connect), database {}", parts_->config.server.host,
-            parts_->server->port(), DescribeDatabase(parts_->config.database));
+            parts_->server->port(), db::Describe(parts_->config.database));
   if (parts_->queue_dispatcher) {
     if (absl::Status q = parts_->queue_dispatcher->Start(); !q.ok()) return q;
     FLYTE_LOG(kInfo, "runs-service forwards actions to queue-service at {}", parts_->config.queue.endpoint);

@@ -29,4 +29,12 @@ struct DatabaseConfig {
   std::chrono::seconds conn_max_lifetime{3600};
 };
 
+// "postgres host:port/dbname" or "sqlite FILE", for logs and start-up errors (never includes the password).
+inline std::string Describe(const DatabaseConfig& db) {
+  if (db.postgres) {
+    return "postgres " + db.postgres->host + ":" + std::to_string(db.postgres->port) + "/" + db.postgres->dbname;
+  }
+  return "sqlite " + (db.sqlite ? db.sqlite->file : std::string("?"));
+}
+
 }  // namespace flyte::db
