@@ -1,5 +1,6 @@
 // SQLite backend: WAL + synchronous=NORMAL, one writer connection behind a mutex (BEGIN IMMEDIATE so writers
 // never deadlock on lock upgrades), a few reader connections, and per-connection prepared-statement caches.
+#include <thread>
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -37,7 +38,17 @@ class SqliteConn final : public Tx {
       : db_(file, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX) {
     db_.setBusyTimeout(static_cast<int>(busy_timeout.count()));
     if (writer) {
-      db_.exec("PRAGMA journal_mode=WAL");
+      // Switching a fresh file to WAL can answer SQLITE_BUSY at once while another process opens it (the busy
+      // handler does not cover that lock), so retry within the busy timeout.
+      for (auto deadline = std::chrono::steady_clock::now() + busy_timeout;;) {
+        try {
+          db_.exec("PRAGMA journal_mode=WAL");
+          break;
+        } catch (const SQLite::Exception& e) {
+          if ((e.getErrorCode() & 0xff) != 5 /*SQLITE_BUSY*/ || std::chrono::steady_clock::now() > deadline) throw;
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      }
     }
     db_.exec("PRAGMA synchronous=NORMAL");
     db_.exec("PRAGMA foreign_keys=ON");
