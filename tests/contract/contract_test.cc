@@ -53,9 +53,13 @@ struct Service {
     REQUIRE(s.ok());
     service = std::move(*s);
   }
+  // The flyteidl2 methods served. Internal APIs (flyte.internal.*, e.g. the executors' StateReportService) are
+  // our own and not in the wheel.
   std::vector<std::string> Paths() const {
     std::vector<std::string> out;
-    for (const auto& [path, m] : service->router().methods()) out.push_back(path);
+    for (const auto& [path, m] : service->router().methods()) {
+      if (path.rfind("/flyteidl2.", 0) == 0) out.push_back(path);
+    }
     std::sort(out.begin(), out.end());
     return out;
   }

@@ -53,6 +53,24 @@ TEST_CASE("reports survive an outage and keep their order per action", "[executo
     CHECK(d.state.Trace(a) == "1:INITIALIZING 1:RUNNING 1:FAILED 2:INITIALIZING 2:SUCCEEDED");
   }
   CHECK(reporter.retries() >= 5);
+  CHECK(d.state.batches() > 0);
+}
+
+TEST_CASE("a runs-service without the batch API gets one Put per report, in order", "[executor][clients]") {
+  testing::ServiceDoubles d;
+  d.state.RefuseBatches(true);
+  GrpcStateClient client(d.Channel());
+  StateReporter reporter(client);
+  int ok = 0;
+  for (const char* a : {"a1", "a2"}) {
+    reporter.Report(Make(a, 1, Phase::kInitializing), [&](const absl::Status& s) { ok += s.ok(); });
+    reporter.Report(Make(a, 1, Phase::kRunning), [&](const absl::Status& s) { ok += s.ok(); });
+    reporter.Report(Make(a, 1, Phase::kSucceeded, true), [&](const absl::Status& s) { ok += s.ok(); });
+  }
+  REQUIRE(reporter.Flush(10s));
+  CHECK(ok == 6);
+  CHECK(d.state.batches() == 0);
+  for (const char* a : {"a1", "a2"}) CHECK(d.state.Trace(a) == "1:INITIALIZING 1:RUNNING 1:SUCCEEDED");
 }
 
 TEST_CASE("shutdown hands unsent reports back as cancelled", "[executor][clients]") {

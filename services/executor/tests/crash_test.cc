@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_split.h"
 #include "flyteidl2/workflow/queue_service.grpc.pb.h"
+#include "service/journal.h"
 #include "support/service_doubles.h"
 
 namespace flyte::executor {
@@ -144,9 +145,10 @@ TEST_CASE("kill -9 of the executor mid-action: after a restart the action comple
   CHECK(runs.state.rejected() == 0);
   CHECK(max_live.load() <= 1);
   CHECK(LiveAttemptGroups(groups) == 0);
-  // The journal is empty after a clean stop.
-  std::string journal = ReadFile(dir / "data/.executor/journal");
-  CHECK(std::count(journal.begin(), journal.end(), '\n') == 1);
+  // The journal lists no lease after a clean stop.
+  auto journal = Journal::Open(dir / "data/.executor");
+  REQUIRE(journal.ok());
+  CHECK((*journal)->Entries().empty());
 }
 
 }  // namespace

@@ -153,7 +153,7 @@ TEST_CASE("a re-delivered lease closes the lost attempt first, then runs the nex
   ServiceDoubles d;
   // An earlier executor got attempt 1 to RUNNING, then vanished; the queue hands the action out again.
   d.state.Seed("a1", Phase::kRunning, 1);
-  d.leases.Enqueue(ShellAction("a1", "true"));
+  d.leases.Enqueue(ShellAction("a1", "true"), /*handed_out_before=*/1);
   auto ex = StartExecutor(d, TestConfig(dir.path()));
   REQUIRE(d.leases.WaitDone("a1"));
   CHECK(d.state.Trace("a1") == "1:FAILED 2:INITIALIZING 2:RUNNING 2:SUCCEEDED");
@@ -164,8 +164,8 @@ TEST_CASE("a re-delivered lease closes the lost attempt first, then runs the nex
 TEST_CASE("an action already ended under an earlier executor is completed without running", "[executor][service]") {
   TempDir dir;
   ServiceDoubles d;
-  d.state.Seed("a1", Phase::kSucceeded, 1);
-  d.leases.Enqueue(ShellAction("a1", "touch " + dir.path() + "/ran"));
+  d.state.Seed("a1", Phase::kSucceeded, 1);  // its executor died between the report and the Complete
+  d.leases.Enqueue(ShellAction("a1", "touch " + dir.path() + "/ran"), /*handed_out_before=*/1);
   auto ex = StartExecutor(d, TestConfig(dir.path()));
   REQUIRE(d.leases.WaitDone("a1"));
   CHECK(d.leases.FinalPhase("a1") == static_cast<int>(Phase::kSucceeded));

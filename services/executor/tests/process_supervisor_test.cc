@@ -1,10 +1,18 @@
 #include "runtime/process_supervisor.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <sstream>
 
 #include "support/runtime_testing.h"
 
@@ -69,6 +77,114 @@ TEST_CASE("a command that cannot start is reported, not thrown", "[executor][sup
   spec.argv = {};
   CHECK(RunToExit(sup, spec).start_error.code() == absl::StatusCode::kInvalidArgument);
   CHECK(sup.running() == 0);
+}
+
+TEST_CASE("why a command cannot start is reported with the system's reason, and no child is left",
+          "[executor][supervisor]") {
+  TempDir dir;
+  ProcessSupervisor sup({.max_concurrent = 1});
+  auto start_error = [&](LaunchSpec spec) {
+    ProcessExit e = RunToExit(sup, std::move(spec));
+    CHECK(e.outcome == ProcessExit::Outcome::kNotStarted);
+    return std::string(e.start_error.message());
+  };
+  LaunchSpec spec = Sh("", dir);
+
+  spec.argv = {"/nonexistent/binary"};
+  CHECK(start_error(spec) == "cannot start /nonexistent/binary: No such file or directory");
+  spec.argv = {"no-such-command-anywhere"};  // looked up in the task's PATH
+  CHECK(start_error(spec) == "cannot start no-such-command-anywhere: No such file or directory");
+  {
+    std::ofstream(dir / "not-executable") << "#!/bin/sh\ntrue\n";
+    spec.argv = {dir / "not-executable"};
+    CHECK(start_error(spec) == "cannot start " + (dir / "not-executable") + ": Permission denied");
+  }
+  {
+    std::ofstream(dir / "garbage") << "neither a script nor a binary\n";
+    std::filesystem::permissions(dir / "garbage", std::filesystem::perms::owner_all);
+    spec.argv = {dir / "garbage"};
+    CHECK(start_error(spec) == "cannot start " + (dir / "garbage") + ": Exec format error");
+  }
+  spec.argv = {"/bin/true"};
+  spec.cwd = dir / "missing";
+  CHECK(start_error(spec) == "cannot start /bin/true: working directory: No such file or directory");
+  spec.cwd = dir.path();
+  spec.stdout_path = dir / "missing/out.log";
+  CHECK(start_error(spec) == "cannot start /bin/true: stdout: No such file or directory");
+  CHECK_FALSE(std::filesystem::exists(dir / "missing"));
+
+  // The children that failed to exec were reaped: this process has no child left, zombie or not.
+  int status = 0;
+  CHECK(waitpid(-1, &status, WNOHANG) == -1);
+  CHECK(errno == ECHILD);
+}
+
+TEST_CASE("a task starts with default signal handling, only stdio open, in its own process group",
+          "[executor][supervisor]") {
+  TempDir dir;
+  // What the executor might have that a task must not inherit: an ignored and a blocked signal (the supervisor
+  // thread inherits the mask of the thread that creates it), a descriptor without O_CLOEXEC.
+  struct sigaction ignore {}, previous_action{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGUSR2, &ignore, &previous_action);
+  sigset_t usr1, previous_mask;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &usr1, &previous_mask);
+  const int inherited = open("/dev/null", O_RDONLY);
+  REQUIRE(inherited >= 3);
+  {
+    ProcessSupervisor sup({.max_concurrent = 1});
+    pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
+    LaunchSpec status = Sh("", dir);
+    status.argv = {"/bin/cat", "/proc/self/status"};
+    REQUIRE(RunToExit(sup, status).exit_code == 0);
+    std::string text = testing::ReadFile(dir / "out.log");
+    CHECK(text.find("SigBlk:\t0000000000000000\n") != std::string::npos);
+    CHECK(text.find("SigIgn:\t0000000000000000\n") != std::string::npos);
+
+    LaunchSpec fds = Sh("", dir);
+    fds.argv = {"/bin/ls", "/proc/self/fd"};
+    REQUIRE(RunToExit(sup, fds).exit_code == 0);
+    CHECK(testing::ReadFile(dir / "out.log") == "0\n1\n2\n3\n");  // 3: the directory ls is reading
+
+    LaunchSpec stat = Sh("", dir);
+    stat.argv = {"/bin/cat", "/proc/self/stat"};
+    ProcessExit e = RunToExit(sup, stat);
+    REQUIRE(e.exit_code == 0);
+    // "pid (cat) S ppid pgrp ..."
+    std::istringstream fields(testing::ReadFile(dir / "out.log"));
+    std::string pid, comm, state, ppid, pgrp;
+    fields >> pid >> comm >> state >> ppid >> pgrp;
+    CHECK(pid == std::to_string(e.pid));
+    CHECK(pgrp == pid);
+    CHECK(ppid == std::to_string(getpid()));
+  }
+  close(inherited);
+  sigaction(SIGUSR2, &previous_action, nullptr);
+}
+
+TEST_CASE("a task dies with the process that supervises it (kill -9)", "[executor][supervisor]") {
+  TempDir dir;
+  // The supervising process is a fork of this one, killed below; this test process has one thread here, so
+  // the fork can safely start a supervisor.
+  pid_t supervising = fork();
+  if (supervising == 0) {
+    ProcessSupervisor sup({.max_concurrent = 1});
+    sup.Launch(Sh("echo $$ > task.pid; exec sleep 30", dir), {});
+    while (true) pause();
+  }
+  REQUIRE(supervising > 0);
+  REQUIRE(testing::WaitForFile(dir / "task.pid"));
+  pid_t task = testing::ReadPid(dir / "task.pid");
+  REQUIRE(testing::IsAlive(task));
+  kill(supervising, SIGKILL);
+  int status = 0;
+  waitpid(supervising, &status, 0);
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (testing::IsAlive(task) && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
+  CHECK_FALSE(testing::IsAlive(task));
+  kill(task, SIGKILL);  // in case it survived
 }
 
 TEST_CASE("never more than max_concurrent processes alive; the rest wait in order", "[executor][supervisor]") {

@@ -5,25 +5,18 @@
 #include "api/cluster_service_api.h"
 #include "api/dataproxy_service_api.h"
 #include "api/project_service_api.h"
-#include "api/queue_service_api.h"
-#include "api/run_service_api.h"
-#include "api/state_service_api.h"
-#include "api/task_service_api.h"
+#include "api/runs_api.h"
 #include "flyte/app/log.h"
 #include "flyte/app/main.h"
 #include "flyte/common/clock.h"
 #include "flyte/common/work_pool.h"
 #include "clients/grpc_queue_client.h"
 #include "repository/store_factory.h"
-#include "service/change_dispatcher.h"
 #include "service/dataproxy_use_cases.h"
 #include "service/project_store.h"
 #include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
 #include "service/storage_local.h"
-#include "service/run_use_cases.h"
-#include "service/state_use_cases.h"
-#include "service/task_use_cases.h"
 
 namespace flyte::runs {
 
@@ -38,17 +31,12 @@ struct RunsService::Parts {
   std::unique_ptr<metrics::Registry> metrics;
   std::unique_ptr<common::WorkPool> pool;
   std::unique_ptr<Store> store;
-  std::unique_ptr<ChangeDispatcher> changes;
   // runs.queue.endpoint: the outbox sender (nullptr when the endpoint is empty).
   std::unique_ptr<QueueClient> queue_client;
   std::unique_ptr<QueueDispatcher> queue_dispatcher;
-  std::unique_ptr<RunUseCases> runs;
-  std::unique_ptr<TaskUseCases> tasks;
-  std::unique_ptr<StateUseCases> state;
-  std::unique_ptr<api::RunServiceApi> run_api;
-  std::unique_ptr<api::TaskServiceApi> task_api;
-  std::unique_ptr<api::StateServiceApi> state_api;
-  std::unique_ptr<api::QueueServiceApi> queue_api;
+  // The change dispatcher, the run/task/state use cases and their APIs (RunService, TaskService, StateService,
+  // QueueService, StateReportService).
+  std::unique_ptr<RunsApi> api;
   // What the Python SDK needs besides runs and tasks (docs/python-sdk.md).
   std::unique_ptr<LocalBlobStore> blobs;
   std::unique_ptr<DataProxyUseCases> data;
@@ -83,7 +71,6 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->store = std::move(*store);
 
   common::Clock& clock = common::Clock::System();
-  p->changes = std::make_unique<ChangeDispatcher>(p->store->Actions());
   RunUseCasesOptions run_options;
   run_options.storage_prefix = AbsoluteStoragePrefix(config.storage_prefix);
   if (!config.queue.endpoint.empty()) {
@@ -96,19 +83,12 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
     queue_options.release_claims_at_start = !config.database.postgres.has_value();
     p->queue_dispatcher = std::make_unique<QueueDispatcher>(*p->store, *p->queue_client, clock, queue_options);
   }
-  p->runs = std::make_unique<RunUseCases>(*p->store, *p->changes, clock, run_options, p->queue_dispatcher.get());
-  p->tasks = std::make_unique<TaskUseCases>(*p->store, clock);
-  p->state = std::make_unique<StateUseCases>(*p->store, *p->changes, clock);
-
+  RunsApiOptions api_options;
+  api_options.runs = run_options;
+  api_options.queue = p->queue_dispatcher.get();
+  p->api = BuildRunsApi(*p->store, clock, api_options);
   p->router = std::make_unique<rpc::Router>(p->pool.get());
-  p->run_api = std::make_unique<api::RunServiceApi>(*p->runs);
-  p->task_api = std::make_unique<api::TaskServiceApi>(*p->tasks);
-  p->state_api = std::make_unique<api::StateServiceApi>(*p->state);
-  p->run_api->Register(*p->router);
-  p->task_api->Register(*p->router);
-  p->state_api->Register(*p->router);
-  p->queue_api = std::make_unique<api::QueueServiceApi>(*p->runs);
-  p->queue_api->Register(*p->router);
+  p->api->Register(*p->router);
 
   p->blobs = std::make_unique<LocalBlobStore>(run_options.storage_prefix);
   DataProxyOptions data_options;
@@ -186,7 +166,7 @@ void RunsService::Shutdown() {
   // 1. Stop accepting, end open streams, wait for in-flight calls (they run on the pool).
   if (p.server) p.server->Shutdown();
   // 2. No more watch events; then the workers finish what is queued.
-  if (p.changes) p.changes->Shutdown();
+  if (p.api) p.api->Shutdown();
   // Unsent outbox commands stay in the database for the next start.
   if (p.queue_dispatcher) p.queue_dispatcher->Shutdown();
   if (p.pool) p.pool->Shutdown();
@@ -199,17 +179,10 @@ void RunsService::Shutdown() {
   p.project_store.reset();
   p.data.reset();
   p.blobs.reset();
-  p.queue_api.reset();
-  p.state_api.reset();
-  p.task_api.reset();
-  p.run_api.reset();
   p.router.reset();
-  p.state.reset();
-  p.tasks.reset();
-  p.runs.reset();
+  p.api.reset();
   p.queue_dispatcher.reset();
   p.queue_client.reset();
-  p.changes.reset();
   p.store.reset();
 }
 

@@ -4,6 +4,7 @@
 
 #include "api/runs_api.h"
 #include "flyte/testing/temp.h"
+#include "flyte/internal/state/v1/state_report_service.pb.h"
 #include "flyteidl2/task/task_service.pb.h"
 #include "flyteidl2/workflow/run_service.pb.h"
 #include "flyteidl2/workflow/state_service.pb.h"
@@ -339,6 +340,53 @@ TEST_CASE("StateService answers in-band: INVALID_ARGUMENT, NOT_FOUND, FAILED_PRE
   *get.mutable_action_id() = ActionId("st", "nope");
   REQUIRE(env.Call(std::string(kState) + "Get", get, &got).ok());
   CHECK(got.status().code() == static_cast<int>(StatusCode::kNotFound));
+}
+
+TEST_CASE("StateReportService applies a batch in order, one in-band outcome per report", "[api][sqlite]") {
+  namespace sv1 = flyte::internal::state::v1;
+  Env env;
+  wf::CreateRunResponse created;
+  REQUIRE(env.Call(std::string(kRun) + "CreateRun", CreateReq("batch"), &created).ok());
+  sv1::ReportRequest req;
+  auto add = [&](const std::string& action, const std::string& parent, flyteidl2::common::ActionPhase phase) {
+    sv1::StateReport* r = req.add_reports();
+    *r->mutable_action_id() = ActionId("batch", action);
+    r->set_parent_action_name(parent);
+    r->mutable_event()->set_attempt(1);
+    r->mutable_event()->set_phase(phase);
+  };
+  add("a0", "", flyteidl2::common::ACTION_PHASE_RUNNING);
+  add("c1", "a0", flyteidl2::common::ACTION_PHASE_INITIALIZING);  // unknown child: created under its parent
+  add("c1", "a0", flyteidl2::common::ACTION_PHASE_SUCCEEDED);
+  add("zz", "", flyteidl2::common::ACTION_PHASE_RUNNING);         // unknown, no parent
+  add("a0", "", flyteidl2::common::ACTION_PHASE_QUEUED);          // backwards
+  add("a0", "", flyteidl2::common::ACTION_PHASE_SUCCEEDED);
+  req.add_reports()->mutable_event()->set_phase(flyteidl2::common::ACTION_PHASE_RUNNING);  // no action id
+  sv1::ReportResponse resp;
+  REQUIRE(env.Call("/flyte.internal.state.v1.StateReportService/Report", req, &resp).ok());
+  REQUIRE(resp.statuses_size() == 7);
+  CHECK(resp.statuses(0).code() == 0);
+  CHECK(resp.statuses(1).code() == 0);
+  CHECK(resp.statuses(2).code() == 0);
+  CHECK(resp.statuses(3).code() == static_cast<int>(StatusCode::kNotFound));
+  CHECK(resp.statuses(4).code() == static_cast<int>(StatusCode::kFailedPrecondition));
+  CHECK(resp.statuses(5).code() == 0);
+  CHECK(resp.statuses(6).code() == static_cast<int>(StatusCode::kInvalidArgument));
+  CHECK(resp.statuses(6).message().find("reports[6].action_id") != std::string::npos);
+
+  for (const auto& [action, phase] : {std::pair<std::string, std::string>{"a0", "ACTION_PHASE_SUCCEEDED"},
+                                      std::pair<std::string, std::string>{"c1", "ACTION_PHASE_SUCCEEDED"}}) {
+    wf::GetRequest get;
+    *get.mutable_action_id() = ActionId("batch", action);
+    wf::GetResponse got;
+    REQUIRE(env.Call(std::string(kState) + "Get", get, &got).ok());
+    CHECK(got.status().code() == 0);
+    CHECK(got.state().find(phase) != std::string::npos);
+  }
+
+  sv1::ReportRequest empty;
+  CHECK(env.Call("/flyte.internal.state.v1.StateReportService/Report", empty, &resp).code() ==
+        StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("TaskService deploys, redeploys, lists latest versions and validates", "[api][sqlite]") {

@@ -109,6 +109,85 @@ TEST_CASE("runs: create, get, duplicate", "[repository][sqlite][postgres]") {
   CHECK(b.store->Ping().ok());
 }
 
+TEST_CASE("runs: CreateRunWith answers the row as stored and commits its extras with it, or nothing",
+          "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  QueueOutbox& outbox = *b.store->Outbox();
+  Action run = MakeRun("r1", 5);
+  run.created_at += std::chrono::nanoseconds(1500);  // finer than the stored microseconds
+  run.updated_at = run.created_at;
+  int hook_calls = 0;
+  ActionRepository::RunCreation with;
+  with.enqueue = QueueCommand{0, QueueCommandKind::kEnqueue, run.key, "", "", 0};
+  with.before_commit = [&] {
+    ++hook_calls;
+    return absl::OkStatus();
+  };
+  absl::StatusOr<Action> created = b.actions().CreateRunWith(run, with);
+  REQUIRE(created.ok());
+  CHECK(hook_calls == 1);
+  absl::StatusOr<Action> got = b.actions().Get(run.key);
+  REQUIRE(got.ok());
+  CHECK(*created == *got);  // callers answer with it instead of reading it back
+  CHECK(created->version == 1);
+  CHECK(created->created_at == At(5) + std::chrono::microseconds(1));
+  CHECK(*outbox.Count() == 1);
+
+  // A taken name fails before the hook runs (the owner's inputs stay as they are) and records nothing.
+  CHECK(b.actions().CreateRunWith(run, with).status().code() == Code::kAlreadyExists);
+  CHECK(hook_calls == 1);
+  CHECK(*outbox.Count() == 1);
+
+  // A failing hook rolls back the run and its outbox row, and its error is returned as is.
+  Action other = MakeRun("r2", 6);
+  with.enqueue->key = other.key;
+  with.before_commit = [] { return absl::DataLossError("inputs not written"); };
+  CHECK(b.actions().CreateRunWith(other, with).status().code() == Code::kDataLoss);
+  CHECK(b.actions().Get(other.key).status().code() == Code::kNotFound);
+  CHECK(*outbox.Count() == 1);
+
+  // Without extras it is a plain CreateRun.
+  absl::StatusOr<Action> plain = b.actions().CreateRunWith(other, {});
+  REQUIRE(plain.ok());
+  CHECK(*plain == *b.actions().Get(other.key));
+  CHECK(*outbox.Count() == 1);
+}
+
+TEST_CASE("queue outbox: batches are claimed oldest first, retried and deleted together",
+          "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  QueueOutbox& outbox = *b.store->Outbox();
+  for (const char* name : {"r1", "r2", "r3"}) {
+    Action run = MakeRun(name);
+    REQUIRE(b.actions().CreateRunAndRecord(run, QueueCommand{0, QueueCommandKind::kEnqueue, run.key, "", "", 0}).ok());
+  }
+  const auto claim_for = std::chrono::microseconds(std::chrono::seconds(30));
+  absl::StatusOr<std::vector<QueueCommand>> first = outbox.Claim(2, At(100), claim_for);
+  REQUIRE(first.ok());
+  REQUIRE(first->size() == 2);
+  CHECK((*first)[0].key.run.name == "r1");
+  CHECK((*first)[1].key.run.name == "r2");
+  // Both are claimed: the next claim only gets the third.
+  absl::StatusOr<std::vector<QueueCommand>> second = outbox.Claim(10, At(101), claim_for);
+  REQUIRE(second.ok());
+  REQUIRE(second->size() == 1);
+  CHECK((*second)[0].key.run.name == "r3");
+
+  REQUIRE(outbox.Retry({(*first)[0].id, (*second)[0].id}, At(200), "queue down").ok());
+  REQUIRE(outbox.Done({(*first)[1].id}).ok());
+  CHECK(*outbox.Count() == 2);
+  CHECK(outbox.Claim(10, At(199), claim_for)->empty());  // not due yet
+  absl::StatusOr<std::vector<QueueCommand>> due = outbox.Claim(10, At(200), claim_for);
+  REQUIRE(due.ok());
+  REQUIRE(due->size() == 2);
+  CHECK((*due)[0].key.run.name == "r1");
+  CHECK((*due)[0].attempts == 1);
+  CHECK((*due)[1].key.run.name == "r3");
+  REQUIRE(outbox.Done({(*due)[0].id, (*due)[1].id}).ok());
+  CHECK(*outbox.Count() == 0);
+  CHECK(outbox.Done({}).ok());
+}
+
 TEST_CASE("actions: a child needs its run and parent", "[repository][sqlite][postgres]") {
   Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
   CHECK(b.actions().CreateAction(MakeChild("r1", "a1", "a0")).code() == Code::kNotFound);
@@ -263,6 +342,43 @@ TEST_CASE("ApplyEvent: a retry opens attempt 2", "[repository][sqlite][postgres]
   CHECK_FALSE(full->attempts[1].error.has_value());
   CHECK(full->attempts[1].transitions.size() == 3);
   CHECK(full->action.attempts == 2);
+}
+
+TEST_CASE("ApplyEvents: one transaction, in order, one outcome per event", "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  REQUIRE(b.actions().CreateRun(MakeRun("r1")).ok());
+  REQUIRE(b.actions().CreateRun(MakeRun("r2")).ok());
+  const ActionKey k1 = KeyOf("r1"), k2 = KeyOf("r2");
+  ActionKey missing = KeyOf("r1");
+  missing.name = "nope";
+  std::vector<KeyedEvent> batch = {
+      {k1, MakeEvent(1, Phase::kInitializing, 10)},
+      {k2, MakeEvent(1, Phase::kSucceeded, 11)},
+      {k1, MakeEvent(1, Phase::kRunning, 12)},
+      {missing, MakeEvent(1, Phase::kRunning, 13)},
+      {k2, MakeEvent(1, Phase::kRunning, 14)},  // after SUCCEEDED in the same batch: refused
+      {k1, MakeEvent(1, Phase::kSucceeded, 15)},
+  };
+  std::vector<absl::StatusOr<Action>> out = b.actions().ApplyEvents(batch);
+  REQUIRE(out.size() == batch.size());
+  CHECK(out[0].ok());
+  CHECK(out[1].ok());
+  REQUIRE(out[2].ok());
+  CHECK(out[2]->phase == Phase::kRunning);
+  CHECK(out[3].status().code() == absl::StatusCode::kNotFound);
+  CHECK(out[4].status().code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE(out[5].ok());
+  CHECK(out[5]->version == out[2]->version + 1);
+  // The refusals changed nothing; what applied is stored with its history.
+  absl::StatusOr<ActionWithAttempts> a1 = b.actions().GetWithAttempts(k1);
+  REQUIRE(a1.ok());
+  CHECK(a1->action.phase == Phase::kSucceeded);
+  REQUIRE(a1->attempts.size() == 1);
+  CHECK(a1->attempts[0].transitions.size() == 3);
+  absl::StatusOr<Action> a2 = b.actions().Get(k2);
+  REQUIRE(a2.ok());
+  CHECK(a2->phase == Phase::kSucceeded);
+  CHECK(a2->ended_at == At(11));
 }
 
 TEST_CASE("Abort cascades to live descendants and skips terminal ones", "[repository][sqlite][postgres]") {

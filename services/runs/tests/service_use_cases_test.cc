@@ -82,6 +82,22 @@ TEST_CASE("CreateRun stores a QUEUED root action with its spec and inputs", "[se
   std::ifstream in(env.data.path() / "proj/dev/my-run/inputs/inputs.pb", std::ios::binary);
   std::string stored((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   CHECK(stored == "inputs-bytes");
+  // The answer is the run exactly as a later read shows it.
+  absl::StatusOr<Action> read = env.store->Actions().Get(root->key);
+  REQUIRE(read.ok());
+  CHECK(*root == *read);
+}
+
+TEST_CASE("CreateRun whose inputs cannot be written creates no run", "[service][sqlite]") {
+  Env env;
+  // A directory where the inputs file should go: the write fails.
+  std::filesystem::create_directories(env.data.path() / "proj/dev/no-inputs/inputs/inputs.pb");
+  absl::StatusOr<Action> root = env.runs().CreateRun(NewRun("no-inputs"));
+  CHECK(root.status().code() == StatusCode::kInternal);
+  CHECK(env.store->Actions().Get(Key("no-inputs", "a0")).status().code() == StatusCode::kNotFound);
+  // The name is still free once the problem is gone.
+  std::filesystem::remove_all(env.data.path() / "proj/dev/no-inputs");
+  CHECK(env.runs().CreateRun(NewRun("no-inputs")).ok());
 }
 
 TEST_CASE("CreateRun with a taken name answers ALREADY_EXISTS naming the run", "[service][sqlite]") {

@@ -278,10 +278,10 @@ TEST_CASE("a stuck watcher is dropped and never blocks Put or other watchers", "
   REQUIRE(healthy->WaitForCount(21));
   REQUIRE(stuck->WaitDone());
   CHECK(stuck->status().code() == absl::StatusCode::kResourceExhausted);
-  CHECK(env.api->changes().loads() >= 1);
+  CHECK(env.api->changes().snapshots() >= 1);
 }
 
-TEST_CASE("each change is read from the database once, whatever the number of watchers", "[watch][sqlite]") {
+TEST_CASE("each change becomes one snapshot, whatever the number of watchers", "[watch][sqlite]") {
   Env env;
   env.CreateRun("w5");
   REQUIRE(env.Put("w5", "c1", "a0", State("ACTION_PHASE_QUEUED")) == 0);
@@ -290,11 +290,11 @@ TEST_CASE("each change is read from the database once, whatever the number of wa
   *req.mutable_parent_action_id() = ActionId("w5", "a0");
   std::vector<std::shared_ptr<RecordingStream>> streams;
   for (int i = 0; i < 10; ++i) streams.push_back(env.Open("/flyteidl2.workflow.StateService/Watch", req));
-  const uint64_t before = env.api->changes().loads();
+  const uint64_t before = env.api->changes().snapshots();
   REQUIRE(env.Put("w5", "c1", "", State("ACTION_PHASE_RUNNING")) == 0);  // one committed change
   for (auto& s : streams) REQUIRE(s->WaitForCount(3));
   env.api->changes().Flush();
-  CHECK(env.api->changes().loads() - before == 1);
+  CHECK(env.api->changes().snapshots() - before == 1);
 }
 
 TEST_CASE("WatchActions sends the run's actions enriched, then changes", "[watch][sqlite]") {

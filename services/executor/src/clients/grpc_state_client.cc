@@ -4,11 +4,13 @@
 #include <grpcpp/client_context.h>
 
 #include "flyte/rpc/status.h"
+#include "flyte/internal/state/v1/state_report_service.grpc.pb.h"
 #include "flyteidl2/workflow/run_definition.pb.h"
 
 namespace flyte::executor {
 namespace {
 namespace wf = flyteidl2::workflow;
+namespace sr = flyte::internal::state::v1;
 
 void SetTime(common::TimePoint t, google::protobuf::Timestamp* out) {
   const int64_t us = common::ToUnixMicros(t);
@@ -40,6 +42,16 @@ absl::Status InBand(const google::rpc::Status& s) {
 
 std::string ToActionEventJson(const ActionTransition& t) {
   wf::ActionEvent e;
+  ToActionEvent(t, &e);
+  std::string json;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = false;
+  (void)google::protobuf::util::MessageToJsonString(e, &json, opts);
+  return json;
+}
+
+void ToActionEvent(const ActionTransition& t, wf::ActionEvent* out) {
+  wf::ActionEvent& e = *out;
   FillId(t.key, e.mutable_id());
   e.set_attempt(static_cast<uint32_t>(t.attempt));
   e.set_phase(static_cast<flyteidl2::common::ActionPhase>(t.phase));
@@ -71,15 +83,41 @@ std::string ToActionEventJson(const ActionTransition& t) {
     log->set_uri(*uri);
     log->set_ready(true);
   }
-  std::string json;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.preserve_proto_field_names = false;
-  (void)google::protobuf::util::MessageToJsonString(e, &json, opts);
-  return json;
 }
 
 GrpcStateClient::GrpcStateClient(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds rpc_timeout)
-    : stub_(wf::StateService::NewStub(std::move(channel))), rpc_timeout_(rpc_timeout) {}
+    : stub_(wf::StateService::NewStub(channel)),
+      report_stub_(sr::StateReportService::NewStub(channel)),
+      rpc_timeout_(rpc_timeout) {}
+
+absl::StatusOr<std::vector<absl::Status>> GrpcStateClient::PutBatch(const std::vector<StateReport>& reports) {
+  if (!batches_served_.load()) return StateClient::PutBatch(reports);
+  sr::ReportRequest req;
+  for (const StateReport& r : reports) {
+    sr::StateReport* out = req.add_reports();
+    FillId(r.transition.key, out->mutable_action_id());
+    out->set_parent_action_name(r.parent_action_name);
+    ToActionEvent(r.transition, out->mutable_event());
+  }
+  sr::ReportResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
+  grpc::Status s = report_stub_->Report(&ctx, req, &resp);
+  if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    // A runs-service without the batch API (another flyteidl2 implementation): one Put per report from now on.
+    batches_served_ = false;
+    return StateClient::PutBatch(reports);
+  }
+  if (!s.ok()) return rpc::FromGrpcStatus(s);
+  if (resp.statuses_size() != static_cast<int>(reports.size())) {
+    return absl::InternalError("runs-service answered " + std::to_string(resp.statuses_size()) +
+                               " outcomes for " + std::to_string(reports.size()) + " state reports");
+  }
+  std::vector<absl::Status> out;
+  out.reserve(reports.size());
+  for (const google::rpc::Status& st : resp.statuses()) out.push_back(InBand(st));
+  return out;
+}
 
 absl::Status GrpcStateClient::Put(const StateReport& report) {
   wf::PutRequest req;

@@ -7,42 +7,20 @@
 
 namespace flyte::executor {
 
-bool StateReporter::IsRetryable(const absl::Status& s) {
-  switch (s.code()) {
-    case absl::StatusCode::kOk:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kUnimplemented:
-      return false;
-    default:
-      // kUnavailable, kDeadlineExceeded, kResourceExhausted, kInternal, kUnknown, kAborted, kCancelled...
-      return true;
-  }
-}
+bool StateReporter::IsRetryable(const absl::Status& s) { return StateClient::IsTransportTrouble(s); }
 
 StateReporter::StateReporter(StateClient& client, StateReporterOptions options)
     : client_(client), options_(options) {
-  const size_t n = std::max<size_t>(1, options_.shards);
-  for (size_t i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>());
-  for (auto& s : shards_) {
-    Shard* shard = s.get();
-    shard->thread = std::thread([this, shard] { Run(*shard); });
-  }
+  thread_ = std::thread([this] { Run(); });
 }
 
 StateReporter::~StateReporter() { Shutdown(); }
 
 void StateReporter::Report(StateReport report, Done done) {
-  const size_t index = std::hash<std::string>{}(report.transition.key.ToString()) % shards_.size();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
-      shards_[index]->items.push_back(Item{std::move(report), std::move(done)});
+      items_.push_back(Item{std::move(report), std::move(done)});
       cv_.notify_all();
       return;
     }
@@ -52,19 +30,12 @@ void StateReporter::Report(StateReport report, Done done) {
 
 bool StateReporter::Flush(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  return idle_cv_.wait_for(lock, timeout, [this] {
-    for (const auto& s : shards_) {
-      if (!s->items.empty() || s->busy) return false;
-    }
-    return true;
-  });
+  return idle_cv_.wait_for(lock, timeout, [this] { return items_.empty() && in_flight_ == 0; });
 }
 
 size_t StateReporter::pending() const {
   std::lock_guard<std::mutex> lock(mu_);
-  size_t n = 0;
-  for (const auto& s : shards_) n += s->items.size() + (s->busy ? 1 : 0);
-  return n;
+  return items_.size() + in_flight_;
 }
 
 uint64_t StateReporter::retries() const {
@@ -78,16 +49,12 @@ void StateReporter::Shutdown() {
     stopping_ = true;
     cv_.notify_all();
   }
-  for (auto& s : shards_) {
-    if (s->thread.joinable()) s->thread.join();
-  }
+  if (thread_.joinable()) thread_.join();
   std::vector<Item> left;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& s : shards_) {
-      for (Item& i : s->items) left.push_back(std::move(i));
-      s->items.clear();
-    }
+    for (Item& i : items_) left.push_back(std::move(i));
+    items_.clear();
     idle_cv_.notify_all();
   }
   for (Item& i : left) {
@@ -95,45 +62,69 @@ void StateReporter::Shutdown() {
   }
 }
 
-void StateReporter::Run(Shard& shard) {
+void StateReporter::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stopping_ || !shard.items.empty(); });
+    cv_.wait(lock, [&] { return stopping_ || !items_.empty(); });
     if (stopping_) return;
-    Item item = std::move(shard.items.front());
-    shard.items.pop_front();
-    shard.busy = true;
+    std::vector<Item> batch;
+    const size_t n = std::min(items_.size(), std::max<size_t>(1, options_.max_batch));
+    for (size_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(items_.front()));
+      items_.pop_front();
+    }
+    in_flight_ = batch.size();
     lock.unlock();
-
-    const ActionTransition& t = item.report.transition;
-    std::chrono::milliseconds backoff = options_.initial_backoff;
-    absl::Status s;
-    while (true) {
-      s = client_.Put(item.report);
-      if (!IsRetryable(s)) break;
-      FLYTE_LOG(kWarn, "state report {} attempt {} {} not delivered, retrying in {}ms: {}", t.key.ToString(),
-                t.attempt, PhaseName(t.phase), backoff.count(), s.ToString());
-      lock.lock();
-      ++retries_;
-      if (cv_.wait_for(lock, backoff, [this] { return stopping_; })) {
-        // Back in the queue, so Shutdown hands it to done(kCancelled) with the rest.
-        shard.items.push_front(std::move(item));
-        shard.busy = false;
-        idle_cv_.notify_all();
-        return;
-      }
-      lock.unlock();
-      backoff = std::min(backoff * 2, options_.max_backoff);
-    }
-    if (!s.ok()) {
-      FLYTE_LOG(kWarn, "state report {} attempt {} {} refused by runs-service, skipped: {}", t.key.ToString(),
-                t.attempt, PhaseName(t.phase), s.ToString());
-    }
-    if (item.done) item.done(s);
+    const bool answered = SendUntilAnswered(batch);
     lock.lock();
-    shard.busy = false;
+    if (!answered) {
+      // Back at the front, in order, so Shutdown hands them to done(kCancelled) with the rest.
+      for (auto it = batch.rbegin(); it != batch.rend(); ++it) items_.push_front(std::move(*it));
+      in_flight_ = 0;
+      idle_cv_.notify_all();
+      return;
+    }
+    in_flight_ = 0;
     idle_cv_.notify_all();
   }
+}
+
+bool StateReporter::SendUntilAnswered(std::vector<Item>& batch) {
+  std::chrono::milliseconds backoff = options_.initial_backoff;
+  while (!batch.empty()) {
+    std::vector<StateReport> reports;
+    reports.reserve(batch.size());
+    for (const Item& i : batch) reports.push_back(i.report);
+    absl::StatusOr<std::vector<absl::Status>> got = client_.PutBatch(reports);
+    // Answered reports are done; from the first one that met transport trouble on, the rest go again (later
+    // reports of the same action must not overtake it).
+    size_t answered = 0;
+    absl::Status trouble = got.status();
+    if (got.ok()) {
+      while (answered < got->size() && !IsRetryable((*got)[answered])) ++answered;
+      trouble = answered < got->size() ? (*got)[answered] : absl::OkStatus();
+    }
+    for (size_t i = 0; i < answered; ++i) {
+      const absl::Status& s = (*got)[i];
+      if (!s.ok()) {
+        const ActionTransition& t = batch[i].report.transition;
+        FLYTE_LOG(kWarn, "state report {} attempt {} {} refused by runs-service, skipped: {}", t.key.ToString(),
+                  t.attempt, PhaseName(t.phase), s.ToString());
+      }
+      if (batch[i].done) batch[i].done(s);
+    }
+    batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(answered));
+    if (batch.empty()) return true;
+
+    const ActionTransition& t = batch.front().report.transition;
+    FLYTE_LOG(kWarn, "{} state report(s) from {} attempt {} {} on not delivered, retrying in {}ms: {}", batch.size(),
+              t.key.ToString(), t.attempt, PhaseName(t.phase), backoff.count(), trouble.ToString());
+    std::unique_lock<std::mutex> lock(mu_);
+    ++retries_;
+    if (cv_.wait_for(lock, backoff, [this] { return stopping_; })) return false;
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+  return true;
 }
 
 }  // namespace flyte::executor

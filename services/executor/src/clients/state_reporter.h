@@ -1,15 +1,17 @@
 #pragma once
-// Sends StateReports through a StateClient in the background: in order per action, retrying transport failures
-// (runs-service down or overloaded) with exponential backoff for as long as it takes, so no report is dropped
-// because runs-service was unavailable -- a terminal one least of all (the executor Completes a lease only after
-// its terminal report went through). An in-band refusal (kFailedPrecondition: illegal phase change, kNotFound,
-// kInvalidArgument, ...) cannot succeed by retrying: it is logged and skipped, and the next report follows.
+// Sends StateReports through a StateClient in the background: in order (so one action's reports keep their
+// order), retrying transport failures (runs-service down or overloaded) with exponential backoff for as long as
+// it takes, so no report is dropped because runs-service was unavailable -- a terminal one least of all (the
+// executor Completes a lease only after its terminal report went through). An in-band refusal
+// (kFailedPrecondition: illegal phase change, kNotFound, kInvalidArgument, ...) cannot succeed by retrying: it is
+// logged and skipped, and the next report follows.
 //
-// Reports are spread over `shards` threads by action, so one action's reports stay in order while a slow action
-// does not hold up the others on other shards.
+// One sender thread sends whatever has queued up while the previous call was out as one batch
+// (StateClient::PutBatch, one database transaction in runs-service): under load, many actions' transitions share
+// a call and a commit; when idle, a report goes out alone at once.
 //
-// Thread-safe. Report never blocks. `done` callbacks run on a reporter thread (they may block briefly, e.g. to
-// Complete a lease; that delays only their shard). Destruction = Shutdown().
+// Thread-safe. Report never blocks. `done` callbacks run on the sender thread and must not block (hand slow work,
+// such as Completing a lease, to another thread). Destruction = Shutdown().
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -25,7 +27,7 @@
 namespace flyte::executor {
 
 struct StateReporterOptions {
-  size_t shards = 4;
+  size_t max_batch = 256;  // most reports per call
   std::chrono::milliseconds initial_backoff{100};
   std::chrono::milliseconds max_backoff{5000};
 };
@@ -57,21 +59,20 @@ class StateReporter {
     StateReport report;
     Done done;
   };
-  struct Shard {
-    std::deque<Item> items;
-    bool busy = false;
-    std::thread thread;
-  };
-  void Run(Shard& shard);
+  void Run();
+  // Sends `batch` until every report in it is answered (or the reporter stops: false, batch left as it is).
+  bool SendUntilAnswered(std::vector<Item>& batch);
 
   StateClient& client_;
   const StateReporterOptions options_;
   mutable std::mutex mu_;
   std::condition_variable cv_;       // work arrived, or stopping
-  std::condition_variable idle_cv_;  // an item finished
+  std::condition_variable idle_cv_;  // a batch finished
   bool stopping_ = false;
   uint64_t retries_ = 0;
-  std::vector<std::unique_ptr<Shard>> shards_;
+  std::deque<Item> items_;
+  size_t in_flight_ = 0;  // reports taken by the sender and not yet answered
+  std::thread thread_;
 };
 
 }  // namespace flyte::executor

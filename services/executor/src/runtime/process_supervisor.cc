@@ -1,14 +1,10 @@
 #include "runtime/process_supervisor.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <pthread.h>
-#include <sys/prctl.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,7 +13,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "runtime/process_spawn.h"
 
 namespace flyte::executor {
 namespace {
@@ -26,146 +22,6 @@ namespace {
 constexpr uint64_t kWakeToken = 0;
 
 int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
-
-std::string FindInEnv(const std::vector<std::string>& env, std::string_view key) {
-  for (const std::string& kv : env) {
-    if (kv.size() > key.size() && kv.compare(0, key.size(), key) == 0 && kv[key.size()] == '=') {
-      return kv.substr(key.size() + 1);
-    }
-  }
-  return {};
-}
-
-// execvp would search the supervisor's PATH; the task's PATH is the one that matters.
-std::string ResolveExecutable(const std::string& name, const std::vector<std::string>& env) {
-  if (name.find('/') != std::string::npos) return name;
-  std::string path = FindInEnv(env, "PATH");
-  if (path.empty()) {
-    const char* own = getenv("PATH");
-    path = own != nullptr ? own : "/usr/local/bin:/usr/bin:/bin";
-  }
-  for (absl::string_view dir : absl::StrSplit(path, ':')) {
-    std::string candidate = absl::StrCat(dir.empty() ? "." : dir, "/", name);
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return name;  // execve reports ENOENT
-}
-
-// Where the child got to before exec failed; reported through the CLOEXEC pipe with errno.
-enum class SpawnStage : int { kOpenStdin = 1, kOpenStdout, kOpenStderr, kChdir, kExec, kParentGone };
-
-struct SpawnFailure {
-  int stage = 0;
-  int error = 0;
-};
-
-[[noreturn]] void ChildFail(int fd, SpawnStage stage) {
-  SpawnFailure f{static_cast<int>(stage), errno};
-  ssize_t n = write(fd, &f, sizeof(f));
-  (void)n;
-  _exit(127);
-}
-
-void CloseFrom(int lowest, int keep) {
-  // close_range(2) when the kernel has it; otherwise a bounded loop over the descriptor table.
-  if (keep > lowest) {
-    if (syscall(SYS_close_range, lowest, keep - 1, 0) != 0) {
-      for (int fd = lowest; fd < keep; ++fd) close(fd);
-    }
-  }
-  if (syscall(SYS_close_range, keep + 1, ~0U, 0) != 0) {
-    long max = sysconf(_SC_OPEN_MAX);
-    for (int fd = keep + 1; fd < max; ++fd) close(fd);
-  }
-}
-
-// fork + exec rather than posix_spawn: the child must ask for PR_SET_PDEATHSIG (SIGKILL when the supervisor
-// thread, and so the executor, dies), which posix_spawn cannot express. Between fork and exec the child only makes
-// async-signal-safe system calls on memory prepared before the fork.
-absl::Status Spawn(const LaunchSpec& spec, pid_t* pid) {
-  if (spec.argv.empty() || spec.argv[0].empty()) return absl::InvalidArgumentError("empty command");
-  const std::string exe = ResolveExecutable(spec.argv[0], spec.env);
-
-  std::vector<char*> argv;
-  for (const std::string& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const std::string& e : spec.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  const std::string out = spec.stdout_path.empty() ? std::string("/dev/null") : spec.stdout_path;
-  const std::string err = spec.stderr_path.empty() ? std::string("/dev/null") : spec.stderr_path;
-  const char* cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
-
-  int status_pipe[2];
-  if (pipe2(status_pipe, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("cannot start ", spec.argv[0], ": pipe: ", strerror(errno)));
-  }
-  // Every signal blocked across fork, so no handler of the executor runs in the child before dispositions are
-  // reset; the parent thread gets its mask back right after.
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &previous);
-  const pid_t parent = getpid();
-  pid_t child = fork();
-  if (child == 0) {
-    const int fd = status_pipe[1];
-    close(status_pipe[0]);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) ChildFail(fd, SpawnStage::kParentGone);  // the executor died before prctl
-    // A new process group so that Terminate reaches the whole tree.
-    setpgid(0, 0);
-    for (int sig = 1; sig < NSIG; ++sig) {
-      if (sig == SIGKILL || sig == SIGSTOP) continue;
-      signal(sig, SIG_DFL);
-    }
-    int in = open("/dev/null", O_RDONLY);
-    if (in < 0 || dup2(in, 0) < 0) ChildFail(fd, SpawnStage::kOpenStdin);
-    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (o < 0 || dup2(o, 1) < 0) ChildFail(fd, SpawnStage::kOpenStdout);
-    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (e < 0 || dup2(e, 2) < 0) ChildFail(fd, SpawnStage::kOpenStderr);
-    // Whatever else the executor has open (sockets, database files) is not the task's business.
-    CloseFrom(3, fd);
-    if (cwd != nullptr && chdir(cwd) != 0) ChildFail(fd, SpawnStage::kChdir);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execve(exe.c_str(), argv.data(), envp.data());
-    ChildFail(fd, SpawnStage::kExec);
-  }
-  const int fork_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  close(status_pipe[1]);
-  if (child < 0) {
-    close(status_pipe[0]);
-    return absl::FailedPreconditionError(absl::StrCat("cannot start ", spec.argv[0], ": fork: ",
-                                                      strerror(fork_errno)));
-  }
-  SpawnFailure failure;
-  ssize_t n;
-  do {
-    n = read(status_pipe[0], &failure, sizeof(failure));
-  } while (n < 0 && errno == EINTR);
-  close(status_pipe[0]);
-  if (n == static_cast<ssize_t>(sizeof(failure))) {
-    int status = 0;
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
-    const char* what = "";
-    switch (static_cast<SpawnStage>(failure.stage)) {
-      case SpawnStage::kOpenStdin: what = "stdin /dev/null: "; break;
-      case SpawnStage::kOpenStdout: what = "stdout: "; break;
-      case SpawnStage::kOpenStderr: what = "stderr: "; break;
-      case SpawnStage::kChdir: what = "working directory: "; break;
-      case SpawnStage::kExec: break;
-      case SpawnStage::kParentGone: what = "executor exiting: "; break;
-    }
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot start ", spec.argv[0], ": ", what, strerror(failure.error)));
-  }
-  *pid = child;
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -275,8 +131,11 @@ void ProcessSupervisor::StartWaitingLocked(std::vector<Deliver>& out) {
   while (!waiting_.empty() && running_.size() < options_.max_concurrent) {
     Waiting w = std::move(waiting_.front());
     waiting_.pop_front();
-    pid_t pid = 0;
-    absl::Status s = Spawn(w.spec, &pid);
+    // Spawned from this thread, which lives as long as the supervisor: PR_SET_PDEATHSIG fires when the thread
+    // that started a child exits, not when the process does.
+    absl::StatusOr<pid_t> spawned = SpawnGroupLeader(w.spec);
+    absl::Status s = spawned.status();
+    const pid_t pid = spawned.ok() ? *spawned : 0;
     int pidfd = s.ok() ? PidfdOpen(pid) : -1;
     if (s.ok() && pidfd < 0) {
       // Without a pidfd we cannot watch it; do not leave it running unobserved.

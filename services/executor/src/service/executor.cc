@@ -95,6 +95,7 @@ absl::Status Executor::Start() {
     AcquireLoop();
   });
   heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
+  finish_thread_ = std::thread([this] { FinishLoop(); });
   return absl::OkStatus();
 }
 
@@ -245,7 +246,12 @@ void Executor::StartLease(Lease lease) {
   // Which attempt is this? What runs-service recorded decides (one more than any attempt reported). Only when it
   // cannot be read does the delivery count stand in: it is at least the number of earlier hand-outs.
   int next = 1;
-  absl::StatusOr<RecordedState> recorded = ReadState(key);
+  // On a first hand-out no executor has reported an attempt yet (QUEUED, attempt 0, as enqueued), so the read is
+  // skipped: one call less per action. Later deliveries follow a lost lease or a restart and read what is there.
+  // (An action enqueued again after queue-service purged its finished entry would run again; runs-service then
+  // refuses its reports, since the recorded action is terminal.)
+  absl::StatusOr<RecordedState> recorded =
+      lease.delivery <= 1 ? absl::StatusOr<RecordedState>(RecordedState{Phase::kQueued, 0, ""}) : ReadState(key);
   if (recorded.ok()) {
     const RecordedState& r = *recorded;
     if (IsTerminal(r.phase) && !LostByExecutor(r.error_code)) {
@@ -316,7 +322,7 @@ void Executor::StartLease(Lease lease) {
     t.final = true;
     const std::string id = lease.id;
     Report(lease.action.parent_action_name, std::move(t), [this, id](const absl::Status& s) {
-      if (s.code() != absl::StatusCode::kCancelled) Finish(id, Phase::kAborted);
+      if (s.code() != absl::StatusCode::kCancelled) QueueFinish(id, Phase::kAborted);
     });
     return;
   }
@@ -384,8 +390,30 @@ void Executor::OnTransition(const ActionTransition& t) {
   }
   const Phase phase = t.phase;
   Report(parent, t, [this, lease_id, phase](const absl::Status& s) {
-    if (s.code() != absl::StatusCode::kCancelled) Finish(lease_id, phase);
+    if (s.code() != absl::StatusCode::kCancelled) QueueFinish(lease_id, phase);
   });
+}
+
+void Executor::QueueFinish(const std::string& lease_id, Phase phase) {
+  std::lock_guard<std::mutex> lock(mu_);
+  finishing_.emplace_back(lease_id, phase);
+  finish_cv_.notify_all();
+}
+
+void Executor::FinishLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    finish_cv_.wait(lock, [this] { return finish_stop_ || !finishing_.empty(); });
+    if (finishing_.empty()) return;  // stopping, and nothing left to Complete
+    auto [lease_id, phase] = std::move(finishing_.front());
+    finishing_.pop_front();
+    ++finishing_active_;
+    lock.unlock();
+    Finish(lease_id, phase);
+    lock.lock();
+    --finishing_active_;
+    finish_cv_.notify_all();
+  }
 }
 
 void Executor::Finish(const std::string& lease_id, Phase phase) {
@@ -529,7 +557,16 @@ void Executor::Shutdown() {
   }
   if (metrics_) metrics_->running.Set(0);
   // Final reports already out get their chance to be recorded and Completed.
+  const auto flush_until = std::chrono::steady_clock::now() + options_.shutdown_flush;
   reporter_.Flush(options_.shutdown_flush);
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    finish_cv_.wait_until(lock, flush_until, [this] { return finishing_.empty() && finishing_active_ == 0; });
+    finish_stop_ = true;
+    finishing_.clear();  // not Completed in time: Released below with the rest
+    finish_cv_.notify_all();
+  }
+  if (finish_thread_.joinable()) finish_thread_.join();
   std::vector<std::string> left;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -3,11 +3,12 @@
 // transition to runs-service; the lease is Completed only once the final state is recorded.
 //
 //   acquire thread:   Acquire (long-poll) while fewer than max_concurrent leases are held -> StartLease:
-//                     StateService.Get decides the attempt number (an earlier executor's interrupted attempt is
-//                     first reported FAILED "ExecutorLost", so the phase machine accepts the next INITIALIZING;
-//                     an action already finished is just Completed) -> LocalRuntime.Submit
-//   runtime thread:   each transition -> journal (attempt, process group) -> StateReporter (ordered, retried)
-//                     final -> after the report went through: LeaseClient.Complete
+//                     on a redelivery, StateService.Get decides the attempt number (an earlier executor's
+//                     interrupted attempt is first reported FAILED "ExecutorLost", so the phase machine accepts
+//                     the next INITIALIZING; an action already finished is just Completed) -> LocalRuntime.Submit
+//   runtime thread:   each transition -> journal (attempt, process group) -> StateReporter (ordered, retried,
+//                     batched)
+//   finish thread:    final -> after the report went through: LeaseClient.Complete
 //   heartbeat thread: every lease duration / 3 renews all held leases; abort_requested -> LocalRuntime.Abort;
 //                     a lost lease (or one whose expiry passed without renewal) -> SIGKILL its process group at once
 //                     and forget it without reporting or Completing (self-fencing: another executor owns it now)
@@ -20,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -101,6 +103,8 @@ class Executor {
   absl::StatusOr<RecordedState> ReadState(const ActionKey& key);
   void OnTransition(const ActionTransition& t);
   void Finish(const std::string& lease_id, Phase phase);   // after the final report: Complete, forget
+  void QueueFinish(const std::string& lease_id, Phase phase);  // Finish on the finish thread (from callbacks)
+  void FinishLoop();
   void Fence(const std::string& lease_id, const std::string& why);
   void Forget(const std::string& lease_id);
   void Report(const std::string& parent, ActionTransition t, StateReporter::Done done = nullptr);
@@ -125,6 +129,13 @@ class Executor {
   std::atomic<bool> shut_down_{false};
   std::thread acquire_thread_;
   std::thread heartbeat_thread_;
+  // Leases whose final report went through, to Complete on the finish thread (the reporter's callbacks must not
+  // block on queue-service).
+  std::condition_variable finish_cv_;
+  std::deque<std::pair<std::string, Phase>> finishing_;
+  int finishing_active_ = 0;
+  bool finish_stop_ = false;
+  std::thread finish_thread_;
 };
 
 }  // namespace flyte::executor

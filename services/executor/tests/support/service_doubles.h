@@ -4,7 +4,8 @@
 //   TestLeaseService  -- flyte.internal.queue.v1.LeaseService: leases with expiry, delivery counts, long-poll,
 //                        lost leases on Heartbeat, FAILED_PRECONDITION for a Complete/Release not held.
 //   TestStateService  -- flyteidl2.workflow.StateService Put/Get: ActionEvent JSON, runs-service's phase rule
-//                        (answered in-band as FAILED_PRECONDITION), optional injected UNAVAILABLE outages.
+//                        (answered in-band as FAILED_PRECONDITION), optional injected UNAVAILABLE outages; and
+//                        runs-service's batch API flyte.internal.state.v1.StateReportService (can be refused).
 // Not a substitute for the real queue-service (queue_integration_test and crash_test use it).
 #include <atomic>
 #include <chrono>
@@ -21,6 +22,7 @@
 
 #include "flyte/common/work_pool.h"
 #include "flyte/internal/queue/v1/lease_service.pb.h"
+#include "flyte/internal/state/v1/state_report_service.pb.h"
 #include "flyte/rpc/router.h"
 #include "flyte/rpc/server.h"
 #include "flyteidl2/task/task_definition.pb.h"
@@ -32,6 +34,7 @@
 namespace flyte::executor::testing {
 
 namespace qv1 = flyte::internal::queue::v1;
+namespace sv1 = flyte::internal::state::v1;
 namespace wf = flyteidl2::workflow;
 
 inline int64_t NowMs() {
@@ -122,10 +125,12 @@ class TestLeaseService {
         });
   }
 
-  void Enqueue(const wf::EnqueueActionRequest& action) {
+  // `handed_out_before`: deliveries already made (to executors that lost them), as queue-service counts them.
+  void Enqueue(const wf::EnqueueActionRequest& action, uint32_t handed_out_before = 0) {
     std::lock_guard<std::mutex> lock(mu_);
     Entry e;
     e.action = action;
+    e.delivery = handed_out_before;
     entries_.push_back(std::move(e));
     cv_.notify_all();
   }
@@ -253,19 +258,23 @@ class TestStateService {
             resp->mutable_status()->set_code(static_cast<int>(absl::StatusCode::kInvalidArgument));
             return absl::OkStatus();
           }
-          Action& a = actions_[req.action_id().name()];
-          const Phase to = static_cast<Phase>(e.phase());
-          const bool legal = Legal(a.phase, to);
-          a.puts.push_back(Put{static_cast<int>(e.attempt()), to, e.error_info().code(), legal});
-          if (!legal) {
-            resp->mutable_status()->set_code(static_cast<int>(absl::StatusCode::kFailedPrecondition));
-            resp->mutable_status()->set_message("illegal phase transition");
-          } else {
-            a.phase = to;
-            a.attempt = std::max<int>(a.attempt, static_cast<int>(e.attempt()));
-            a.error_code = e.has_error_info() ? e.error_info().code() : (IsTerminal(to) ? a.error_code : "");
+          *resp->mutable_status() = ApplyLocked(req.action_id().name(), e);
+          return absl::OkStatus();
+        });
+    // runs-service's batch API (the executor falls back to Put when RefuseBatches(true)).
+    router.Unary<sv1::ReportRequest, sv1::ReportResponse>(
+        "flyte.internal.state.v1.StateReportService", "Report",
+        [this](const rpc::CallContext&, const sv1::ReportRequest& req, sv1::ReportResponse* resp) {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (refuse_batches_) return absl::UnimplementedError("no StateReportService here (injected)");
+          ++batches_;
+          if (unavailable_puts_ > 0) {
+            --unavailable_puts_;
+            return absl::UnavailableError("runs-service is down (injected)");
           }
-          cv_.notify_all();
+          for (const sv1::StateReport& r : req.reports()) {
+            *resp->add_statuses() = ApplyLocked(r.action_id().name(), r.event());
+          }
           return absl::OkStatus();
         });
     router.Unary<wf::GetRequest, wf::GetResponse>(
@@ -291,6 +300,15 @@ class TestStateService {
     actions_[action].phase = phase;
     actions_[action].attempt = attempt;
   }
+  void RefuseBatches(bool refuse) {
+    std::lock_guard<std::mutex> lock(mu_);
+    refuse_batches_ = refuse;
+  }
+  int batches() {  // Report calls served
+    std::lock_guard<std::mutex> lock(mu_);
+    return batches_;
+  }
+  // Fails the next n Put or Report calls with UNAVAILABLE.
   void FailNextPuts(int n) {
     std::lock_guard<std::mutex> lock(mu_);
     unavailable_puts_ = n;
@@ -342,6 +360,24 @@ class TestStateService {
   }
 
  private:
+  google::rpc::Status ApplyLocked(const std::string& name, const wf::ActionEvent& e) {
+    google::rpc::Status status;
+    Action& a = actions_[name];
+    const Phase to = static_cast<Phase>(e.phase());
+    const bool legal = Legal(a.phase, to);
+    a.puts.push_back(Put{static_cast<int>(e.attempt()), to, e.error_info().code(), legal});
+    if (!legal) {
+      status.set_code(static_cast<int>(absl::StatusCode::kFailedPrecondition));
+      status.set_message("illegal phase transition");
+    } else {
+      a.phase = to;
+      a.attempt = std::max<int>(a.attempt, static_cast<int>(e.attempt()));
+      a.error_code = e.has_error_info() ? e.error_info().code() : (IsTerminal(to) ? a.error_code : "");
+    }
+    cv_.notify_all();
+    return status;
+  }
+
   struct Action {
     Phase phase = Phase::kQueued;
     int attempt = 0;
@@ -352,6 +388,8 @@ class TestStateService {
   std::condition_variable cv_;
   std::map<std::string, Action> actions_;
   int unavailable_puts_ = 0;
+  bool refuse_batches_ = false;
+  int batches_ = 0;
 };
 
 // Both doubles on one real server at 127.0.0.1:<free port>.

@@ -424,6 +424,10 @@ absl::StatusOr<ActionEvent> ParseStateJson(const std::string& json) {
     return absl::InvalidArgumentError("state is not a JSON flyteidl2.workflow.ActionEvent: " +
                                       parsed.message().ToString());
   }
+  return FromActionEventProto(msg);
+}
+
+ActionEvent FromActionEventProto(const wf::ActionEvent& msg) {
   ActionEvent e;
   e.attempt = msg.attempt();
   e.phase = static_cast<Phase>(msg.phase());

@@ -66,6 +66,8 @@ void ToTaskDetails(const Task& t, flyteidl2::task::TaskDetails* out);
 
 // ---- StateService state (proto3 JSON of flyteidl2.workflow.ActionEvent) ----
 absl::StatusOr<ActionEvent> ParseStateJson(const std::string& json);
+// The same from the binary message (the executors' batched state reports).
+ActionEvent FromActionEventProto(const flyteidl2::workflow::ActionEvent& msg);
 std::string ToStateJson(const ActionWithAttempts& a);
 
 google::rpc::Status ToRpcStatus(const absl::Status& s);

@@ -10,6 +10,7 @@ RunsApi::RunsApi(Store& store, common::Clock& clock, RunsApiOptions options)
       run_api_(std::make_unique<api::RunServiceApi>(*runs_)),
       task_api_(std::make_unique<api::TaskServiceApi>(*tasks_)),
       state_api_(std::make_unique<api::StateServiceApi>(*state_)),
+      state_report_api_(std::make_unique<api::StateReportApi>(*state_)),
       queue_api_(std::make_unique<api::QueueServiceApi>(*runs_)) {}
 
 RunsApi::~RunsApi() { Shutdown(); }
@@ -18,6 +19,7 @@ void RunsApi::Register(rpc::Router& router) {
   run_api_->Register(router);
   task_api_->Register(router);
   state_api_->Register(router);
+  state_report_api_->Register(router);
   queue_api_->Register(router);
 }
 

@@ -1,13 +1,15 @@
 #pragma once
 // Everything of runs-service between the Store and the Router, built in one call (for setup.cc and tests):
 //   auto api = BuildRunsApi(store, clock, options);   // installs the change listener on store.Actions()
-//   api->Register(router);                              // RunService, TaskService, StateService, QueueService
+//   api->Register(router);                              // RunService, TaskService, StateService, QueueService,
+//                                                       // and the executors' StateReportService
 //   ... serve ...
 //   api->Shutdown();                                    // before the store goes away (also done by ~RunsApi)
 // Ownership: borrows store, clock and options.queue (all must outlive the RunsApi). Thread-safe after Register.
 #include <memory>
 
 #include "api/run_service_api.h"
+#include "api/state_report_api.h"
 #include "api/state_service_api.h"
 #include "api/task_service_api.h"
 #include "api/queue_service_api.h"
@@ -52,6 +54,7 @@ class RunsApi {
   std::unique_ptr<api::RunServiceApi> run_api_;
   std::unique_ptr<api::TaskServiceApi> task_api_;
   std::unique_ptr<api::StateServiceApi> state_api_;
+  std::unique_ptr<api::StateReportApi> state_report_api_;
   std::unique_ptr<api::QueueServiceApi> queue_api_;
 };
 

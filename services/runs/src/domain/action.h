@@ -34,6 +34,7 @@ struct ErrorInfo {
   std::string message;
   ErrorKind kind = ErrorKind::kUnspecified;
   std::string code;
+  bool operator==(const ErrorInfo&) const = default;
 };
 
 struct Action {
@@ -65,6 +66,7 @@ struct Action {
   std::optional<TimePoint> started_at;  // first time it left QUEUED
   std::optional<TimePoint> ended_at;    // when it became terminal
   int64_t version = 0;                  // bumped on every change (optimistic checks, watch ordering)
+  bool operator==(const Action&) const = default;
 };
 
 struct PhaseTransition {

@@ -5,6 +5,8 @@
 // kFailedPrecondition = illegal phase transition; kUnavailable = database unreachable (retryable);
 // kInternal = anything unexpected (details logged, not returned).
 #include <functional>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,6 +22,14 @@ struct ActionChange {
   ActionKey key;
   std::optional<std::string> parent;
   int64_t version = 0;
+  // The action as committed, when the writer had it at hand (saves watchers a read); null otherwise (e.g. a
+  // change heard through PostgreSQL NOTIFY).
+  std::shared_ptr<const Action> action;
+};
+
+struct KeyedEvent {
+  ActionKey key;
+  ActionEvent event;
 };
 
 class ActionRepository {
@@ -40,6 +50,10 @@ class ActionRepository {
   // attempt row (created on first sight), closes the previous phase transition and opens the new one, appends
   // cluster events. Returns the action as stored afterwards.
   virtual absl::StatusOr<Action> ApplyEvent(const ActionKey& key, const ActionEvent& event) = 0;
+  // ApplyEvent for each event in order, all in one transaction, with one outcome per event: a refused event
+  // (kNotFound, kFailedPrecondition, kInvalidArgument) changes nothing and the others still apply. When the
+  // transaction itself fails (kUnavailable, kInternal), every outcome is that error and nothing was applied.
+  virtual std::vector<absl::StatusOr<Action>> ApplyEvents(const std::vector<KeyedEvent>& events) = 0;
 
   // Marks the action and every non-terminal descendant ABORTED with `reason` at `now`. Already-terminal actions
   // are left as they are. Returns the keys that changed (possibly empty). kNotFound if `key` does not exist.
@@ -61,6 +75,19 @@ class ActionRepository {
     (void)key, (void)reason, (void)now, (void)command;
     return absl::UnimplementedError("this store has no queue outbox");
   }
+
+  // What CreateRunWith does in the run's transaction besides inserting the root action.
+  struct RunCreation {
+    // Recorded in the queue outbox (a store without one answers kUnimplemented).
+    std::optional<QueueCommand> enqueue;
+    // Called once the root row is inserted (the name is the caller's; a duplicate never gets here) and before the
+    // commit; an error rolls the run back and is returned as is. It may be called again if the transaction is
+    // retried on a fresh connection (db::Database::Write), so it must be idempotent.
+    std::function<absl::Status()> before_commit;
+  };
+  // CreateRun with the extras above, in one transaction. Returns the root action as stored (what Get answers
+  // right after: version 1, times at the stored microsecond precision), so callers need not read it back.
+  virtual absl::StatusOr<Action> CreateRunWith(const Action& root, const RunCreation& with) = 0;
 
   // `fn` is called after each committed change, from a repository-owned thread or the writer's thread; it must
   // not block. One listener; set before use.

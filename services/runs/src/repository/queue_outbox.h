@@ -36,10 +36,10 @@ class QueueOutbox {
   // until now + claim_for. On PostgreSQL concurrent claimers skip each other's rows (FOR UPDATE SKIP LOCKED).
   virtual absl::StatusOr<std::vector<QueueCommand>> Claim(size_t limit, TimePoint now,
                                                           std::chrono::microseconds claim_for) = 0;
-  // Acknowledged (or given up): the command is deleted. Deleting a missing id is OK.
-  virtual absl::Status Done(int64_t id) = 0;
-  // Not delivered: released, attempts + 1, due again at `next_attempt_at`.
-  virtual absl::Status Retry(int64_t id, TimePoint next_attempt_at, const std::string& error) = 0;
+  // Acknowledged (or given up): the commands are deleted, in one transaction. Deleting a missing id is OK.
+  virtual absl::Status Done(const std::vector<int64_t>& ids) = 0;
+  // Not delivered: released, attempts + 1, due again at `next_attempt_at` (one transaction).
+  virtual absl::Status Retry(const std::vector<int64_t>& ids, TimePoint next_attempt_at, const std::string& error) = 0;
   // Releases every claim (a single-process store at start: claims of a previous incarnation are void).
   virtual absl::Status ReleaseClaims() = 0;
   // Commands not yet delivered (for tests and metrics).

@@ -15,6 +15,17 @@ using db::Tx;
 using db::Value;
 
 int64_t Micros(TimePoint t) { return common::ToUnixMicros(t); }
+TimePoint AsStored(TimePoint t) { return common::FromUnixMicros(Micros(t)); }
+
+// "?, ?, ..." for `ids`, which are appended to `params`.
+std::string IdList(const std::vector<int64_t>& ids, std::vector<Value>& params) {
+  std::string list;
+  for (int64_t id : ids) {
+    list += list.empty() ? "?" : ", ?";
+    params.push_back(id);
+  }
+  return list;
+}
 
 }  // namespace
 
@@ -50,29 +61,39 @@ absl::StatusOr<std::vector<QueueCommand>> SqlQueueOutbox::Claim(size_t limit, Ti
       c.reason = r.Str(7);
       c.request = r.Str(8);
       c.attempts = static_cast<uint32_t>(r.Int(9));
-      absl::StatusOr<int64_t> n =
-          tx.Exec("UPDATE queue_outbox SET claimed_until = ? WHERE id = ?", {at + claim_for.count(), c.id});
-      if (!n.ok()) return n.status();
       out.push_back(std::move(c));
     }
-    return absl::OkStatus();
+    if (out.empty()) return absl::OkStatus();
+    // One statement for the whole batch rather than one per row.
+    std::vector<int64_t> ids;
+    for (const QueueCommand& c : out) ids.push_back(c.id);
+    std::vector<Value> params{at + claim_for.count()};
+    const std::string in = IdList(ids, params);
+    return tx.Exec("UPDATE queue_outbox SET claimed_until = ? WHERE id IN (" + in + ")", params).status();
   });
   if (!s.ok()) return s;
   return out;
 }
 
-absl::Status SqlQueueOutbox::Done(int64_t id) {
+absl::Status SqlQueueOutbox::Done(const std::vector<int64_t>& ids) {
+  if (ids.empty()) return absl::OkStatus();
+  std::vector<Value> params;
+  const std::string in = IdList(ids, params);
   return db_.Write("QueueCommandDone", [&](Tx& tx) -> absl::Status {
-    return tx.Exec("DELETE FROM queue_outbox WHERE id = ?", {id}).status();
+    return tx.Exec("DELETE FROM queue_outbox WHERE id IN (" + in + ")", params).status();
   });
 }
 
-absl::Status SqlQueueOutbox::Retry(int64_t id, TimePoint next_attempt_at, const std::string& error) {
+absl::Status SqlQueueOutbox::Retry(const std::vector<int64_t>& ids, TimePoint next_attempt_at,
+                                   const std::string& error) {
+  if (ids.empty()) return absl::OkStatus();
+  std::vector<Value> params{Micros(next_attempt_at), error.substr(0, 500)};
+  const std::string in = IdList(ids, params);
   return db_.Write("QueueCommandRetry", [&](Tx& tx) -> absl::Status {
     return tx
         .Exec("UPDATE queue_outbox SET attempts = attempts + 1, next_attempt_at = ?, claimed_until = 0, "
-              "last_error = ? WHERE id = ?",
-              {Micros(next_attempt_at), error.substr(0, 500), id})
+              "last_error = ? WHERE id IN (" + in + ")",
+              params)
         .status();
   });
 }
@@ -98,17 +119,35 @@ absl::StatusOr<int64_t> SqlQueueOutbox::Count() {
 // ---- SqlActionRepository: changes with their outbox row -----------------------------------------------------
 
 absl::Status SqlActionRepository::CreateRunAndRecord(const Action& root, const QueueCommand& command) {
+  RunCreation with;
+  with.enqueue = command;
+  return CreateRunWith(root, with).status();
+}
+
+absl::StatusOr<Action> SqlActionRepository::CreateRunWith(const Action& root, const RunCreation& with) {
   if (root.key.name != kRootActionName || root.parent) {
     return absl::InvalidArgumentError("a run's root action must be named a0 and have no parent");
   }
-  return Mutate("CreateRun", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
-    absl::Status s = Insert(tx, root, changes);
-    if (s.code() == absl::StatusCode::kAlreadyExists) {
+  absl::Status s = Mutate("CreateRun", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
+    absl::Status st = Insert(tx, root, changes);
+    if (st.code() == absl::StatusCode::kAlreadyExists) {
       return absl::AlreadyExistsError("run " + root.key.run.name + " already exists");
     }
-    if (!s.ok()) return s;
-    return SqlQueueOutbox::Record(tx, command, root.created_at);
+    if (!st.ok()) return st;
+    if (with.enqueue) {
+      if (st = SqlQueueOutbox::Record(tx, *with.enqueue, root.created_at); !st.ok()) return st;
+    }
+    return with.before_commit ? with.before_commit() : absl::OkStatus();
   });
+  if (!s.ok()) return s;
+  // The row as Get would read it back: Insert starts versions at 1, and times are stored in microseconds.
+  Action stored = root;
+  stored.version = 1;
+  stored.created_at = AsStored(root.created_at);
+  stored.updated_at = AsStored(root.updated_at);
+  if (root.started_at) stored.started_at = AsStored(*root.started_at);
+  if (root.ended_at) stored.ended_at = AsStored(*root.ended_at);
+  return stored;
 }
 
 absl::Status SqlActionRepository::CreateActionAndRecord(const Action& action, const QueueCommand& command) {

@@ -397,7 +397,7 @@ absl::Status SqlActionRepository::Insert(Tx& tx, const Action& action, std::vect
     }
     return n.status();
   }
-  changes.push_back(ActionChange{a.key, a.parent, a.version});
+  changes.push_back(ActionChange{a.key, a.parent, a.version, std::make_shared<const Action>(a)});
   return absl::OkStatus();
 }
 
@@ -555,131 +555,162 @@ absl::StatusOr<Page<Action>> SqlActionRepository::List(const ListQuery& q) {
 absl::StatusOr<Action> SqlActionRepository::ApplyEvent(const ActionKey& key, const ActionEvent& ev) {
   Action result;
   absl::Status s = Mutate("ApplyEvent", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
-    absl::StatusOr<std::optional<Action>> loaded = LoadAction(tx, key, /*for_update=*/true);
-    if (!loaded.ok()) return loaded.status();
-    if (!*loaded) return NotFound(key);
-    Action a = std::move(**loaded);
-    absl::Status legal = CheckTransition(a.phase, ev.phase);
-    if (!legal.ok()) return legal;
-
-    const uint32_t attempt = ev.attempt == 0 ? std::max<uint32_t>(1, a.attempts) : ev.attempt;
-    const int64_t at = Micros(ev.occurred_at);
-    const bool terminal = IsTerminal(ev.phase);
-    const bool retry = IsTerminal(a.phase) && !terminal;
-    const bool same = a.phase == ev.phase;
-
-    a.phase = ev.phase;
-    a.attempts = std::max(a.attempts, attempt);
-    a.updated_at = ev.occurred_at;
-    if (!a.started_at && ev.phase != Phase::kQueued) a.started_at = ev.occurred_at;
-    if (terminal) {
-      if (!(same && a.ended_at)) a.ended_at = ev.occurred_at;
-    } else {
-      a.ended_at.reset();
-    }
-    if (ev.output_uri) a.output_uri = *ev.output_uri;
-    if (ev.error) {
-      a.error = ev.error;
-    } else if (retry) {
-      a.error.reset();  // the new attempt has not failed (yet)
-    }
-    ++a.version;
-    absl::StatusOr<int64_t> n = tx.Exec(
-        std::string("UPDATE actions SET phase = ?, attempts = ?, updated_at = ?, started_at = ?, ended_at = ?, "
-                    "output_uri = ?, error_message = ?, error_kind = ?, error_code = ?, version = ? WHERE ") +
-            kKeyWhere,
-        {int64_t{static_cast<int>(a.phase)}, int64_t{a.attempts}, Micros(a.updated_at), OptMicros(a.started_at),
-         OptMicros(a.ended_at), a.output_uri, a.error ? Value(a.error->message) : Value(nullptr),
-         a.error ? Value(int64_t{static_cast<int>(a.error->kind)}) : Value(nullptr),
-         a.error ? Value(a.error->code) : Value(nullptr), a.version, key.run.org, key.run.project, key.run.domain,
-         key.run.name, key.name});
-    if (!n.ok()) return n.status();
-
-    // The attempt row: created on first sight, then kept in step with the action.
-    std::vector<Value> ak = KeyParams(key);
-    ak.push_back(int64_t{attempt});
-    constexpr char kAttemptWhere[] =
-        "org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
-    absl::StatusOr<Rows> existing =
-        tx.Query(std::string("SELECT phase FROM action_attempts WHERE ") + kAttemptWhere, ak);
-    if (!existing.ok()) return existing.status();
-    const Value err_msg = ev.error ? Value(ev.error->message) : Value(nullptr);
-    const Value err_kind = ev.error ? Value(int64_t{static_cast<int>(ev.error->kind)}) : Value(nullptr);
-    const Value err_code = ev.error ? Value(ev.error->code) : Value(nullptr);
-    const Value end = terminal ? Value(at) : Value(nullptr);
-    if (existing->empty()) {
-      n = tx.Exec(
-          "INSERT INTO action_attempts (org, project, domain, run_name, action_name, attempt, phase, start_time, "
-          "end_time, error_message, error_kind, error_code, output_uri, log_info, cluster) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {key.run.org, key.run.project, key.run.domain, key.run.name, key.name, int64_t{attempt},
-           int64_t{static_cast<int>(ev.phase)}, at, end, err_msg, err_kind, err_code, ev.output_uri.value_or(""),
-           Bytes{ev.log_info}, ev.cluster});
-    } else {
-      // end_time set when terminal (kept if a terminal phase repeats); error, outputs, logs only when reported.
-      std::string set = "phase = ?";
-      std::vector<Value> p = {int64_t{static_cast<int>(ev.phase)}};
-      if (terminal) {
-        set += ", end_time = COALESCE(end_time, ?)";
-        p.push_back(at);
-      } else {
-        set += ", end_time = NULL";
-      }
-      if (ev.error) {
-        set += ", error_message = ?, error_kind = ?, error_code = ?";
-        p.insert(p.end(), {err_msg, err_kind, err_code});
-      }
-      if (ev.output_uri) {
-        set += ", output_uri = ?";
-        p.push_back(*ev.output_uri);
-      }
-      if (!ev.log_info.empty()) {
-        set += ", log_info = ?";
-        p.push_back(Bytes{ev.log_info});
-      }
-      if (!ev.cluster.empty()) {
-        set += ", cluster = ?";
-        p.push_back(ev.cluster);
-      }
-      p.insert(p.end(), ak.begin(), ak.end());
-      n = tx.Exec("UPDATE action_attempts SET " + set + " WHERE " + kAttemptWhere, p);
-    }
-    if (!n.ok()) return n.status();
-
-    // Phase history of the attempt: a new phase closes the open entry and opens its own.
-    absl::StatusOr<Rows> last = tx.Query(
-        std::string("SELECT phase FROM phase_transitions WHERE ") + kAttemptWhere + " ORDER BY id DESC LIMIT 1", ak);
-    if (!last.ok()) return last.status();
-    if (last->empty() || static_cast<Phase>(last->front().Int(0)) != ev.phase) {
-      std::vector<Value> p = {at};
-      p.insert(p.end(), ak.begin(), ak.end());
-      n = tx.Exec(std::string("UPDATE phase_transitions SET end_time = ? WHERE ") + kAttemptWhere +
-                      " AND end_time IS NULL",
-                  p);
-      if (!n.ok()) return n.status();
-      std::vector<Value> ins = ak;
-      ins.insert(ins.end(), {int64_t{static_cast<int>(ev.phase)}, at, end});
-      n = tx.Exec(
-          "INSERT INTO phase_transitions (org, project, domain, run_name, action_name, attempt, phase, "
-          "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          ins);
-      if (!n.ok()) return n.status();
-    }
-    for (const ClusterEvent& ce : ev.cluster_events) {
-      std::vector<Value> ins = ak;
-      ins.insert(ins.end(), {Micros(ce.occurred_at), ce.message, int64_t{ce.type}, ce.reason});
-      n = tx.Exec(
-          "INSERT INTO cluster_events (org, project, domain, run_name, action_name, attempt, occurred_at, "
-          "message, event_type, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          ins);
-      if (!n.ok()) return n.status();
-    }
-    changes.push_back(ActionChange{a.key, a.parent, a.version});
-    result = std::move(a);
-    return absl::OkStatus();
+    return ApplyEventIn(tx, key, ev, changes, result);
   });
   if (!s.ok()) return s;
   return result;
+}
+
+namespace {
+// Outcomes of one event that leave the transaction usable: they are found before anything is written.
+bool RefusedInBand(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kNotFound || s.code() == absl::StatusCode::kFailedPrecondition ||
+         s.code() == absl::StatusCode::kInvalidArgument;
+}
+}  // namespace
+
+std::vector<absl::StatusOr<Action>> SqlActionRepository::ApplyEvents(const std::vector<KeyedEvent>& events) {
+  std::vector<absl::StatusOr<Action>> out;
+  absl::Status s = Mutate("ApplyEvents", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
+    out.clear();  // the unit may be retried on a fresh connection
+    for (const KeyedEvent& e : events) {
+      Action result;
+      absl::Status one = ApplyEventIn(tx, e.key, e.event, changes, result);
+      if (!one.ok() && !RefusedInBand(one)) return one;
+      out.push_back(one.ok() ? absl::StatusOr<Action>(std::move(result)) : absl::StatusOr<Action>(one));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) out.assign(events.size(), s);
+  return out;
+}
+
+// The body of ApplyEvent, shared with ApplyEvents. Everything that can refuse the event is checked before the
+// first write, so a refusal leaves the transaction as it was.
+absl::Status SqlActionRepository::ApplyEventIn(Tx& tx, const ActionKey& key, const ActionEvent& ev,
+                                               std::vector<ActionChange>& changes, Action& result) {
+  absl::StatusOr<std::optional<Action>> loaded = LoadAction(tx, key, /*for_update=*/true);
+  if (!loaded.ok()) return loaded.status();
+  if (!*loaded) return NotFound(key);
+  Action a = std::move(**loaded);
+  absl::Status legal = CheckTransition(a.phase, ev.phase);
+  if (!legal.ok()) return legal;
+
+  const uint32_t attempt = ev.attempt == 0 ? std::max<uint32_t>(1, a.attempts) : ev.attempt;
+  const int64_t at = Micros(ev.occurred_at);
+  const bool terminal = IsTerminal(ev.phase);
+  const bool retry = IsTerminal(a.phase) && !terminal;
+  const bool same = a.phase == ev.phase;
+
+  a.phase = ev.phase;
+  a.attempts = std::max(a.attempts, attempt);
+  a.updated_at = ev.occurred_at;
+  if (!a.started_at && ev.phase != Phase::kQueued) a.started_at = ev.occurred_at;
+  if (terminal) {
+    if (!(same && a.ended_at)) a.ended_at = ev.occurred_at;
+  } else {
+    a.ended_at.reset();
+  }
+  if (ev.output_uri) a.output_uri = *ev.output_uri;
+  if (ev.error) {
+    a.error = ev.error;
+  } else if (retry) {
+    a.error.reset();  // the new attempt has not failed (yet)
+  }
+  ++a.version;
+  absl::StatusOr<int64_t> n = tx.Exec(
+      std::string("UPDATE actions SET phase = ?, attempts = ?, updated_at = ?, started_at = ?, ended_at = ?, "
+                  "output_uri = ?, error_message = ?, error_kind = ?, error_code = ?, version = ? WHERE ") +
+          kKeyWhere,
+      {int64_t{static_cast<int>(a.phase)}, int64_t{a.attempts}, Micros(a.updated_at), OptMicros(a.started_at),
+       OptMicros(a.ended_at), a.output_uri, a.error ? Value(a.error->message) : Value(nullptr),
+       a.error ? Value(int64_t{static_cast<int>(a.error->kind)}) : Value(nullptr),
+       a.error ? Value(a.error->code) : Value(nullptr), a.version, key.run.org, key.run.project, key.run.domain,
+       key.run.name, key.name});
+  if (!n.ok()) return n.status();
+
+  // The attempt row: created on first sight, then kept in step with the action.
+  std::vector<Value> ak = KeyParams(key);
+  ak.push_back(int64_t{attempt});
+  constexpr char kAttemptWhere[] =
+      "org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
+  absl::StatusOr<Rows> existing =
+      tx.Query(std::string("SELECT phase FROM action_attempts WHERE ") + kAttemptWhere, ak);
+  if (!existing.ok()) return existing.status();
+  const Value err_msg = ev.error ? Value(ev.error->message) : Value(nullptr);
+  const Value err_kind = ev.error ? Value(int64_t{static_cast<int>(ev.error->kind)}) : Value(nullptr);
+  const Value err_code = ev.error ? Value(ev.error->code) : Value(nullptr);
+  const Value end = terminal ? Value(at) : Value(nullptr);
+  if (existing->empty()) {
+    n = tx.Exec(
+        "INSERT INTO action_attempts (org, project, domain, run_name, action_name, attempt, phase, start_time, "
+        "end_time, error_message, error_kind, error_code, output_uri, log_info, cluster) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {key.run.org, key.run.project, key.run.domain, key.run.name, key.name, int64_t{attempt},
+         int64_t{static_cast<int>(ev.phase)}, at, end, err_msg, err_kind, err_code, ev.output_uri.value_or(""),
+         Bytes{ev.log_info}, ev.cluster});
+  } else {
+    // end_time set when terminal (kept if a terminal phase repeats); error, outputs, logs only when reported.
+    std::string set = "phase = ?";
+    std::vector<Value> p = {int64_t{static_cast<int>(ev.phase)}};
+    if (terminal) {
+      set += ", end_time = COALESCE(end_time, ?)";
+      p.push_back(at);
+    } else {
+      set += ", end_time = NULL";
+    }
+    if (ev.error) {
+      set += ", error_message = ?, error_kind = ?, error_code = ?";
+      p.insert(p.end(), {err_msg, err_kind, err_code});
+    }
+    if (ev.output_uri) {
+      set += ", output_uri = ?";
+      p.push_back(*ev.output_uri);
+    }
+    if (!ev.log_info.empty()) {
+      set += ", log_info = ?";
+      p.push_back(Bytes{ev.log_info});
+    }
+    if (!ev.cluster.empty()) {
+      set += ", cluster = ?";
+      p.push_back(ev.cluster);
+    }
+    p.insert(p.end(), ak.begin(), ak.end());
+    n = tx.Exec("UPDATE action_attempts SET " + set + " WHERE " + kAttemptWhere, p);
+  }
+  if (!n.ok()) return n.status();
+
+  // Phase history of the attempt: a new phase closes the open entry and opens its own.
+  absl::StatusOr<Rows> last = tx.Query(
+      std::string("SELECT phase FROM phase_transitions WHERE ") + kAttemptWhere + " ORDER BY id DESC LIMIT 1", ak);
+  if (!last.ok()) return last.status();
+  if (last->empty() || static_cast<Phase>(last->front().Int(0)) != ev.phase) {
+    std::vector<Value> p = {at};
+    p.insert(p.end(), ak.begin(), ak.end());
+    n = tx.Exec(std::string("UPDATE phase_transitions SET end_time = ? WHERE ") + kAttemptWhere +
+                    " AND end_time IS NULL",
+                p);
+    if (!n.ok()) return n.status();
+    std::vector<Value> ins = ak;
+    ins.insert(ins.end(), {int64_t{static_cast<int>(ev.phase)}, at, end});
+    n = tx.Exec(
+        "INSERT INTO phase_transitions (org, project, domain, run_name, action_name, attempt, phase, "
+        "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ins);
+    if (!n.ok()) return n.status();
+  }
+  for (const ClusterEvent& ce : ev.cluster_events) {
+    std::vector<Value> ins = ak;
+    ins.insert(ins.end(), {Micros(ce.occurred_at), ce.message, int64_t{ce.type}, ce.reason});
+    n = tx.Exec(
+        "INSERT INTO cluster_events (org, project, domain, run_name, action_name, attempt, occurred_at, "
+        "message, event_type, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ins);
+    if (!n.ok()) return n.status();
+  }
+  changes.push_back(ActionChange{a.key, a.parent, a.version, std::make_shared<const Action>(a)});
+  result = std::move(a);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<ActionKey>> SqlActionRepository::Abort(const ActionKey& key, const std::string& reason,

@@ -29,11 +29,13 @@ class SqlActionRepository final : public ActionRepository {
   absl::StatusOr<ActionWithAttempts> GetWithAttempts(const ActionKey& key) override;
   absl::StatusOr<Page<Action>> List(const ListQuery& query) override;
   absl::StatusOr<Action> ApplyEvent(const ActionKey& key, const ActionEvent& event) override;
+  std::vector<absl::StatusOr<Action>> ApplyEvents(const std::vector<KeyedEvent>& events) override;
   absl::StatusOr<std::vector<ActionKey>> Abort(const ActionKey& key, const std::string& reason,
                                               TimePoint now) override;
   void SetChangeListener(std::function<void(const ActionChange&)> fn) override;
   // Queue outbox variants (sql_queue_outbox.cc).
   absl::Status CreateRunAndRecord(const Action& root, const QueueCommand& command) override;
+  absl::StatusOr<Action> CreateRunWith(const Action& root, const RunCreation& with) override;
   absl::Status CreateActionAndRecord(const Action& action, const QueueCommand& command) override;
   absl::StatusOr<std::vector<ActionKey>> AbortAndRecord(const ActionKey& key, const std::string& reason,
                                                        TimePoint now, const QueueCommand& command) override;
@@ -46,6 +48,8 @@ class SqlActionRepository final : public ActionRepository {
   absl::Status Mutate(std::string_view op, const MutateFn& fn);
   absl::Status Insert(db::Tx& tx, const Action& a, std::vector<ActionChange>& changes);
   absl::Status CreateActionIn(db::Tx& tx, const Action& action, std::vector<ActionChange>& changes);
+  absl::Status ApplyEventIn(db::Tx& tx, const ActionKey& key, const ActionEvent& ev,
+                            std::vector<ActionChange>& changes, Action& result);
   absl::Status AbortIn(db::Tx& tx, const ActionKey& key, const std::string& reason, TimePoint now,
                        std::vector<ActionChange>& changes, std::vector<ActionKey>& changed);
   bool postgres() const { return db_.dialect() == db::Dialect::kPostgres; }
@@ -75,8 +79,8 @@ class SqlQueueOutbox final : public QueueOutbox {
   explicit SqlQueueOutbox(db::Database& db) : db_(db) {}
   absl::StatusOr<std::vector<QueueCommand>> Claim(size_t limit, TimePoint now,
                                                   std::chrono::microseconds claim_for) override;
-  absl::Status Done(int64_t id) override;
-  absl::Status Retry(int64_t id, TimePoint next_attempt_at, const std::string& error) override;
+  absl::Status Done(const std::vector<int64_t>& ids) override;
+  absl::Status Retry(const std::vector<int64_t>& ids, TimePoint next_attempt_at, const std::string& error) override;
   absl::Status ReleaseClaims() override;
   absl::StatusOr<int64_t> Count() override;
 

@@ -44,12 +44,15 @@ void ChangeDispatcher::Notify(const ActionChange& change) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
     ++enqueued_;
-    // Coalesce: an action already waiting will be loaded in its newest state anyway.
-    if (!queued_.insert(ActionTopic(change.key)).second) {
+    // Coalesce: an action already waiting goes out once, in its newest state.
+    std::string topic = ActionTopic(change.key);
+    auto [it, inserted] = queued_.try_emplace(topic, change);
+    if (!inserted) {
+      if (change.version >= it->second.version) it->second = change;
       ++done_;
       return;
     }
-    queue_.push_back(change.key);
+    queue_.push_back(std::move(topic));
   }
   cv_.notify_all();
 }
@@ -60,9 +63,9 @@ void ChangeDispatcher::Flush() {
   cv_.wait(lock, [&] { return done_ >= target || stopping_; });
 }
 
-uint64_t ChangeDispatcher::loads() const {
+uint64_t ChangeDispatcher::snapshots() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return loads_;
+  return snapshots_;
 }
 
 void ChangeDispatcher::Run() {
@@ -70,37 +73,53 @@ void ChangeDispatcher::Run() {
   while (true) {
     cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
     if (stopping_) return;
-    ActionKey key = std::move(queue_.front());
+    auto it = queued_.find(queue_.front());
     queue_.pop_front();
-    queued_.erase(ActionTopic(key));
-    ++loads_;
+    ActionChange change = std::move(it->second);
+    queued_.erase(it);
     lock.unlock();
-    Dispatch(key);
+    const bool built = Dispatch(change);
     lock.lock();
+    if (built) ++snapshots_;
     ++done_;
     cv_.notify_all();
   }
 }
 
-void ChangeDispatcher::Dispatch(const ActionKey& key) {
-  absl::StatusOr<ActionWithAttempts> loaded = actions_.GetWithAttempts(key);
-  if (!loaded.ok()) {
-    // A deleted row or an outage: watchers miss this change; they re-read on the next one or re-watch.
-    if (loaded.status().code() != absl::StatusCode::kNotFound) {
-      std::cerr << "change dispatcher: loading " << key.run.name << "/" << key.name << ": " << loaded.status()
-                << "\n";
+bool ChangeDispatcher::Dispatch(const ActionChange& change) {
+  const ActionKey& key = change.key;
+  std::vector<std::string> topics = {RunTopic(key.run)};
+  if (change.parent) {
+    topics.push_back(ParentTopic(ActionKey{key.run, *change.parent}));
+  } else {
+    topics.push_back(ProjectTopic(key.run.org, key.run.project, key.run.domain));
+    topics.push_back(OrgTopic(key.run.org));
+  }
+  const std::string details_topic = ActionTopic(key);
+  const bool details = hub_.SubscriberCount(details_topic) > 0;
+  bool anyone = details;
+  for (const std::string& t : topics) anyone = anyone || hub_.SubscriberCount(t) > 0;
+  // Whoever subscribes after this check reads the committed change in its own snapshot.
+  if (!anyone) return false;
+
+  ActionSnapshot snapshot;
+  if (!details && change.action) {
+    snapshot = std::make_shared<const ActionWithAttempts>(ActionWithAttempts{*change.action, {}});
+  } else {
+    absl::StatusOr<ActionWithAttempts> loaded = actions_.GetWithAttempts(key);
+    if (!loaded.ok()) {
+      // A deleted row or an outage: watchers miss this change; they re-read on the next one or re-watch.
+      if (loaded.status().code() != absl::StatusCode::kNotFound) {
+        std::cerr << "change dispatcher: loading " << key.run.name << "/" << key.name << ": " << loaded.status()
+                  << "\n";
+      }
+      return false;
     }
-    return;
+    snapshot = std::make_shared<const ActionWithAttempts>(std::move(*loaded));
   }
-  auto snapshot = std::make_shared<const ActionWithAttempts>(std::move(*loaded));
-  const Action& a = snapshot->action;
-  hub_.Publish(ActionTopic(a.key), snapshot);
-  hub_.Publish(RunTopic(a.key.run), snapshot);
-  if (a.parent) hub_.Publish(ParentTopic(ActionKey{a.key.run, *a.parent}), snapshot);
-  if (!a.parent) {
-    hub_.Publish(ProjectTopic(a.key.run.org, a.key.run.project, a.key.run.domain), snapshot);
-    hub_.Publish(OrgTopic(a.key.run.org), snapshot);
-  }
+  if (details) hub_.Publish(details_topic, snapshot);
+  for (const std::string& t : topics) hub_.Publish(t, snapshot);
+  return true;
 }
 
 std::string ChangeDispatcher::ActionTopic(const ActionKey& k) {

@@ -1,13 +1,16 @@
 #pragma once
 // The one component that turns committed action changes into watch events. It is the ActionRepository's change
-// listener; each change is queued (coalesced per action), loaded ONCE from the database on the dispatcher's own
+// listener; each change is queued (coalesced per action), turned ONCE into a snapshot on the dispatcher's own
 // thread (never the writer's) and published to these topics of its WatchHub:
 //   ActionTopic(key)          the action itself
 //   RunTopic(run)             every action of the run
 //   ParentTopic(parent key)   the children of an action
 //   ProjectTopic(o, p, d)     root actions (runs) of a project/domain
 //   OrgTopic(o)               root actions (runs) of an org
-// Subscribers get a shared, immutable snapshot of the action with its attempts; callbacks must not block.
+// Subscribers get a shared, immutable snapshot of the action; callbacks must not block. Only ActionTopic
+// subscribers (action details) get its attempts too: for them the snapshot is loaded from the database; for the
+// others the action as the writer committed it is used when the change carries it (SQLite; PostgreSQL changes
+// come from NOTIFY and are loaded). A change nobody subscribes to is not loaded at all.
 //
 // Thread-safe. Ownership: borrows the repository, which must outlive the dispatcher. Shutdown() (also run by the
 // destructor) stops the thread; changes still queued are dropped.
@@ -17,7 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "domain/action.h"
 #include "flyte/common/watch_hub.h"
@@ -44,8 +47,8 @@ class ChangeDispatcher {
   void Flush();
   void Shutdown();
 
-  // Events published so far and database loads done (each change coalesced into one load).
-  uint64_t loads() const;
+  // Snapshots built so far (each coalesced change becomes one, whatever the number of watchers).
+  uint64_t snapshots() const;
 
   static std::string ActionTopic(const ActionKey& key);
   static std::string RunTopic(const RunKey& run);
@@ -55,15 +58,15 @@ class ChangeDispatcher {
 
  private:
   void Run();
-  void Dispatch(const ActionKey& key);
+  bool Dispatch(const ActionChange& change);  // false: nobody listens, or it could not be loaded
 
   ActionRepository& actions_;
   common::WatchHub<ActionSnapshot> hub_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<ActionKey> queue_;
-  std::unordered_set<std::string> queued_;  // ActionTopic of queued keys, for coalescing
-  uint64_t enqueued_ = 0, done_ = 0, loads_ = 0;
+  std::deque<std::string> queue_;                          // ActionTopic of queued changes, oldest first
+  std::unordered_map<std::string, ActionChange> queued_;  // by ActionTopic: the newest change of that action
+  uint64_t enqueued_ = 0, done_ = 0, snapshots_ = 0;
   bool stopping_ = false;
   std::thread thread_;
 };

@@ -66,7 +66,11 @@ absl::Status QueueDispatcher::Start() {
 void QueueDispatcher::Wake() {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // Every CreateRun wakes: signal only a thread that waits for it, once. A thread in a backoff or busy sending
+    // would only wake up to go back to sleep (a context switch per call); it sees woken_ when it next waits.
+    const bool notify = waiting_wakeable_ && !woken_;
     woken_ = true;
+    if (!notify) return;
   }
   cv_.notify_one();
 }
@@ -82,7 +86,9 @@ void QueueDispatcher::Shutdown() {
 
 void QueueDispatcher::Wait(std::chrono::milliseconds d, bool wakeable) {
   std::unique_lock<std::mutex> lock(mu_);
+  waiting_wakeable_ = wakeable;
   cv_.wait_for(lock, d, [&] { return stopping_ || (wakeable && woken_); });
+  waiting_wakeable_ = false;
   woken_ = false;
 }
 
@@ -140,28 +146,32 @@ absl::Status QueueDispatcher::RunOnce() {
       outbox_->Claim(options_.batch, clock_.Now(), std::chrono::duration_cast<std::chrono::microseconds>(options_.claim_for));
   if (!batch.ok()) return batch.status();
   absl::Status first_failure;
+  std::vector<int64_t> done, deferred;
   for (const QueueCommand& c : *batch) {
     if (!first_failure.ok()) {
       // Keep the order: nothing of this batch overtakes a command that failed.
-      (void)outbox_->Retry(c.id, clock_.Now() + backoff_, "deferred behind a failed command");
+      deferred.push_back(c.id);
       continue;
     }
     absl::Status s = Deliver(c);
     if (s.ok()) {
-      if (absl::Status d = outbox_->Done(c.id); !d.ok()) {
-        // Left claimed: sent again once the claim lapses (harmless duplicate).
-        FLYTE_LOG(kWarn, "queue dispatcher: marking {} done failed: {}", Describe(c), d.ToString());
-      }
+      done.push_back(c.id);
       continue;
     }
     failures_++;
     first_failure = s;
-    (void)outbox_->Retry(c.id, clock_.Now() + backoff_, s.ToString());
+    (void)outbox_->Retry({c.id}, clock_.Now() + backoff_, s.ToString());
     if (failures_logged_++ % 20 == 0) {
       FLYTE_LOG(kWarn, "queue dispatcher: {} failed (retrying every <= {}ms): {}", Describe(c),
                 options_.max_backoff.count(), s.ToString());
     }
   }
+  // One transaction for the batch's acknowledgements (a crash before it only means harmless duplicate sends).
+  if (absl::Status d = outbox_->Done(done); !d.ok()) {
+    // Left claimed: sent again once the claims lapse (harmless duplicates).
+    FLYTE_LOG(kWarn, "queue dispatcher: marking {} commands done failed: {}", done.size(), d.ToString());
+  }
+  (void)outbox_->Retry(deferred, clock_.Now() + backoff_, "deferred behind a failed command");
   if (first_failure.ok() && !batch->empty()) {
     if (failures_logged_ > 0) FLYTE_LOG(kInfo, "queue dispatcher: queue-service reachable again");
     failures_logged_ = 0;

@@ -1,7 +1,7 @@
 #pragma once
 // Sends the queue outbox (repository/queue_outbox.h) to queue-service through the QueueClient port, from one
 // background thread:
-//   claim due commands (oldest first) -> send each -> delete it once acknowledged.
+//   claim due commands (oldest first) -> send each -> delete the acknowledged ones (one transaction per batch).
 // Enqueues of actions that are already terminal (aborted before they reached the queue) or gone are dropped
 // without sending. Answers that can never succeed (kInvalidArgument, kNotFound, kFailedPrecondition,
 // kAlreadyExists) are logged and dropped. Anything else (queue-service down, timeouts) keeps the command and the
@@ -77,6 +77,7 @@ class QueueDispatcher {
   std::mutex mu_;
   std::condition_variable cv_;
   bool woken_ = false;
+  bool waiting_wakeable_ = false;  // the thread is in Wait() and a Wake() should end it
   bool stopping_ = false;
   std::thread thread_;
 

@@ -2,11 +2,17 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <unordered_map>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "domain/naming.h"
 #include "service/live_gate.h"
@@ -133,33 +139,31 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   root.metadata = p.metadata;
   root.input_uri = p.offloaded_input_uri.empty() ? run_path + "/inputs/inputs.pb" : p.offloaded_input_uri;
   root.run_output_base = run_path + "/";
-  root.created_at = clock_.Now();
+  // At the precision the database keeps, so the answer, watch events and later reads show the same time.
+  root.created_at = common::FromUnixMicros(common::ToUnixMicros(clock_.Now()));
   root.updated_at = root.created_at;
 
-  // Inputs are written only for a run that does not exist yet, so a duplicate request cannot overwrite the inputs
-  // of the run that owns the name. (Two concurrent creators of one name may still race on the file.)
+  // One transaction: insert the run (a taken name fails here, before anything is written), record its enqueue,
+  // write its inputs, commit. Inputs are written only once the insert has claimed the name, so neither a duplicate
+  // request nor a concurrent creator of the same name can overwrite the inputs of the run that owns it, and a run
+  // is never committed (hence never sent to queue-service) without its inputs. With a queue, once CreateRun
+  // answers OK the run reaches queue-service eventually, whatever is down or crashes in between.
+  ActionRepository::RunCreation with;
+  if (queue_ != nullptr) with.enqueue = QueueCommand{0, QueueCommandKind::kEnqueue, root.key, "", "", 0};
+  const std::string no_inputs;
+  const std::string& inputs = p.inputs ? *p.inputs : no_inputs;
   if (p.offloaded_input_uri.empty() && IsFileUri(root.input_uri)) {
-    absl::StatusOr<Action> existing = store_.Actions().Get(root.key);
-    if (existing.ok()) return absl::AlreadyExistsError("run " + root.key.run.name + " already exists");
-    if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
-    if (absl::Status s = StoreInputs(root.input_uri, p.inputs.value_or("")); !s.ok()) return s;
+    // Directories outside the transaction (they may already exist, e.g. for a duplicate); the file inside it.
+    if (absl::Status s = MakeInputsDir(root.input_uri); !s.ok()) return s;
+    with.before_commit = [this, &root, &inputs] { return StoreInputs(root.input_uri, inputs); };
   }
-
-  // With a queue, the enqueue is recorded in the same transaction as the run: once CreateRun answers OK the run
-  // reaches queue-service eventually, whatever is down or crashes in between.
-  absl::Status created = queue_ != nullptr
-                             ? store_.Actions().CreateRunAndRecord(root, QueueCommand{0, QueueCommandKind::kEnqueue,
-                                                                                      root.key, "", "", 0})
-                             : store_.Actions().CreateRun(root);
-  if (created.code() == absl::StatusCode::kAlreadyExists) {
+  absl::StatusOr<Action> created = store_.Actions().CreateRunWith(root, with);
+  if (created.status().code() == absl::StatusCode::kAlreadyExists) {
     return absl::AlreadyExistsError("run " + root.key.run.name + " already exists");
   }
-  if (!created.ok()) return created;
+  if (!created.ok()) return created.status();
   if (queue_ != nullptr) queue_->Wake();
-
-  absl::StatusOr<Action> stored = store_.Actions().Get(root.key);
-  if (!stored.ok()) return stored.status();
-  return stored;
+  return created;
 }
 
 absl::Status RunUseCases::EnqueueAction(Action child, const std::string& request) {
@@ -185,15 +189,32 @@ absl::Status RunUseCases::EnqueueAction(Action child, const std::string& request
   return absl::OkStatus();
 }
 
-absl::Status RunUseCases::StoreInputs(const std::string& uri, const std::string& bytes) {
-  std::filesystem::path path(LocalPath(uri));
+absl::Status RunUseCases::MakeInputsDir(const std::string& uri) {
+  const std::filesystem::path dir = std::filesystem::path(LocalPath(uri)).parent_path();
+  // A new run needs exactly two levels (<run>/ and <run>/inputs/) under a project/domain directory that usually
+  // exists: two mkdir calls instead of create_directories' stat of every level (this is on every CreateRun).
+  if (::mkdir(dir.parent_path().c_str(), 0777) == 0 || errno == EEXIST) {
+    if (::mkdir(dir.c_str(), 0777) == 0 || errno == EEXIST) return absl::OkStatus();
+  }
   std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) return absl::InternalError("cannot create " + path.parent_path().string() + ": " + ec.message());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) return absl::InternalError("cannot write inputs to " + path.string());
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError("cannot create " + dir.string() + ": " + ec.message());
+  return absl::OkStatus();
+}
+
+absl::Status RunUseCases::StoreInputs(const std::string& uri, const std::string& bytes) {
+  // Plain open/write/close: this runs inside the run's transaction, and a stream's buffer would only add a copy.
+  const std::string path = LocalPath(uri);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = fd >= 0;
+  for (size_t done = 0; ok && done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  if (fd >= 0 && ::close(fd) != 0) ok = false;
+  if (!ok) return absl::InternalError("cannot write inputs to " + path + ": " + std::strerror(errno));
   return absl::OkStatus();
 }
 

@@ -113,6 +113,9 @@ class RunUseCases {
                                                  WatchEnd end);
 
  private:
+  // Creates the directory of a file:// inputs uri (and missing parents).
+  absl::Status MakeInputsDir(const std::string& uri);
+  // Writes (or rewrites: idempotent) the inputs file; its directory must exist.
   absl::Status StoreInputs(const std::string& uri, const std::string& bytes);
   absl::StatusOr<std::vector<Action>> ListAll(ListQuery query);
 

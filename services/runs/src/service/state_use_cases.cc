@@ -7,41 +7,77 @@
 
 namespace flyte::runs {
 
+namespace {
+
+absl::Status MissingAction(const ActionKey& key) {
+  return absl::NotFoundError("action " + key.run.name + "/" + key.name +
+                             " not found (give parent_action_name to create it)");
+}
+
+}  // namespace
+
+ActionEvent StateUseCases::WithDefaults(const ActionEvent& event) const {
+  ActionEvent e = event;
+  if (e.occurred_at == TimePoint{}) e.occurred_at = clock_.Now();
+  if (e.attempt == 0) e.attempt = 1;
+  return e;
+}
+
+std::vector<absl::Status> StateUseCases::PutMany(const std::vector<Report>& reports) {
+  std::vector<absl::Status> out(reports.size());
+  std::vector<KeyedEvent> batch;
+  std::vector<size_t> index;  // batch position -> report position
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (reports[i].event.phase == Phase::kUnspecified) {
+      out[i] = absl::InvalidArgumentError("state.phase is required");
+      continue;
+    }
+    batch.push_back(KeyedEvent{reports[i].key, WithDefaults(reports[i].event)});
+    index.push_back(i);
+  }
+  std::vector<absl::StatusOr<Action>> applied = store_.Actions().ApplyEvents(batch);
+  // Reports of actions not recorded yet create them under their parent first: one by one, in order, after the
+  // batch (none of their reports could apply in it, since the action did not exist there).
+  for (size_t b = 0; b < applied.size(); ++b) {
+    const size_t i = index[b];
+    if (applied[b].status().code() != absl::StatusCode::kNotFound) {
+      out[i] = applied[b].status();
+    } else if (!reports[i].parent || reports[i].parent->empty()) {
+      out[i] = MissingAction(reports[i].key);
+    } else {
+      out[i] = Put(reports[i].key, reports[i].parent, reports[i].event).status();
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<Action> StateUseCases::Put(const ActionKey& key, const std::optional<std::string>& parent,
                                           const ActionEvent& event) {
   if (event.phase == Phase::kUnspecified) return absl::InvalidArgumentError("state.phase is required");
   ActionRepository& actions = store_.Actions();
-  absl::StatusOr<Action> current = actions.Get(key);
-  if (current.status().code() == absl::StatusCode::kNotFound) {
-    if (!parent || parent->empty()) {
-      return absl::NotFoundError("action " + key.run.name + "/" + key.name +
-                                 " not found (give parent_action_name to create it)");
-    }
-    absl::StatusOr<Action> parent_action = actions.Get(ActionKey{key.run, *parent});
-    if (parent_action.status().code() == absl::StatusCode::kNotFound) {
-      return absl::NotFoundError("parent action " + key.run.name + "/" + *parent + " not found");
-    }
-    if (!parent_action.ok()) return parent_action.status();
-    Action child;
-    child.key = key;
-    child.parent = *parent;
-    child.type = ActionType::kTask;
-    child.phase = Phase::kQueued;
-    child.input_uri = parent_action->run_output_base.empty() ? "" : parent_action->run_output_base + key.name +
-                                                                         "/inputs.pb";
-    child.run_output_base = parent_action->run_output_base;
-    child.created_at = clock_.Now();
-    child.updated_at = child.created_at;
-    absl::Status created = actions.CreateAction(child);
-    // Two reporters racing to create the same child is fine: the loser applies its event to the winner's row.
-    if (!created.ok() && created.code() != absl::StatusCode::kAlreadyExists) return created;
-  } else if (!current.ok()) {
-    return current.status();
+  // Nearly every report is for an action that exists: apply first, create only when it turns out missing.
+  absl::StatusOr<Action> applied = actions.ApplyEvent(key, WithDefaults(event));
+  if (applied.status().code() != absl::StatusCode::kNotFound) return applied;
+  if (!parent || parent->empty()) return MissingAction(key);
+  absl::StatusOr<Action> parent_action = actions.Get(ActionKey{key.run, *parent});
+  if (parent_action.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError("parent action " + key.run.name + "/" + *parent + " not found");
   }
-  ActionEvent e = event;
-  if (e.occurred_at == TimePoint{}) e.occurred_at = clock_.Now();
-  if (e.attempt == 0) e.attempt = 1;
-  return actions.ApplyEvent(key, e);
+  if (!parent_action.ok()) return parent_action.status();
+  Action child;
+  child.key = key;
+  child.parent = *parent;
+  child.type = ActionType::kTask;
+  child.phase = Phase::kQueued;
+  child.input_uri =
+      parent_action->run_output_base.empty() ? "" : parent_action->run_output_base + key.name + "/inputs.pb";
+  child.run_output_base = parent_action->run_output_base;
+  child.created_at = clock_.Now();
+  child.updated_at = child.created_at;
+  absl::Status created = actions.CreateAction(child);
+  // Two reporters racing to create the same child is fine: the loser applies its event to the winner's row.
+  if (!created.ok() && created.code() != absl::StatusCode::kAlreadyExists) return created;
+  return actions.ApplyEvent(key, WithDefaults(event));
 }
 
 absl::StatusOr<ActionWithAttempts> StateUseCases::Get(const ActionKey& key) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -26,6 +27,14 @@ class StateUseCases {
   // Applies `event` to the action. If the action does not exist and `parent` is given, the child action is first
   // created under that parent (QUEUED, no spec) in the same run; the run must exist.
   absl::StatusOr<Action> Put(const ActionKey& key, const std::optional<std::string>& parent, const ActionEvent& event);
+  // Put for each report in order, with one outcome each, in one transaction where the actions exist (the
+  // executors' batched reports). A kUnavailable outcome means that report was not applied and may be retried.
+  struct Report {
+    ActionKey key;
+    std::optional<std::string> parent;
+    ActionEvent event;
+  };
+  std::vector<absl::Status> PutMany(const std::vector<Report>& reports);
   // The action's current state (kNotFound).
   absl::StatusOr<ActionWithAttempts> Get(const ActionKey& key);
 
@@ -38,6 +47,8 @@ class StateUseCases {
   absl::StatusOr<WatchHandle> Watch(const ActionKey& parent, WatchSink sink);
 
  private:
+  ActionEvent WithDefaults(const ActionEvent& event) const;  // occurred_at now, attempt 1 when not given
+
   Store& store_;
   ChangeDispatcher& changes_;
   common::Clock& clock_;
