@@ -5,12 +5,7 @@
 # replicas whose dispatchers share the outbox. Exits non-zero on failure.
 DB=postgres
 source "$(dirname "$0")/lib/stack.sh"
-step "starting a throwaway PostgreSQL"
-start_postgres
-write_configs
-start queue
-start runs
-start executor
+start_stack
 scenario_success
 scenario_latency 10
 scenario_abort

@@ -5,10 +5,7 @@
 # queue-service under a burst of CreateRuns (kill -9), kill -9 of the executor. Exits non-zero on failure.
 DB=sqlite
 source "$(dirname "$0")/lib/stack.sh"
-write_configs
-start queue
-start runs
-start executor
+start_stack
 scenario_success
 scenario_latency 10
 scenario_failure

@@ -20,6 +20,24 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("FLYTE_BUILD_DIR", REPO / "build"))
 VENV_BIN = Path(sys.executable).parent
 
+# The phases a run ends in, as the SDK prints them.
+TERMINAL = {"ActionPhase.SUCCEEDED", "ActionPhase.FAILED", "ActionPhase.ABORTED", "ActionPhase.TIMED_OUT"}
+
+
+def wait_phase(name, phases, timeout):
+    """Polls run `name` until its phase is one of `phases` or `timeout` seconds pass; returns the last read.
+
+    Bounded, so a stack that never gets there fails the test's assertion instead of hanging it."""
+    import flyte.remote as remote
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = remote.Run.get(name)
+        if str(r.phase) in phases:
+            return r
+        time.sleep(0.3)
+    return remote.Run.get(name)
+
 
 def _free_port() -> int:
     with socket.socket() as s:

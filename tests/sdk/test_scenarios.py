@@ -11,9 +11,8 @@ import flyte
 import flyte.remote as remote
 from flyte.syncify import syncify
 
-from conftest import BUILD
+from conftest import BUILD, TERMINAL, wait_phase
 
-TERMINAL = {"ActionPhase.SUCCEEDED", "ActionPhase.FAILED", "ActionPhase.ABORTED", "ActionPhase.TIMED_OUT"}
 TIMINGS = {}
 
 
@@ -35,16 +34,6 @@ def mgr(flyte_client):
     return flyte_client
 
 
-def _wait_phase(name, phases, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        r = remote.Run.get(name)
-        if str(r.phase) in phases:
-            return r
-        time.sleep(0.3)
-    return remote.Run.get(name)
-
-
 def _err(run_name):
     try:
         return remote.ActionDetails.get(run_name=run_name, name="a0").error_info
@@ -54,7 +43,7 @@ def _err(run_name):
 
 def _finish(stack, run, timeout=90):
     """Bounded poll to a terminal phase (a stack that never runs it fails instead of hanging), then run.wait()."""
-    got = _wait_phase(run.name, TERMINAL, timeout=timeout)
+    got = wait_phase(run.name, TERMINAL, timeout=timeout)
     assert str(got.phase) in TERMINAL, stack.logs()[-4000:]
     run.wait(quiet=True)
     return remote.Run.get(run.name)
@@ -121,7 +110,7 @@ def test_parent_fanout_20(mgr):
 
     t0 = time.monotonic()
     run = flyte.run(parent_fanout, n=20)
-    _wait_phase(run.name, TERMINAL, timeout=150)
+    wait_phase(run.name, TERMINAL, timeout=150)
     run.wait(quiet=True)
     got = remote.Run.get(run.name)
     assert str(got.phase) == "ActionPhase.SUCCEEDED", f"{got.phase}: {_err(got.name)}\n{mgr.logs()[-4000:]}"
@@ -171,7 +160,7 @@ def test_abort_kills_parent_and_children(mgr):
         pids = [int(f.rsplit("-", 1)[1]) for f in files]
         assert all(_alive(p) for p in pids)
         run.abort()
-        got = _wait_phase(run.name, {"ActionPhase.ABORTED"}, timeout=30)
+        got = wait_phase(run.name, {"ActionPhase.ABORTED"}, timeout=30)
         assert str(got.phase) == "ActionPhase.ABORTED"
         deadline = time.time() + 20
         while time.time() < deadline and any(_alive(p) for p in pids):

@@ -1,23 +1,10 @@
 """The official `flyte` SDK (pinned in scripts/versions.env) against the real binaries, unmodified."""
-import time
-
 import pytest
 
 import flyte
 import flyte.remote as remote
 
-
-TERMINAL = {"ActionPhase.SUCCEEDED", "ActionPhase.FAILED", "ActionPhase.ABORTED", "ActionPhase.TIMED_OUT"}
-
-
-def _wait_phase(name, phases, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        r = remote.Run.get(name)
-        if str(r.phase) in phases:
-            return r
-        time.sleep(0.5)
-    return remote.Run.get(name)
+from conftest import TERMINAL, wait_phase
 
 
 def test_init_projects_and_empty_listing(flyte_client):
@@ -57,7 +44,7 @@ def test_abort(flyte_client):
 
     run = flyte.run(sleepy, seconds=60)
     run.abort()
-    got = _wait_phase(run.name, {"ActionPhase.ABORTED"})
+    got = wait_phase(run.name, {"ActionPhase.ABORTED"}, timeout=30)
     assert str(got.phase) == "ActionPhase.ABORTED"
 
 
@@ -76,7 +63,7 @@ def test_run_wait_outputs(flyte_client):
 
     run = flyte.run(square, x=9)
     # Poll first (bounded), so a stack that never runs the action fails instead of hanging in run.wait().
-    got = _wait_phase(run.name, TERMINAL, timeout=90)
+    got = wait_phase(run.name, TERMINAL, timeout=90)
     assert str(got.phase) in TERMINAL, flyte_client.logs()[-4000:]
     run.wait(quiet=True)
     got = remote.Run.get(run.name)
@@ -89,7 +76,7 @@ def test_failed_task_reports_error(flyte_client):
     from sdk_wf import fail
 
     run = flyte.run(fail, msg="boom")
-    got = _wait_phase(run.name, TERMINAL, timeout=90)
+    got = wait_phase(run.name, TERMINAL, timeout=90)
     assert str(got.phase) == "ActionPhase.FAILED"
 
 

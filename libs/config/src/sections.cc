@@ -4,6 +4,15 @@
 
 namespace flyte::config {
 
+void ParseServer(Section& parent, std::string_view key, std::string* host, int* port) {
+  std::optional<Section> s = parent.Child(key);
+  if (!s) return;
+  s->String("host", host);
+  s->Int("port", port, 0, 65535);
+  s->Finish();
+  if (host->empty()) s->problems()->Add(s->path() + ".host", "must not be empty");
+}
+
 db::DatabaseConfig DefaultDatabase() {
   db::DatabaseConfig cfg;
   cfg.sqlite = db::SqliteConfig{};

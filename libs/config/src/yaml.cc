@@ -124,14 +124,32 @@ absl::StatusOr<Document> Document::Parse(std::string_view yaml) {
   return doc;
 }
 
-absl::StatusOr<Document> Document::LoadFile(const std::string& path) {
+namespace {
+
+// Document::LoadFile, also handing back the text it parsed.
+absl::StatusOr<Document> LoadWithText(const std::string& path, std::string* text) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(Cat("cannot read config file '", path, "'"));
   std::stringstream ss;
   ss << in.rdbuf();
-  absl::StatusOr<Document> doc = Parse(ss.str());
+  *text = ss.str();
+  absl::StatusOr<Document> doc = Document::Parse(*text);
   if (!doc.ok()) return absl::InvalidArgumentError(Cat(path, ": ", std::string(doc.status().message())));
   return doc;
+}
+
+}  // namespace
+
+absl::StatusOr<Document> Document::LoadFile(const std::string& path) {
+  std::string text;
+  return LoadWithText(path, &text);
+}
+
+absl::StatusOr<std::string> Document::LoadFileText(const std::string& path) {
+  std::string text;
+  absl::StatusOr<Document> doc = LoadWithText(path, &text);
+  if (!doc.ok()) return doc.status();
+  return text;
 }
 
 Section Document::Root(Problems* problems) const {

@@ -118,3 +118,31 @@ TEST_CASE("logger section follows the seed", "[unit][config]") {
   CHECK(logger.show_source);
   CHECK(problems.list() == std::vector<std::string>{"logger.colour: unknown key"});
 }
+
+TEST_CASE("a server section: defaults when absent, every problem with its path", "[unit][config]") {
+  auto parse = [](const std::string& yaml, std::string* host, int* port) {
+    Problems problems;
+    auto doc = Document::Parse(yaml);
+    REQUIRE(doc.ok());
+    auto root = doc->Root(&problems);
+    if (auto svc = root.Child("svc")) {
+      flyte::config::ParseServer(*svc, "server", host, port);
+      svc->Finish();
+    }
+    root.Finish();
+    return problems.list();
+  };
+  std::string host = "0.0.0.0";
+  int port = 8090;
+  CHECK(parse("svc: {}\n", &host, &port).empty());
+  CHECK(host == "0.0.0.0");
+  CHECK(port == 8090);
+
+  CHECK(parse("svc: {server: {host: 127.0.0.1, port: 0}}\n", &host, &port).empty());
+  CHECK(host == "127.0.0.1");
+  CHECK(port == 0);
+
+  CHECK(parse("svc: {server: {host: '', port: 70000, tls: true}}\n", &host, &port) ==
+        std::vector<std::string>{"svc.server.port: expected an integer 0..65535, got '70000'",
+                                 "svc.server.tls: unknown key", "svc.server.host: must not be empty"});
+}

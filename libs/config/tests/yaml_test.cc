@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "flyte/config/load.h"
 #include "flyte/config/yaml.h"
 
 using flyte::config::Document;
@@ -168,4 +169,60 @@ TEST_CASE("bad YAML and missing files are errors, not problems", "[unit][config]
   root.Finish();
   CHECK(none.ok());
   CHECK(x == 5);
+}
+
+namespace {
+
+struct TinyConfig {
+  int port = 8080;
+  std::string name = "default";
+};
+
+void ReadTiny(Section& root, TinyConfig* cfg) {
+  if (auto server = root.Child("server")) {
+    server->Int("port", &cfg->port, 1, 65535);
+    server->Finish();
+  }
+  root.String("name", &cfg->name);
+}
+
+}  // namespace
+
+TEST_CASE("a service config loads through its schema: defaults, file errors, every problem", "[unit][config]") {
+  using flyte::config::LoadConfigFile;
+  using flyte::config::ParseConfigText;
+  auto dir = std::filesystem::temp_directory_path() / ("flyte-config-load-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string good = (dir / "good.yaml").string(), bad = (dir / "bad.yaml").string();
+  std::ofstream(good) << "server: {port: 9000}\nname: mine\n";
+  std::ofstream(bad) << "a: [1, 2\n";
+
+  // No file: the defaults, as an empty document gives them.
+  auto none = LoadConfigFile(std::string(), TinyConfig{}, &ReadTiny);
+  REQUIRE(none.ok());
+  CHECK(none->port == 8080);
+  CHECK(none->name == "default");
+
+  auto loaded = LoadConfigFile(good, TinyConfig{}, &ReadTiny);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->port == 9000);
+  CHECK(loaded->name == "mine");
+  CHECK(*Document::LoadFileText(good) == "server: {port: 9000}\nname: mine\n");
+
+  auto missing = LoadConfigFile("/nonexistent/tiny.yaml", TinyConfig{}, &ReadTiny);
+  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+  CHECK(missing.status().message() == "cannot read config file '/nonexistent/tiny.yaml'");
+  CHECK(Document::LoadFileText("/nonexistent/tiny.yaml").status() == missing.status());
+
+  auto broken = LoadConfigFile(bad, TinyConfig{}, &ReadTiny);
+  CHECK(broken.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(broken.status().message()).rfind(bad + ": invalid YAML at line", 0) == 0);
+  CHECK(Document::LoadFileText(bad).status() == broken.status());
+
+  // Problems inside the schema and unknown top-level keys come back together, in the order found.
+  auto wrong = ParseConfigText("server: {port: 0}\nnmae: typo\n", TinyConfig{}, &ReadTiny);
+  CHECK(wrong.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(wrong.status().message()).find("server.port") != std::string::npos);
+  CHECK(std::string(wrong.status().message()).find("nmae: unknown key") != std::string::npos);
+  std::filesystem::remove_all(dir);
 }

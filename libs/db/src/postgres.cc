@@ -12,6 +12,7 @@
 #include <pqxx/pqxx>
 
 #include "flyte/db/database.h"
+#include "pg_statistics.h"
 
 namespace flyte::db {
 namespace {
@@ -178,6 +179,10 @@ class PostgresDatabase final : public Database {
 
   Dialect dialect() const override { return Dialect::kPostgres; }
 
+  void KeepPlannerStatistics() {
+    statistics_ = std::make_unique<internal::PlannerStatistics>(*this, std::chrono::seconds(1));
+  }
+
   // Connects once so a bad config fails at start.
   absl::Status Init() {
     absl::StatusOr<std::unique_ptr<PgConn>> c = Acquire();
@@ -317,6 +322,7 @@ class PostgresDatabase final : public Database {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConn>> idle_;
   int open_ = 0;
+  std::unique_ptr<internal::PlannerStatistics> statistics_;  // last: stopped before the pool goes away
 };
 
 }  // namespace
@@ -328,6 +334,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(const PostgresConfig& con
   auto db = std::make_unique<PostgresDatabase>(std::move(conninfo), max_open_connections, options);
   absl::Status s = db->Init();
   if (!s.ok()) return s;
+  db->KeepPlannerStatistics();
   return std::unique_ptr<Database>(std::move(db));
 }
 

@@ -2,6 +2,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -214,4 +215,59 @@ TEST_CASE("postgres: LISTEN helper delivers notifications", "[db][postgres]") {
   std::lock_guard<std::mutex> l(mu);
   REQUIRE(got.size() == 1);
   CHECK(got[0] == "hello");
+}
+
+TEST_CASE("postgres: a young table that grew is analyzed, so key lookups use the primary key", "[db][postgres]") {
+  auto cfg = flyte::testing::ThrowawayPostgres::Instance().CreateDatabase();
+  auto db = flyte::db::OpenPostgres(cfg, 1);  // one connection: the one that prepared `lookup`
+  REQUIRE(db.ok());
+  Database& d = **db;
+  REQUIRE(d.Write("setup", [](Tx& tx) {
+             // The shape of runs-service's actions table: a scoped key and an index sharing all but its last column.
+             auto made = tx.Exec("CREATE TABLE items (org TEXT NOT NULL, run TEXT NOT NULL, name TEXT NOT NULL, "
+                                 "parent TEXT, PRIMARY KEY (org, run, name))");
+             if (!made.ok()) return made.status();
+             return tx.Exec("CREATE INDEX items_by_parent ON items (org, run, parent)").status();
+           }).ok());
+  // A statement prepared while the table was tiny: after five runs PostgreSQL caches a generic plan for it, which
+  // with no statistics prefers the narrow index, and keeps it as the table grows (unless ANALYZE invalidates it).
+  REQUIRE(d.Write("prepare", [](Tx& tx) -> absl::Status {
+             auto p = tx.Exec("PREPARE lookup(text, text, text) AS SELECT parent FROM items WHERE org = $1 AND run = $2 AND name = $3");
+             if (!p.ok()) return p.status();
+             for (int i = 0; i < 10; ++i) {
+               auto r = tx.Query("EXECUTE lookup('o', 'r', 'c1')");
+               if (!r.ok()) return r.status();
+             }
+             return absl::OkStatus();
+           }).ok());
+  REQUIRE(d.Write("fill", [](Tx& tx) -> absl::Status {
+             for (int i = 0; i < 1000; ++i) {
+               auto n = tx.Exec("INSERT INTO items VALUES ('o', 'r', ?, 'a0')", {std::string("c") + std::to_string(i)});
+               if (!n.ok()) return n.status();
+             }
+             return absl::OkStatus();
+           }).ok());
+  // Nobody runs ANALYZE here and autovacuum waits a minute: the database's own keeper must do it.
+  std::string plan;
+  for (int i = 0; i < 100; ++i) {
+    std::optional<int64_t> analyzed;
+    REQUIRE(d.Read("check", [&](Tx& tx) -> absl::Status {
+               auto rows = tx.Query(
+                   "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'items' AND "
+                   "(last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL)");
+               if (!rows.ok()) return rows.status();
+               analyzed = (*rows)[0].Int(0);
+               return absl::OkStatus();
+             }).ok());
+    if (analyzed == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(d.Read("plan", [&](Tx& tx) -> absl::Status {
+             auto rows = tx.Query("EXPLAIN EXECUTE lookup('o', 'r', 'c500')");
+             if (!rows.ok()) return rows.status();
+             for (const auto& r : *rows) plan += r.Str(0) + "\n";
+             return absl::OkStatus();
+           }).ok());
+  INFO(plan);
+  CHECK(plan.find("items_pkey") != std::string::npos);
 }

@@ -33,12 +33,17 @@ class UnknownMethod final : public grpc::ServerGenericBidiReactor {
 class GrpcCall;
 
 // The stream handed to handlers. Its lock orders every reactor operation: one write in flight, Finish only when
-// no write is outstanding, and at most once. Reactor calls happen outside the lock.
-class GrpcStream final : public RawServerStream {
+// no write is outstanding, and at most once. Reactor calls happen outside the lock. A write that Send makes
+// possible is started on the write pump, not on the sender's thread (see grpc_write_pump.h).
+class GrpcStream final : public RawServerStream,
+                         public GrpcWritePump::Pumpable,
+                         public std::enable_shared_from_this<GrpcStream> {
  public:
-  GrpcStream(GrpcCall* call, size_t backlog) : call_(call), backlog_(backlog) {}
+  GrpcStream(GrpcCall* call, size_t backlog, GrpcWritePump* pump) : call_(call), backlog_(backlog), pump_(pump) {}
 
   bool Send(const google::protobuf::Message& msg) override;
+  // Write pump side: starts the next write (or the Finish) if the stream is idle.
+  void Pump() override;
   void Finish(const absl::Status& status) override;
   void OnDone(std::function<void()> fn) override {
     std::unique_lock<std::mutex> l(mu_);
@@ -80,21 +85,23 @@ class GrpcStream final : public RawServerStream {
   mutable std::mutex mu_;
   GrpcCall* call_;  // null once the reactor is done
   const size_t backlog_;
+  GrpcWritePump* const pump_;
   std::deque<grpc::ByteBuffer> queue_;
   grpc::ByteBuffer current_;
   bool writing_ = false;
   bool over_ = false;
   bool finish_called_ = false;
+  bool pump_scheduled_ = false;  // on the write pump's queue; further Sends need not schedule again
   std::optional<grpc::Status> finish_;
   std::vector<std::function<void()>> callbacks_;
 };
 
 class GrpcCall final : public grpc::ServerGenericBidiReactor {
  public:
-  GrpcCall(ServerCore* core, grpc::GenericCallbackServerContext* ctx, const Method* method)
+  GrpcCall(ServerCore* core, GrpcWritePump* pump, grpc::GenericCallbackServerContext* ctx, const Method* method)
       : core_(core), ctx_(ctx), method_(method), start_(Clock::now()) {
     if (method_->server_streaming) {
-      stream_ = std::make_shared<GrpcStream>(this, core_->options().stream_backlog);
+      stream_ = std::make_shared<GrpcStream>(this, core_->options().stream_backlog, pump);
     }
     StartRead(&request_);
   }
@@ -247,10 +254,19 @@ bool GrpcStream::Send(const google::protobuf::Message& msg) {
     return false;
   }
   queue_.push_back(std::move(bb));
+  if (call_ == nullptr || writing_ || finish_called_ || pump_scheduled_) return true;  // WriteDone picks it up
+  pump_scheduled_ = true;
+  l.unlock();
+  pump_->Schedule(shared_from_this());
+  return true;
+}
+
+void GrpcStream::Pump() {
+  std::unique_lock<std::mutex> l(mu_);
+  pump_scheduled_ = false;
   Action a = PumpLocked();
   l.unlock();
   Run(std::move(a), {});
-  return true;
 }
 
 void GrpcStream::Finish(const absl::Status& status) {
@@ -302,7 +318,7 @@ void GrpcStream::ReactorDone() {
 grpc::ServerGenericBidiReactor* GrpcGenericService::CreateReactor(grpc::GenericCallbackServerContext* ctx) {
   const Method* m = core_->router()->Find(ctx->method());
   if (m == nullptr) return new UnknownMethod(core_, ctx->method());
-  return new GrpcCall(core_, ctx, m);
+  return new GrpcCall(core_, &write_pump_, ctx, m);
 }
 
 }  // namespace flyte::rpc::internal

@@ -315,6 +315,57 @@ TEST_CASE("gRPC server streaming, in-process and over TCP", "[api]") {
   CHECK(ts.ended == 1);
 }
 
+TEST_CASE("gRPC fan-out from one thread keeps each stream in order and finishes after its writes", "[api]") {
+  TestServer ts;
+  constexpr int kStreams = 40, kMessages = 60;
+  auto stub = flyteidl2::workflow::RunService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(ts.server->port()), grpc::InsecureChannelCredentials()));
+  std::vector<std::unique_ptr<grpc::ClientContext>> ctxs;
+  std::vector<std::unique_ptr<grpc::ClientReader<WatchRunsResponse>>> readers;
+  for (int i = 0; i < kStreams; ++i) {
+    ctxs.push_back(std::make_unique<grpc::ClientContext>());
+    WatchRunsRequest req;
+    req.set_org("hold");
+    readers.push_back(stub->WatchRuns(ctxs.back().get(), req));
+  }
+  REQUIRE(WaitFor([&] { return ts.held_count() == kStreams; }));
+  // One publisher, as the watch hub does: every message to every stream, then Finish while writes are queued.
+  for (int m = 0; m < kMessages; ++m) {
+    for (auto& s : ts.held) CHECK(s.Send(RunMsg("m" + std::to_string(m))));
+  }
+  for (auto& s : ts.held) s.Finish(absl::OkStatus());
+  for (int i = 0; i < kStreams; ++i) {
+    WatchRunsResponse msg;
+    std::vector<std::string> got;
+    while (readers[i]->Read(&msg)) got.push_back(msg.runs(0).action().id().run().name());
+    CHECK(readers[i]->Finish().ok());
+    REQUIRE(got.size() == kMessages + 1);
+    CHECK(got[0] == "first");
+    for (int m = 0; m < kMessages; ++m) CHECK(got[m + 1] == "m" + std::to_string(m));
+  }
+  CHECK(WaitFor([&] { return ts.ended == kStreams; }));
+}
+
+TEST_CASE("a gRPC client that stops reading is finished with RESOURCE_EXHAUSTED", "[api]") {
+  flyte::rpc::ServerOptions opts;
+  opts.stream_backlog = 16;
+  TestServer ts(opts);
+  auto stub = flyteidl2::workflow::RunService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(ts.server->port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  WatchRunsRequest req;
+  req.set_org("flood");
+  auto reader = stub->WatchRuns(&ctx, req);  // not read until the server gave up
+  REQUIRE(WaitFor([&] { return ts.flood_stopped.load(); }));
+  CHECK(WaitFor([&] { return ts.ended == 1; }));
+  WatchRunsResponse msg;
+  while (reader->Read(&msg)) {
+  }
+  grpc::Status st = reader->Finish();
+  CHECK(st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK(st.error_message().find("backlog") != std::string::npos);
+}
+
 TEST_CASE("Connect unary: proto, json, gzip, chunked, errors", "[api]") {
   TestServer ts;
   int port = ts.server->port();

@@ -1,21 +1,17 @@
 #include "config.h"
 
+#include "flyte/config/load.h"
 #include "flyte/config/yaml.h"
 
 namespace flyte::executor {
 namespace {
 
-absl::StatusOr<Config> FromDocument(const config::Document& doc) {
-  Config cfg;
-  config::Problems problems;
-  config::Section root = doc.Root(&problems);
+// The whole schema; libs/config reads the file, reports unknown top-level keys and collects the problems.
+void ReadSchema(config::Section& root, Config* out) {
+  Config& cfg = *out;
+  config::Problems& problems = *root.problems();
   if (std::optional<config::Section> ex = root.Child("executor")) {
-    if (std::optional<config::Section> server = ex->Child("server")) {
-      server->String("host", &cfg.server.host);
-      server->Int("port", &cfg.server.port, 0, 65535);
-      server->Finish();
-      if (cfg.server.host.empty()) problems.Add("executor.server.host", "must not be empty");
-    }
+    config::ParseServer(*ex, "server", &cfg.server.host, &cfg.server.port);
     ex->String("queueEndpoint", &cfg.queue_endpoint);
     ex->String("runsEndpoint", &cfg.runs_endpoint);
     ex->String("taskEndpoint", &cfg.task_endpoint);
@@ -37,24 +33,16 @@ absl::StatusOr<Config> FromDocument(const config::Document& doc) {
   if (std::optional<config::Section> logger = root.Child("logger")) {
     config::ParseLogger(*logger, &cfg.logger);
   }
-  root.Finish();
-  if (!problems.ok()) return problems.ToStatus();
-  return cfg;
 }
 
 }  // namespace
 
 absl::StatusOr<Config> ParseConfig(std::string_view yaml) {
-  absl::StatusOr<config::Document> doc = config::Document::Parse(yaml);
-  if (!doc.ok()) return doc.status();
-  return FromDocument(*doc);
+  return config::ParseConfigText(yaml, Config{}, &ReadSchema);
 }
 
 absl::StatusOr<Config> LoadConfig(const std::string& file) {
-  if (file.empty()) return Config{};
-  absl::StatusOr<config::Document> doc = config::Document::LoadFile(file);
-  if (!doc.ok()) return doc.status();
-  return FromDocument(*doc);
+  return config::LoadConfigFile(file, Config{}, &ReadSchema);
 }
 
 }  // namespace flyte::executor

@@ -110,7 +110,9 @@ TEST_CASE("the concurrency limit bounds processes and leases", "[executor][servi
   });
   REQUIRE(all_done);
   CHECK(max_running <= 2);
-  CHECK(max_held <= 2);
+  // Leases of ended actions awaiting their final report and Complete do not hold a process slot, but are bounded
+  // by another max_processes.
+  CHECK(max_held <= 4);
   CHECK(max_running >= 1);
 }
 

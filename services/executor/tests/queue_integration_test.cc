@@ -1,5 +1,9 @@
 // The executor against the REAL queue-service library (flyte_queue_lib: use cases, SQLite backend, LeaseService
 // and QueueService handlers) hosted in-process on a real port; runs-service is the StateService test double.
+#include <mutex>
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include "flyte/common/work_pool.h"
@@ -130,6 +134,66 @@ TEST_CASE("two executors share one real queue: every action runs exactly once", 
   }
   CHECK(e1->executor->held_leases() == 0);
   CHECK(e2->executor->held_leases() == 0);
+}
+
+TEST_CASE("completes go to the real queue in one batch call, each lease answered", "[executor][queue_integration]") {
+  RealQueue q;
+  for (const char* name : {"a1", "a2"}) q.Enqueue(ShellAction(name, "true"));
+  GrpcLeaseClient client(q.Channel(), "exec-batch");
+  auto got = client.Acquire(2, 0ms);
+  REQUIRE(got.ok());
+  REQUIRE(got->size() == 2);
+  auto out = client.CompleteBatch({Completion{(*got)[0].id, Phase::kSucceeded}, Completion{"bogus", Phase::kFailed},
+                                   Completion{(*got)[1].id, Phase::kFailed}});
+  REQUIRE(out.ok());
+  REQUIRE(out->size() == 3);
+  CHECK((*out)[0].ok());
+  CHECK((*out)[1].code() == absl::StatusCode::kFailedPrecondition);
+  CHECK((*out)[2].ok());
+  // Both are over: a second Complete is refused and nothing is handed out again.
+  CHECK(client.Complete((*got)[0].id, Phase::kSucceeded).code() == absl::StatusCode::kFailedPrecondition);
+  auto more = client.Acquire(2, 0ms);
+  REQUIRE(more.ok());
+  CHECK(more->empty());
+}
+
+TEST_CASE("against a queue-service without CompleteBatch, completes fall back to one call per lease",
+          "[executor][queue_integration]") {
+  // A server that serves LeaseService.Complete only (an older queue-service).
+  common::WorkPool pool("old-queue", 2, 100);
+  rpc::Router router(&pool);
+  std::mutex mu;
+  std::vector<std::string> completed;
+  router.Unary<flyte::internal::queue::v1::CompleteRequest, flyte::internal::queue::v1::CompleteResponse>(
+      "flyte.internal.queue.v1.LeaseService", "Complete",
+      [&](const rpc::CallContext&, const flyte::internal::queue::v1::CompleteRequest& req,
+          flyte::internal::queue::v1::CompleteResponse*) {
+        std::lock_guard<std::mutex> lock(mu);
+        completed.push_back(req.lease_id() + ":" + std::to_string(req.final_phase()));
+        if (req.lease_id() == "lost") return absl::FailedPreconditionError("lease lost is not held");
+        return absl::OkStatus();
+      });
+  rpc::ServerOptions so;
+  so.host = "127.0.0.1";
+  so.port = 0;
+  so.shutdown_grace = 200ms;
+  rpc::Server server(&router, so);
+  REQUIRE(server.Start().ok());
+  GrpcLeaseClient client(
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(server.port()), grpc::InsecureChannelCredentials()), "e1");
+  for (int round = 0; round < 2; ++round) {  // the second round knows at once that there is no batch API
+    auto out = client.CompleteBatch({Completion{"l1", Phase::kSucceeded}, Completion{"lost", Phase::kFailed}});
+    REQUIRE(out.ok());
+    REQUIRE(out->size() == 2);
+    CHECK((*out)[0].ok());
+    CHECK((*out)[1].code() == absl::StatusCode::kFailedPrecondition);
+  }
+  const std::string ok = "l1:" + std::to_string(static_cast<int>(Phase::kSucceeded));
+  const std::string lost = "lost:" + std::to_string(static_cast<int>(Phase::kFailed));
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(completed == std::vector<std::string>{ok, lost, ok, lost});
+  server.Shutdown();
+  pool.Shutdown();
 }
 
 TEST_CASE("aborting a running action through the real queue stops it", "[executor][queue_integration]") {

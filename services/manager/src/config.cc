@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <fstream>
 #include <optional>
 #include <sstream>
 #include <utility>
@@ -57,15 +56,6 @@ std::string ToYaml(const YAML::Node& doc) {
   return out.c_str();
 }
 
-void ParseEndpoint(config::Section& parent, const char* key, std::string* host, int* port) {
-  std::optional<config::Section> s = parent.Child(key);
-  if (!s) return;
-  s->String("host", host);
-  s->Int("port", port, 0, 65535);
-  s->Finish();
-  if (host->empty()) s->problems()->Add(s->path() + ".host", "must not be empty");
-}
-
 absl::StatusOr<Config> FromYaml(std::string_view yaml) {
   // 1. The manager's own keys, and the top level's unknown keys.
   absl::StatusOr<config::Document> doc = config::Document::Parse(yaml);
@@ -74,8 +64,8 @@ absl::StatusOr<Config> FromYaml(std::string_view yaml) {
   config::Problems own;
   config::Section root = doc->Root(&own);
   if (std::optional<config::Section> manager = root.Child("manager")) {
-    ParseEndpoint(*manager, "runsService", &cfg.runs.server.host, &cfg.runs.server.port);
-    ParseEndpoint(*manager, "queueService", &cfg.queue.server.host, &cfg.queue.server.port);
+    config::ParseServer(*manager, "runsService", &cfg.runs.server.host, &cfg.runs.server.port);
+    config::ParseServer(*manager, "queueService", &cfg.queue.server.host, &cfg.queue.server.port);
     if (std::optional<config::Section> executor = manager->Child("executor")) {
       executor->String("host", &cfg.executor.server.host);
       executor->Int("healthProbePort", &cfg.executor.server.port, 0, 65535);
@@ -170,12 +160,9 @@ absl::StatusOr<Config> ParseConfig(std::string_view yaml) { return FromYaml(yaml
 
 absl::StatusOr<Config> LoadConfig(const std::string& file) {
   if (file.empty()) return DefaultConfig();
-  absl::StatusOr<config::Document> doc = config::Document::LoadFile(file);  // kNotFound for a missing file
-  if (!doc.ok()) return doc.status();
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return FromYaml(text.str());
+  absl::StatusOr<std::string> text = config::Document::LoadFileText(file);  // kNotFound for a missing file
+  if (!text.ok()) return text.status();
+  return FromYaml(*text);
 }
 
 }  // namespace flyte::manager

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "flyte/config/load.h"
 #include "flyte/config/yaml.h"
 
 namespace flyte::queue {
@@ -11,17 +12,12 @@ void AtLeast(config::Problems& problems, const std::string& path, milliseconds v
   if (value < min) problems.Add(path, "must be at least " + config::FormatDuration(min));
 }
 
-absl::StatusOr<Config> FromDocument(const config::Document& doc) {
-  Config cfg;
-  config::Problems problems;
-  config::Section root = doc.Root(&problems);
+// The whole schema; libs/config reads the file, reports unknown top-level keys and collects the problems.
+void ReadSchema(config::Section& root, Config* out) {
+  Config& cfg = *out;
+  config::Problems& problems = *root.problems();
   if (std::optional<config::Section> queue = root.Child("queue")) {
-    if (std::optional<config::Section> server = queue->Child("server")) {
-      server->String("host", &cfg.server.host);
-      server->Int("port", &cfg.server.port, 0, 65535);
-      server->Finish();
-      if (cfg.server.host.empty()) problems.Add("queue.server.host", "must not be empty");
-    }
+    config::ParseServer(*queue, "server", &cfg.server.host, &cfg.server.port);
     queue->Duration("leaseDuration", &cfg.lease_duration);
     queue->Int("maxWaitMs", &cfg.max_wait_ms, 0, 300000);
     queue->Duration("pollInterval", &cfg.poll_interval);
@@ -42,9 +38,6 @@ absl::StatusOr<Config> FromDocument(const config::Document& doc) {
   if (std::optional<config::Section> logger = root.Child("logger")) {
     config::ParseLogger(*logger, &cfg.logger);
   }
-  root.Finish();
-  if (!problems.ok()) return problems.ToStatus();
-  return cfg;
 }
 
 }  // namespace
@@ -57,16 +50,11 @@ db::DatabaseConfig Config::DefaultDatabase() {
 }
 
 absl::StatusOr<Config> ParseConfig(std::string_view yaml) {
-  absl::StatusOr<config::Document> doc = config::Document::Parse(yaml);
-  if (!doc.ok()) return doc.status();
-  return FromDocument(*doc);
+  return config::ParseConfigText(yaml, Config{}, &ReadSchema);
 }
 
 absl::StatusOr<Config> LoadConfig(const std::string& file) {
-  if (file.empty()) return Config{};
-  absl::StatusOr<config::Document> doc = config::Document::LoadFile(file);
-  if (!doc.ok()) return doc.status();
-  return FromDocument(*doc);
+  return config::LoadConfigFile(file, Config{}, &ReadSchema);
 }
 
 }  // namespace flyte::queue

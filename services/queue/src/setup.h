@@ -2,7 +2,8 @@
 // Builds the queue-service object graph:
 //   WorkPool (workerThreads + maxWaitingAcquires threads, so parked long-polls never starve other calls)
 //   -> metrics Registry -> QueueBackend (OpenQueueBackend: SQLite or PostgreSQL, migrated)
-//   -> QueueModule (use cases + maintenance thread, QueueService and LeaseService registered on a Router)
+//   -> QueueModule (use cases + maintenance thread, QueueService, EnqueueBatchService and LeaseService registered
+//      on a Router)
 //   -> one-port rpc::Server (gRPC + Connect, /healthz, /readyz = backend Ping, /metrics).
 // QueueModule is the part an all-in-one binary (flyte-manager) hosts on its own Router and backend.
 #include <memory>
@@ -22,7 +23,8 @@ namespace flyte::queue {
 QueueOptions ToQueueOptions(const Config& config);
 
 // The queue's use cases and RPC handlers, on a Router and backend owned by the caller (both must outlive it).
-// Construction registers QueueService and LeaseService on `router` and starts the maintenance thread.
+// Construction registers QueueService, EnqueueBatchService and LeaseService on `router` and starts the maintenance
+// thread.
 class QueueModule {
  public:
   QueueModule(rpc::Router& router, QueueBackend& backend, metrics::Registry* metrics, const QueueOptions& options,

@@ -18,6 +18,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/grpcpp.h>
 
+#include "flyte/internal/queue/v1/enqueue_batch_service.grpc.pb.h"
 #include "flyte/internal/queue/v1/lease_service.grpc.pb.h"
 #include "flyte/testing/postgres.h"
 #include "flyte/testing/temp.h"
@@ -88,6 +89,7 @@ struct Client {
     channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
     queue = wf::QueueService::NewStub(channel);
     leases = pb::LeaseService::NewStub(channel);
+    batch = pb::EnqueueBatchService::NewStub(channel);
   }
   grpc::Status Enqueue(const wf::EnqueueActionRequest& req) {
     grpc::ClientContext ctx;
@@ -123,6 +125,7 @@ struct Client {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<wf::QueueService::Stub> queue;
   std::unique_ptr<pb::LeaseService::Stub> leases;
+  std::unique_ptr<pb::EnqueueBatchService::Stub> batch;
 };
 
 wf::EnqueueActionRequest Request(const std::string& action, const std::string& run = "r1") {
@@ -190,6 +193,70 @@ TEST_CASE("enqueue, acquire, heartbeat and complete over gRPC", "[api][sqlite]")
   *abort.mutable_action_id() = Request("zz").action_id();
   wf::AbortQueuedActionResponse abort_resp;
   CHECK(c.queue->AbortQueuedAction(&ctx, abort, &abort_resp).error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_CASE("batched enqueue and complete over gRPC answer each item", "[api][sqlite]") {
+  flyte::testing::TempSqlite db;
+  auto svc = StartService(TestConfig(db.database_config()));
+  Client c(svc->port());
+
+  pb::EnqueueActionsRequest enqueue;
+  *enqueue.add_actions() = Request("a1");
+  wf::EnqueueActionRequest bad = Request("a2");
+  bad.clear_task();
+  *enqueue.add_actions() = bad;
+  *enqueue.add_actions() = Request("a3");
+  *enqueue.add_actions() = Request("a1");  // idempotent, as EnqueueAction
+  pb::EnqueueActionsResponse enqueued;
+  {
+    grpc::ClientContext ctx;
+    REQUIRE(c.batch->EnqueueActions(&ctx, enqueue, &enqueued).ok());
+  }
+  REQUIRE(enqueued.statuses_size() == 4);
+  CHECK(enqueued.statuses(0).code() == 0);
+  CHECK(enqueued.statuses(1).code() == static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  CHECK(enqueued.statuses(1).message() == "actions[1]: one of task, trace, condition is required");
+  CHECK(enqueued.statuses(2).code() == 0);
+  CHECK(enqueued.statuses(3).code() == 0);
+  {
+    grpc::ClientContext ctx;
+    pb::EnqueueActionsResponse empty;
+    CHECK(c.batch->EnqueueActions(&ctx, pb::EnqueueActionsRequest(), &empty).error_code() ==
+          grpc::StatusCode::INVALID_ARGUMENT);
+  }
+
+  pb::AcquireResponse got;
+  REQUIRE(c.Acquire("exec-1", 10, 0, &got).ok());
+  REQUIRE(got.leases_size() == 2);
+  CHECK(google::protobuf::util::MessageDifferencer::Equals(got.leases(0).action(), Request("a1")));
+  CHECK(got.leases(1).action().action_id().name() == "a3");
+
+  pb::CompleteBatchRequest complete;
+  complete.set_executor_id("exec-1");
+  for (const std::string& id : {got.leases(0).lease_id(), std::string("gone"), got.leases(1).lease_id()}) {
+    pb::Completion* one = complete.add_completions();
+    one->set_lease_id(id);
+    one->set_final_phase(4);
+  }
+  pb::CompleteBatchResponse completed;
+  {
+    grpc::ClientContext ctx;
+    REQUIRE(c.leases->CompleteBatch(&ctx, complete, &completed).ok());
+  }
+  REQUIRE(completed.statuses_size() == 3);
+  CHECK(completed.statuses(0).code() == 0);
+  CHECK(completed.statuses(1).code() == static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION));
+  CHECK(completed.statuses(2).code() == 0);
+  // Completed leases are over: a single Complete of one is refused, and nothing is left to hand out.
+  CHECK(c.Complete("exec-1", got.leases(0).lease_id()).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  pb::AcquireResponse none;
+  REQUIRE(c.Acquire("exec-2", 10, 0, &none).ok());
+  CHECK(none.leases_size() == 0);
+  {
+    grpc::ClientContext ctx;
+    complete.clear_executor_id();
+    CHECK(c.leases->CompleteBatch(&ctx, complete, &completed).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  }
 }
 
 TEST_CASE("Connect JSON calls, health and metrics on the same port", "[api][sqlite][connect]") {

@@ -253,6 +253,63 @@ TEST_CASE("complete and release need the owning executor", "[repository][sqlite]
   CHECK(q->Acquire("exec-3", 5, kT0 + seconds(60), kLease)->leased.empty());
 }
 
+TEST_CASE("a batch enqueue stores each entry once, in order, in one call", "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  REQUIRE(q->Enqueue(Entry("a1"), kT0).value());
+  NewEntry repeated = Entry("a3");
+  repeated.payload = "second copy";
+  auto created = q->EnqueueMany({Entry("a1"), Entry("a2", "r1", "a1"), Entry("a3"), repeated}, kT0 + seconds(1));
+  REQUIRE(created.ok());
+  // Already queued before, new, new, repeated within the batch.
+  CHECK(*created == std::vector<bool>{false, true, true, false});
+  auto a2 = q->Get(Key("a2"));
+  REQUIRE(a2.ok());
+  CHECK(a2->parent == std::optional<std::string>("a1"));
+  CHECK(a2->payload == Entry("a2").payload);
+  CHECK(a2->state == EntryState::kReady);
+  CHECK(q->Get(Key("a3"))->payload == Entry("a3").payload);  // the first copy wins, as for single enqueues
+  CHECK(q->Get(Key("a1"))->enqueued_at == kT0);               // untouched by the repeat
+
+  // Handed out in batch order, after what was queued before.
+  auto got = q->Acquire("exec-1", 10, kT0 + seconds(2), kLease);
+  REQUIRE(got.ok());
+  std::vector<std::string> order;
+  for (const QueueEntry& e : got->leased) order.push_back(e.key.name);
+  CHECK(order == std::vector<std::string>{"a1", "a2", "a3"});
+  CHECK(q->EnqueueMany({}, kT0)->empty());
+}
+
+TEST_CASE("a batch complete answers each lease as complete would", "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  REQUIRE(q->EnqueueMany({Entry("a1"), Entry("a2"), Entry("a3")}, kT0).ok());
+  auto mine = q->Acquire("exec-1", 2, kT0, kLease);
+  auto theirs = q->Acquire("exec-2", 1, kT0, kLease);
+  REQUIRE(mine->leased.size() == 2);
+  REQUIRE(theirs->leased.size() == 1);
+  const std::string l1 = mine->leased[0].lease_id, l2 = mine->leased[1].lease_id;
+  const std::string other = theirs->leased[0].lease_id;
+
+  auto out = q->CompleteMany("exec-1", {l1, other, "bogus", l2, l1}, kT0 + seconds(1));
+  REQUIRE(out.ok());
+  REQUIRE(out->size() == 5);
+  CHECK((*out)[0].ok());
+  CHECK((*out)[1].code() == absl::StatusCode::kFailedPrecondition);  // held by exec-2
+  CHECK((*out)[2].code() == absl::StatusCode::kFailedPrecondition);  // never existed
+  CHECK((*out)[3].ok());
+  CHECK((*out)[4].code() == absl::StatusCode::kFailedPrecondition);  // completed earlier in this batch
+  CHECK(q->Get(Key("a1"))->state == EntryState::kDone);
+  CHECK(q->Get(Key("a2"))->state == EntryState::kDone);
+  CHECK(q->Get(Key("a3"))->state == EntryState::kLeased);  // the refused item changed nothing
+  // A lease past its expiry that nobody took over can still be completed, as with Complete.
+  auto late = q->CompleteMany("exec-2", {other}, kT0 + kLease + seconds(5));
+  REQUIRE(late.ok());
+  CHECK(late->at(0).ok());
+  CHECK(q->Depth()->done == 3);
+  CHECK(q->CompleteMany("exec-1", {}, kT0)->empty());
+}
+
 TEST_CASE("abort run drops ready entries and flags leased ones", "[repository][sqlite][postgres]") {
   Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
   auto q = f.Open();

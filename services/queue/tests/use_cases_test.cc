@@ -107,6 +107,57 @@ TEST_CASE("a waiting acquire wakes when work is enqueued", "[service][sqlite][lo
   CHECK(h.queue->waiting_acquires() == 0);
 }
 
+TEST_CASE("a batch enqueue validates each action and stores the valid ones", "[service][sqlite]") {
+  Harness h;
+  NewEntry bad = Entry("a2");
+  bad.key.run.project.clear();
+  auto out = h.queue->EnqueueMany({Entry("a1"), bad, Entry("a3"), Entry("a1")});
+  REQUIRE(out.ok());
+  REQUIRE(out->size() == 4);
+  CHECK((*out)[0].ok());
+  CHECK((*out)[1].code() == absl::StatusCode::kInvalidArgument);
+  CHECK((*out)[1].message() == "actions[1]: action_id.run.project is required");
+  CHECK((*out)[2].ok());
+  CHECK((*out)[3].ok());  // idempotent, as Enqueue
+  CHECK(h.backend->Depth()->ready == 2);
+  CHECK(Sample(h.registry, "flyte_queue_enqueued_total") == 2);
+
+  auto too_many = h.queue->EnqueueMany(std::vector<NewEntry>(QueueUseCases::kMaxBatch + 1, Entry("x")));
+  CHECK(too_many.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(h.backend->Depth()->ready == 2);
+}
+
+TEST_CASE("a waiting acquire wakes when a batch is enqueued", "[service][sqlite][longpoll]") {
+  Harness h(SlowPoll());
+  auto waiter = std::async(std::launch::async, [&] { return h.queue->Acquire("exec-1", 5, milliseconds(20000)); });
+  while (h.queue->waiting_acquires() == 0) std::this_thread::sleep_for(milliseconds(5));
+  REQUIRE(h.queue->EnqueueMany({Entry("a1"), Entry("a2")}).ok());
+  REQUIRE(waiter.wait_for(seconds(5)) == std::future_status::ready);
+  auto got = waiter.get();
+  REQUIRE(got.ok());
+  CHECK(got->size() == 2);
+}
+
+TEST_CASE("a batch complete answers each lease", "[service][sqlite]") {
+  Harness h;
+  REQUIRE(h.queue->EnqueueMany({Entry("a1"), Entry("a2")}).ok());
+  auto got = h.queue->Acquire("exec-1", 2, milliseconds(0));
+  REQUIRE(got->size() == 2);
+  auto out = h.queue->CompleteMany("exec-1", {(*got)[0].lease_id, "", (*got)[1].lease_id, "gone"});
+  REQUIRE(out.ok());
+  REQUIRE(out->size() == 4);
+  CHECK((*out)[0].ok());
+  CHECK((*out)[1].code() == absl::StatusCode::kInvalidArgument);
+  CHECK((*out)[1].message() == "completions[1].lease_id is required");
+  CHECK((*out)[2].ok());
+  CHECK((*out)[3].code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(h.backend->Depth()->done == 2);
+  CHECK(h.queue->CompleteMany("", {"x"}).status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(h.queue->CompleteMany("exec-1", std::vector<std::string>(QueueUseCases::kMaxBatch + 1, "x"))
+            .status()
+            .code() == absl::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("a waiting acquire wakes when work is released", "[service][sqlite][longpoll]") {
   Harness h(SlowPoll());
   REQUIRE(h.queue->Enqueue(Entry("a1")).ok());

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "flyte/config/load.h"
 #include "flyte/config/yaml.h"
 
 namespace flyte::runs {
@@ -34,17 +35,12 @@ std::string AbsoluteStoragePrefix(const std::string& prefix) {
 
 namespace {
 
-absl::StatusOr<Config> FromDocument(const config::Document& doc) {
-  Config cfg;
-  config::Problems problems;
-  config::Section root = doc.Root(&problems);
+// The whole schema; libs/config reads the file, reports unknown top-level keys and collects the problems.
+void ReadSchema(config::Section& root, Config* out) {
+  Config& cfg = *out;
+  config::Problems& problems = *root.problems();
   if (std::optional<config::Section> runs = root.Child("runs")) {
-    if (std::optional<config::Section> server = runs->Child("server")) {
-      server->String("host", &cfg.server.host);
-      server->Int("port", &cfg.server.port, 0, 65535);
-      server->Finish();
-      if (cfg.server.host.empty()) problems.Add("runs.server.host", "must not be empty");
-    }
+    config::ParseServer(*runs, "server", &cfg.server.host, &cfg.server.port);
     runs->Size("watchBufferSize", &cfg.watch_buffer_size, 1, 1'000'000);
     runs->Size("maxMessageBytes", &cfg.max_message_bytes, 1024, 1ull << 30);
     runs->Int("workerThreads", &cfg.worker_threads, 1, 1024);
@@ -78,28 +74,16 @@ absl::StatusOr<Config> FromDocument(const config::Document& doc) {
   if (std::optional<config::Section> logger = root.Child("logger")) {
     config::ParseLogger(*logger, &cfg.logger);
   }
-  root.Finish();
-  if (!problems.ok()) return problems.ToStatus();
-  return cfg;
 }
 
 }  // namespace
 
 absl::StatusOr<Config> ParseConfig(std::string_view yaml) {
-  absl::StatusOr<config::Document> doc = config::Document::Parse(yaml);
-  if (!doc.ok()) return doc.status();
-  return FromDocument(*doc);
+  return config::ParseConfigText(yaml, Config{}, &ReadSchema);
 }
 
 absl::StatusOr<Config> LoadConfig(const std::string& file) {
-  if (file.empty()) {
-    Config defaults;
-    defaults.storage_prefix = AbsoluteStoragePrefix(defaults.storage_prefix);
-    return defaults;
-  }
-  absl::StatusOr<config::Document> doc = config::Document::LoadFile(file);
-  if (!doc.ok()) return doc.status();
-  return FromDocument(*doc);
+  return config::LoadConfigFile(file, Config{}, &ReadSchema);
 }
 
 }  // namespace flyte::runs

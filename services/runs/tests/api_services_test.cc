@@ -384,6 +384,15 @@ TEST_CASE("StateReportService applies a batch in order, one in-band outcome per 
     CHECK(got.state().find(phase) != std::string::npos);
   }
 
+  // A child whose named parent does not exist is not created.
+  req.clear_reports();
+  add("c2", "nope", flyteidl2::common::ACTION_PHASE_RUNNING);
+  sv1::ReportResponse orphan;
+  REQUIRE(env.Call("/flyte.internal.state.v1.StateReportService/Report", req, &orphan).ok());
+  REQUIRE(orphan.statuses_size() == 1);
+  CHECK(orphan.statuses(0).code() == static_cast<int>(StatusCode::kNotFound));
+  CHECK(orphan.statuses(0).message().find("parent action batch/nope not found") != std::string::npos);
+
   sv1::ReportRequest empty;
   CHECK(env.Call("/flyte.internal.state.v1.StateReportService/Report", empty, &resp).code() ==
         StatusCode::kInvalidArgument);

@@ -133,6 +133,19 @@ start() {
   done
   fail "$name not ready after 15 s"
 }
+# start_stack: the whole stack for DB (a throwaway PostgreSQL first when DB=postgres), configs written, queue,
+# runs and executor started and ready.
+start_stack() {
+  if [ "$DB" = postgres ]; then
+    step "starting a throwaway PostgreSQL"
+    start_postgres
+  fi
+  write_configs
+  start queue
+  start runs
+  start executor
+}
+
 # stop NAME [SIGNAL=TERM]
 stop() {
   local name=$1 sig=${2:-TERM}

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -526,49 +527,65 @@ absl::StatusOr<nlohmann::json> RunStackLatency(const Flags& f) {
   return out;
 }
 
+// The frame of a chain or fan-out benchmark: a parent run held RUNNING, a StateService.Watch on its children
+// (past the sentinel, so no child's update is missed) feeding a Tracker, and the parent aborted once `body` is
+// done, whatever it returned. The sampler is made after the parent starts, so its first sample excludes it.
+using ParentBody =
+    std::function<absl::Status(const Parent& parent, const StateWatch& watch, Tracker& tracker, RssSampler& rss)>;
+
+absl::Status WithWatchedParent(const Common& c, const std::string& run_name, const ParentBody& body) {
+  auto parent = StartParent(c, run_name);
+  if (!parent.ok()) return parent.status();
+  RssSampler rss(c.executor_pid, c.rss_every);
+  Tracker tracker(&rss);
+  absl::Status result;
+  {
+    StateWatch watch(c, parent->action, &tracker);
+    if (!tracker.WaitSentinel(Clock::now() + std::chrono::seconds(10))) {
+      result = absl::DeadlineExceededError("no sentinel on StateService.Watch");
+    } else {
+      result = body(*parent, watch, tracker, rss);
+    }
+  }
+  AbortParent(c, *parent);
+  return result;
+}
+
 absl::StatusOr<nlohmann::json> RunChain(const Flags& f) {
   auto c = MakeCommon(f, {"steps"});
   if (!c.ok()) return c.status();
   const int steps = static_cast<int>(f.Num("steps", 500).value_or(500));
-  auto parent = StartParent(*c, RunNamePrefix() + "chain");
-  if (!parent.ok()) return parent.status();
-  RssSampler rss(c->executor_pid, c->rss_every);
-  Tracker tracker(&rss);
-  absl::Status result;
   nlohmann::json out;
-  {
-    StateWatch watch(*c, parent->action, &tracker);
-    if (!tracker.WaitSentinel(Clock::now() + std::chrono::seconds(10))) {
-      result = absl::DeadlineExceededError("no sentinel on StateService.Watch");
-    }
-    const auto t0 = Clock::now();
-    for (int i = 0; i < steps && result.ok(); ++i) {
-      const std::string name = fmt::format("c{}", i);
-      tracker.Start(name);
-      result = EnqueueChild(*c, *parent, name);
-      if (result.ok() && !tracker.WaitFor(name, Clock::now() + c->wait_timeout)) {
-        result = absl::DeadlineExceededError("chain step " + name + " not done: " + watch.error());
-      }
-    }
-    const double total = Seconds(Clock::now() - t0);
-    if (result.ok()) {
-      out["mode"] = "chain";
-      out["target"] = c->target;
-      out["command"] = c->command;
-      out["steps"] = steps;
-      out["total_seconds"] = total;
-      out["seconds_per_step"] = total / steps;
-      out["failed"] = tracker.failed();
-      out["step_latency"] = LatencyJson(tracker.TakeLatencies());
-      rss.Final(tracker.completed());
-      out["executor_rss"] = rss.ToJson();
-      Print(*c, fmt::format("chain: {} sequential children in {:.2f} s -> {:.1f} ms per step (failed {}); "
-                            "step: {}\n",
-                            steps, total, total / steps * 1000, tracker.failed(), LatencyText(out["step_latency"])) +
-                    rss.ToText());
-    }
-  }
-  AbortParent(*c, *parent);
+  absl::Status result = WithWatchedParent(
+      *c, RunNamePrefix() + "chain",
+      [&](const Parent& parent, const StateWatch& watch, Tracker& tracker, RssSampler& rss) -> absl::Status {
+        const auto t0 = Clock::now();
+        for (int i = 0; i < steps; ++i) {
+          const std::string name = fmt::format("c{}", i);
+          tracker.Start(name);
+          if (absl::Status s = EnqueueChild(*c, parent, name); !s.ok()) return s;
+          if (!tracker.WaitFor(name, Clock::now() + c->wait_timeout)) {
+            return absl::DeadlineExceededError("chain step " + name + " not done: " + watch.error());
+          }
+        }
+        const double total = Seconds(Clock::now() - t0);
+        out["mode"] = "chain";
+        out["target"] = c->target;
+        out["command"] = c->command;
+        out["steps"] = steps;
+        out["total_seconds"] = total;
+        out["seconds_per_step"] = total / steps;
+        out["failed"] = tracker.failed();
+        out["step_latency"] = LatencyJson(tracker.TakeLatencies());
+        rss.Final(tracker.completed());
+        out["executor_rss"] = rss.ToJson();
+        Print(*c, fmt::format("chain: {} sequential children in {:.2f} s -> {:.1f} ms per step (failed {}); "
+                              "step: {}\n",
+                              steps, total, total / steps * 1000, tracker.failed(),
+                              LatencyText(out["step_latency"])) +
+                      rss.ToText());
+        return absl::OkStatus();
+      });
   if (!result.ok()) return result;
   return out;
 }
@@ -578,55 +595,44 @@ absl::StatusOr<nlohmann::json> RunFanout(const Flags& f) {
   if (!c.ok()) return c.status();
   const int children = static_cast<int>(f.Num("children", 6000).value_or(6000));
   const int conc = static_cast<int>(f.Num("concurrency", 8).value_or(8));
-  auto parent = StartParent(*c, RunNamePrefix() + "fan");
-  if (!parent.ok()) return parent.status();
-  RssSampler rss(c->executor_pid, c->rss_every);
-  Tracker tracker(&rss);
-  absl::Status result;
   nlohmann::json out;
-  {
-    StateWatch watch(*c, parent->action, &tracker);
-    if (!tracker.WaitSentinel(Clock::now() + std::chrono::seconds(10))) {
-      result = absl::DeadlineExceededError("no sentinel on StateService.Watch");
-    }
-    const auto t0 = Clock::now();
-    double enqueue_s = 0;
-    if (result.ok()) {
-      result = Parallel(children, conc, [&](int i) {
-        const std::string name = fmt::format("f{}", i);
-        tracker.Start(name);
-        auto st = EnqueueChild(*c, *parent, name);
-        if (!st.ok()) tracker.Forget(name);
-        return st;
+  absl::Status result = WithWatchedParent(
+      *c, RunNamePrefix() + "fan",
+      [&](const Parent& parent, const StateWatch& watch, Tracker& tracker, RssSampler& rss) -> absl::Status {
+        const auto t0 = Clock::now();
+        absl::Status enqueued = Parallel(children, conc, [&](int i) {
+          const std::string name = fmt::format("f{}", i);
+          tracker.Start(name);
+          auto st = EnqueueChild(*c, parent, name);
+          if (!st.ok()) tracker.Forget(name);
+          return st;
+        });
+        if (!enqueued.ok()) return enqueued;
+        const double enqueue_s = Seconds(Clock::now() - t0);
+        if (!tracker.WaitAll(Clock::now() + c->wait_timeout)) {
+          return absl::DeadlineExceededError(fmt::format("{} of {} children not done: {}", tracker.pending(),
+                                                         children, watch.error()));
+        }
+        const double total = Seconds(tracker.last_done() - t0);
+        out["mode"] = "fanout";
+        out["target"] = c->target;
+        out["command"] = c->command;
+        out["children"] = children;
+        out["concurrency"] = conc;
+        out["enqueue_seconds"] = enqueue_s;
+        out["seconds_to_all_succeeded"] = total;
+        out["leaves_per_second"] = children / total;
+        out["failed"] = tracker.failed();
+        out["child_latency"] = LatencyJson(tracker.TakeLatencies());
+        rss.Final(tracker.completed());
+        out["executor_rss"] = rss.ToJson();
+        Print(*c, fmt::format("fanout: {} children enqueued in {:.2f} s, all done after {:.2f} s -> {:.1f} "
+                              "leaves/s (failed {}); enqueue->SUCCEEDED: {}\n",
+                              children, enqueue_s, total, children / total, tracker.failed(),
+                              LatencyText(out["child_latency"])) +
+                      rss.ToText());
+        return absl::OkStatus();
       });
-      enqueue_s = Seconds(Clock::now() - t0);
-    }
-    if (result.ok() && !tracker.WaitAll(Clock::now() + c->wait_timeout)) {
-      result = absl::DeadlineExceededError(fmt::format("{} of {} children not done: {}", tracker.pending(),
-                                                       children, watch.error()));
-    }
-    if (result.ok()) {
-      const double total = Seconds(tracker.last_done() - t0);
-      out["mode"] = "fanout";
-      out["target"] = c->target;
-      out["command"] = c->command;
-      out["children"] = children;
-      out["concurrency"] = conc;
-      out["enqueue_seconds"] = enqueue_s;
-      out["seconds_to_all_succeeded"] = total;
-      out["leaves_per_second"] = children / total;
-      out["failed"] = tracker.failed();
-      out["child_latency"] = LatencyJson(tracker.TakeLatencies());
-      rss.Final(tracker.completed());
-      out["executor_rss"] = rss.ToJson();
-      Print(*c, fmt::format("fanout: {} children enqueued in {:.2f} s, all done after {:.2f} s -> {:.1f} leaves/s "
-                            "(failed {}); enqueue->SUCCEEDED: {}\n",
-                            children, enqueue_s, total, children / total, tracker.failed(),
-                            LatencyText(out["child_latency"])) +
-                    rss.ToText());
-    }
-  }
-  AbortParent(*c, *parent);
   if (!result.ok()) return result;
   return out;
 }

@@ -98,6 +98,40 @@ absl::Status GrpcLeaseClient::Complete(const std::string& lease_id, Phase final_
   return rpc::FromGrpcStatus(stub_->Complete(&ctx, req, &resp));
 }
 
+absl::StatusOr<std::vector<absl::Status>> GrpcLeaseClient::CompleteBatch(
+    const std::vector<Completion>& completions) {
+  if (completions.empty()) return std::vector<absl::Status>{};
+  if (!batches_served_.load()) return LeaseClient::CompleteBatch(completions);
+  qv1::CompleteBatchRequest req;
+  req.set_executor_id(executor_id_);
+  for (const Completion& c : completions) {
+    qv1::Completion* out = req.add_completions();
+    out->set_lease_id(c.lease_id);
+    out->set_final_phase(static_cast<int32_t>(c.final_phase));
+  }
+  qv1::CompleteBatchResponse resp;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, rpc_timeout_);
+  grpc::Status s = stub_->CompleteBatch(&ctx, req, &resp);
+  if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    // A queue-service without the batch API: one Complete per lease from now on.
+    batches_served_ = false;
+    return LeaseClient::CompleteBatch(completions);
+  }
+  if (!s.ok()) return rpc::FromGrpcStatus(s);
+  if (resp.statuses_size() != static_cast<int>(completions.size())) {
+    return absl::InternalError("queue-service answered " + std::to_string(resp.statuses_size()) +
+                               " outcomes for " + std::to_string(completions.size()) + " completions");
+  }
+  std::vector<absl::Status> out;
+  out.reserve(completions.size());
+  for (const google::rpc::Status& st : resp.statuses()) {
+    out.push_back(st.code() == 0 ? absl::OkStatus()
+                                 : absl::Status(static_cast<absl::StatusCode>(st.code()), st.message()));
+  }
+  return out;
+}
+
 absl::Status GrpcLeaseClient::Release(const std::string& lease_id) {
   qv1::ReleaseRequest req;
   req.set_executor_id(executor_id_);

@@ -1,5 +1,8 @@
 #pragma once
-// LeaseClient over gRPC (synchronous stub on the caller's thread), to queue-service's LeaseService.
+// LeaseClient over gRPC (synchronous stub on the caller's thread), to queue-service's LeaseService. CompleteBatch
+// uses LeaseService.CompleteBatch (one call, one transaction); against a server that does not serve it
+// (UNIMPLEMENTED, remembered) it sends Complete per lease.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -22,6 +25,7 @@ class GrpcLeaseClient final : public LeaseClient {
   absl::StatusOr<std::vector<Lease>> Acquire(uint32_t max, std::chrono::milliseconds wait) override;
   absl::StatusOr<HeartbeatResult> Heartbeat(const std::vector<std::string>& lease_ids) override;
   absl::Status Complete(const std::string& lease_id, Phase final_phase) override;
+  absl::StatusOr<std::vector<absl::Status>> CompleteBatch(const std::vector<Completion>& completions) override;
   absl::Status Release(const std::string& lease_id) override;
   const std::string& executor_id() const override { return executor_id_; }
   void CancelAcquire() override;
@@ -30,6 +34,7 @@ class GrpcLeaseClient final : public LeaseClient {
   std::unique_ptr<flyte::internal::queue::v1::LeaseService::Stub> stub_;
   const std::string executor_id_;
   const std::chrono::milliseconds rpc_timeout_;
+  std::atomic<bool> batches_served_{true};
   std::mutex mu_;
   grpc::ClientContext* acquiring_ = nullptr;  // the Acquire in flight, for CancelAcquire
   bool cancelled_ = false;

@@ -35,6 +35,12 @@ struct LeaseRenewal {
   std::string abort_reason;
 };
 
+// One Complete of a batch.
+struct Completion {
+  std::string lease_id;
+  Phase final_phase = Phase::kUnspecified;
+};
+
 struct HeartbeatResult {
   std::vector<LeaseRenewal> renewed;
   std::vector<std::string> lost;  // expired or reassigned: stop that work at once, never Complete it
@@ -48,6 +54,14 @@ class LeaseClient {
   virtual absl::StatusOr<HeartbeatResult> Heartbeat(const std::vector<std::string>& lease_ids) = 0;
   // The action ended in `final_phase` and its final state is recorded: the queue forgets it.
   virtual absl::Status Complete(const std::string& lease_id, Phase final_phase) = 0;
+  // Several Completes, one outcome each (same order, as Complete's). A failed call (transport trouble, the queue's
+  // database away) completed none of them and may be retried whole. This default sends one Complete per lease.
+  virtual absl::StatusOr<std::vector<absl::Status>> CompleteBatch(const std::vector<Completion>& completions) {
+    std::vector<absl::Status> out;
+    out.reserve(completions.size());
+    for (const Completion& c : completions) out.push_back(Complete(c.lease_id, c.final_phase));
+    return out;
+  }
   // Gives the lease back unfinished (shutdown, or a lease found in the journal after a restart).
   virtual absl::Status Release(const std::string& lease_id) = 0;
   virtual const std::string& executor_id() const = 0;

@@ -21,7 +21,12 @@ void StateReporter::Report(StateReport report, Done done) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_) {
       items_.push_back(Item{std::move(report), std::move(done)});
-      cv_.notify_all();
+      // A sender busy with a call takes what queued up when it comes back; waking it (or its retry backoff) per
+      // report would only cost a context switch each.
+      if (sender_idle_) {
+        sender_idle_ = false;
+        cv_.notify_all();
+      }
       return;
     }
   }
@@ -65,7 +70,9 @@ void StateReporter::Shutdown() {
 void StateReporter::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
+    sender_idle_ = true;
     cv_.wait(lock, [&] { return stopping_ || !items_.empty(); });
+    sender_idle_ = false;
     if (stopping_) return;
     std::vector<Item> batch;
     const size_t n = std::min(items_.size(), std::max<size_t>(1, options_.max_batch));

@@ -72,6 +72,7 @@ class StateReporter {
   uint64_t retries_ = 0;
   std::deque<Item> items_;
   size_t in_flight_ = 0;  // reports taken by the sender and not yet answered
+  bool sender_idle_ = false;  // the sender waits for work: only then does Report wake it
   std::thread thread_;
 };
 

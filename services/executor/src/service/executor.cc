@@ -54,6 +54,12 @@ struct Executor::Metrics {
 
 namespace {
 
+// Most leases Completed in one call (queue-service takes up to 1000).
+constexpr size_t kMaxCompletionsPerCall = 500;
+// The finish thread waits this long for more leases to Complete with the first one, unless kFinishBatch are due.
+constexpr std::chrono::milliseconds kFinishLinger{5};
+constexpr size_t kFinishBatch = 32;
+
 double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 bool LostByExecutor(const std::string& code) { return code == kExecutorLostCode || code == kExecutorRestartedCode; }
@@ -77,6 +83,17 @@ size_t Executor::held_leases() const {
 size_t Executor::running_processes() const {
   std::lock_guard<std::mutex> lock(mu_);
   return static_cast<size_t>(std::max(0, running_));
+}
+
+size_t Executor::FreeSlotsLocked() const {
+  // A lease whose action has ended (final transition out) holds no process any more; it waits only for its final
+  // report and Complete, so it does not keep new work out. Those leases are bounded too (another max_concurrent),
+  // so a runs-service or queue-service that stops answering stops this executor from taking more.
+  const size_t max = options_.runtime.max_concurrent;
+  size_t busy = 0;
+  for (const auto& [id, h] : held_) busy += h.final_seen ? 0 : 1;
+  if (busy >= max || held_.size() >= 2 * max) return 0;
+  return std::min(max - busy, 2 * max - held_.size());
 }
 
 absl::Status Executor::Start() {
@@ -156,10 +173,9 @@ void Executor::AcquireLoop() {
     uint32_t want = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || held_.size() < options_.runtime.max_concurrent; });
+      capacity_cv_.wait(lock, [this] { return stopping_ || FreeSlotsLocked() > 0; });
       if (stopping_) return;
-      want = static_cast<uint32_t>(
-          std::min<size_t>(options_.lease_batch, options_.runtime.max_concurrent - held_.size()));
+      want = static_cast<uint32_t>(std::min<size_t>(options_.lease_batch, FreeSlotsLocked()));
     }
     absl::StatusOr<std::vector<Lease>> got = leases_.Acquire(std::max<uint32_t>(want, 1), options_.acquire_wait);
     if (!got.ok()) {
@@ -261,7 +277,7 @@ void Executor::StartLease(Lease lease) {
         std::lock_guard<std::mutex> lock(mu_);
         held_[lease.id].final_seen = true;
       }
-      Finish(lease.id, r.phase);
+      Finish({Completion{lease.id, r.phase}});
       return;
     }
     if (IsTerminal(r.phase)) {
@@ -371,7 +387,10 @@ void Executor::OnTransition(const ActionTransition& t) {
         if (metrics_) metrics_->to_terminal.Observe(Seconds(now - h.running_since));
         h.running_since = {};
       }
-      if (t.final) h.final_seen = true;
+      if (t.final) {
+        h.final_seen = true;
+        capacity_cv_.notify_one();  // its process is gone: the acquire thread may take more work
+      }
       if (metrics_) metrics_->running.Set(static_cast<double>(running_));
       JournalEntry e{lease_id, t.key, parent, t.attempt, t.phase == Phase::kRunning ? t.pid : 0,
                      Phase::kUnspecified};
@@ -396,8 +415,10 @@ void Executor::OnTransition(const ActionTransition& t) {
 
 void Executor::QueueFinish(const std::string& lease_id, Phase phase) {
   std::lock_guard<std::mutex> lock(mu_);
-  finishing_.emplace_back(lease_id, phase);
-  finish_cv_.notify_all();
+  finishing_.push_back(Completion{lease_id, phase});
+  // The finish thread waits for the first lease, then lingers for more until kFinishBatch are due: wake it only
+  // then, not once per lease.
+  if (finishing_.size() == 1 || finishing_.size() == kFinishBatch) finish_cv_.notify_all();
 }
 
 void Executor::FinishLoop() {
@@ -405,41 +426,70 @@ void Executor::FinishLoop() {
   while (true) {
     finish_cv_.wait(lock, [this] { return finish_stop_ || !finishing_.empty(); });
     if (finishing_.empty()) return;  // stopping, and nothing left to Complete
-    auto [lease_id, phase] = std::move(finishing_.front());
-    finishing_.pop_front();
+    // A lease waiting here holds no process slot (see FreeSlotsLocked), so a short linger costs no throughput and
+    // lets leases that end close together share one call and one queue-service commit.
+    finish_cv_.wait_for(lock, kFinishLinger, [this] {
+      return finish_stop_ || stopping_ || finishing_.size() >= kFinishBatch;
+    });
+    // Every lease whose final report went through meanwhile goes in one call (one queue-service transaction).
+    std::vector<Completion> batch;
+    while (!finishing_.empty() && batch.size() < kMaxCompletionsPerCall) {
+      batch.push_back(std::move(finishing_.front()));
+      finishing_.pop_front();
+    }
     ++finishing_active_;
     lock.unlock();
-    Finish(lease_id, phase);
+    Finish(std::move(batch));
     lock.lock();
     --finishing_active_;
     finish_cv_.notify_all();
   }
 }
 
-void Executor::Finish(const std::string& lease_id, Phase phase) {
+void Executor::Finish(std::vector<Completion> completions) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = held_.find(lease_id);
-    if (it == held_.end()) return;
-    if (!it->second.fenced) {
-      JournalEntry e{lease_id, it->second.key, it->second.parent_action_name, it->second.attempt, 0, phase};
+    std::erase_if(completions, [this](const Completion& c) { return held_.count(c.lease_id) == 0; });
+    for (const Completion& c : completions) {
+      const Held& h = held_.at(c.lease_id);
+      if (h.fenced) continue;
+      JournalEntry e{c.lease_id, h.key, h.parent_action_name, h.attempt, 0, c.final_phase};
       (void)journal_.Put(e);
     }
   }
+  std::vector<Completion> pending = completions;
   std::chrono::milliseconds backoff(100);
-  for (int i = 0; i < 8; ++i) {
-    absl::Status c = leases_.Complete(lease_id, phase);
-    if (c.ok()) break;
-    if (!StateReporter::IsRetryable(c)) {
-      FLYTE_LOG(kWarn, "complete lease {}: {} (the lease was lost; the next holder will find the action ended)",
-                lease_id, c.ToString());
-      break;
+  for (int i = 0; i < 8 && !pending.empty(); ++i) {
+    if (i > 0) {
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
     }
-    FLYTE_LOG(kWarn, "complete lease {} failed, retrying: {}", lease_id, c.ToString());
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    absl::StatusOr<std::vector<absl::Status>> got = leases_.CompleteBatch(pending);
+    if (got.ok() && got->size() != pending.size()) got = absl::InternalError("complete: outcome count mismatch");
+    if (!got.ok()) {
+      if (!StateReporter::IsRetryable(got.status())) {
+        FLYTE_LOG(kWarn, "complete {} lease(s): {}; leaving them to expire", pending.size(),
+                  got.status().ToString());
+        break;
+      }
+      FLYTE_LOG(kWarn, "complete {} lease(s) failed, retrying: {}", pending.size(), got.status().ToString());
+      continue;
+    }
+    std::vector<Completion> again;
+    for (size_t k = 0; k < pending.size(); ++k) {
+      const absl::Status& c = (*got)[k];
+      if (c.ok()) continue;
+      if (!StateReporter::IsRetryable(c)) {
+        FLYTE_LOG(kWarn, "complete lease {}: {} (the lease was lost; the next holder will find the action ended)",
+                  pending[k].lease_id, c.ToString());
+        continue;
+      }
+      FLYTE_LOG(kWarn, "complete lease {} failed, retrying: {}", pending[k].lease_id, c.ToString());
+      again.push_back(std::move(pending[k]));
+    }
+    pending = std::move(again);
   }
-  Forget(lease_id);
+  for (const Completion& c : completions) Forget(c.lease_id);
 }
 
 void Executor::Forget(const std::string& lease_id) {
@@ -450,7 +500,7 @@ void Executor::Forget(const std::string& lease_id) {
     auto a = by_action_.find(it->second.key);
     if (a != by_action_.end() && a->second == lease_id) by_action_.erase(a);
     held_.erase(it);
-    cv_.notify_all();
+    capacity_cv_.notify_one();
   }
   (void)journal_.Remove(lease_id);
 }
@@ -531,6 +581,7 @@ void Executor::Shutdown() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
     cv_.notify_all();
+    capacity_cv_.notify_all();
   }
   leases_.CancelAcquire();
   if (acquire_thread_.joinable()) acquire_thread_.join();

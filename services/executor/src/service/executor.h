@@ -2,13 +2,16 @@
 // The executor: takes leases from queue-service, runs each leased action with the LocalRuntime and reports every
 // transition to runs-service; the lease is Completed only once the final state is recorded.
 //
-//   acquire thread:   Acquire (long-poll) while fewer than max_concurrent leases are held -> StartLease:
+//   acquire thread:   Acquire (long-poll) while fewer than max_concurrent held leases have an action still going
+//                     (and fewer than 2 x max_concurrent are held at all, counting ended ones awaiting their
+//                     final report and Complete) -> StartLease:
 //                     on a redelivery, StateService.Get decides the attempt number (an earlier executor's
 //                     interrupted attempt is first reported FAILED "ExecutorLost", so the phase machine accepts
 //                     the next INITIALIZING; an action already finished is just Completed) -> LocalRuntime.Submit
 //   runtime thread:   each transition -> journal (attempt, process group) -> StateReporter (ordered, retried,
 //                     batched)
-//   finish thread:    final -> after the report went through: LeaseClient.Complete
+//   finish thread:    final -> after the report went through: LeaseClient.CompleteBatch (every lease whose final
+//                     report went through meanwhile, in one call)
 //   heartbeat thread: every lease duration / 3 renews all held leases; abort_requested -> LocalRuntime.Abort;
 //                     a lost lease (or one whose expiry passed without renewal) -> SIGKILL its process group at once
 //                     and forget it without reporting or Completing (self-fencing: another executor owns it now)
@@ -27,6 +30,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "clients/lease_client.h"
@@ -47,7 +51,7 @@ inline constexpr char kExecutorLostCode[] = "ExecutorLost";
 inline constexpr char kExecutorRestartedCode[] = "ExecutorRestarted";
 
 struct ExecutorOptions {
-  LocalRuntimeOptions runtime;                      // data_root, max_concurrent (also the lease limit), env...
+  LocalRuntimeOptions runtime;                      // data_root, max_concurrent (also bounds leases), env...
   uint32_t lease_batch = 10;                        // most leases asked for per Acquire
   std::chrono::milliseconds acquire_wait{10000};    // long-poll wait per Acquire
   std::chrono::milliseconds heartbeat_interval{0};  // 0: a third of the lease duration seen on grants
@@ -96,13 +100,16 @@ class Executor {
   struct Metrics;
 
   absl::Status Recover();
+  // How many more leases the acquire thread may take now.
+  size_t FreeSlotsLocked() const;
   void AcquireLoop();
   void HeartbeatLoop();
   void StartLease(Lease lease);
   // StateService.Get with a few quick retries; kNotFound when the action is unknown to runs-service.
   absl::StatusOr<RecordedState> ReadState(const ActionKey& key);
   void OnTransition(const ActionTransition& t);
-  void Finish(const std::string& lease_id, Phase phase);   // after the final report: Complete, forget
+  // After the final reports: Complete (one call for the lot, retried while queue-service is away), forget.
+  void Finish(std::vector<Completion> completions);
   void QueueFinish(const std::string& lease_id, Phase phase);  // Finish on the finish thread (from callbacks)
   void FinishLoop();
   void Fence(const std::string& lease_id, const std::string& why);
@@ -118,7 +125,8 @@ class Executor {
   std::unique_ptr<LocalRuntime> runtime_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // capacity freed, or stopping
+  std::condition_variable cv_;           // stopping (heartbeat thread, acquire backoff)
+  std::condition_variable capacity_cv_;  // a process slot freed (acquire thread), or stopping
   bool stopping_ = false;
   std::map<std::string, Held> held_;            // by lease id
   std::map<ActionKey, std::string> by_action_;  // action -> lease id
@@ -132,7 +140,7 @@ class Executor {
   // Leases whose final report went through, to Complete on the finish thread (the reporter's callbacks must not
   // block on queue-service).
   std::condition_variable finish_cv_;
-  std::deque<std::pair<std::string, Phase>> finishing_;
+  std::deque<Completion> finishing_;
   int finishing_active_ = 0;
   bool finish_stop_ = false;
   std::thread finish_thread_;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api/converters.h"
+#include "flyte/internal/queue/v1/enqueue_batch_service.pb.h"
 #include "flyte/internal/queue/v1/lease_service.pb.h"
 #include "flyteidl2/workflow/queue_service.pb.h"
 
@@ -20,6 +21,19 @@ void RegisterQueueApi(rpc::Router& router, QueueUseCases& queue) {
       kQueueService, "EnqueueAction",
       [q](const rpc::CallContext&, const wf::EnqueueActionRequest& req, wf::EnqueueActionResponse*) {
         return q->Enqueue(ToNewEntry(req));
+      });
+  router.Unary<pb::EnqueueActionsRequest, pb::EnqueueActionsResponse>(
+      kEnqueueBatchService, "EnqueueActions",
+      [q](const rpc::CallContext&, const pb::EnqueueActionsRequest& req,
+          pb::EnqueueActionsResponse* resp) -> absl::Status {
+        if (req.actions_size() == 0) return absl::InvalidArgumentError("actions: at least one action is required");
+        std::vector<NewEntry> entries;
+        entries.reserve(req.actions_size());
+        for (const wf::EnqueueActionRequest& a : req.actions()) entries.push_back(ToNewEntry(a));
+        absl::StatusOr<std::vector<absl::Status>> outcomes = q->EnqueueMany(std::move(entries));
+        if (!outcomes.ok()) return outcomes.status();
+        for (const absl::Status& s : *outcomes) *resp->add_statuses() = ToRpcStatus(s);
+        return absl::OkStatus();
       });
   router.Unary<wf::AbortQueuedRunRequest, wf::AbortQueuedRunResponse>(
       kQueueService, "AbortQueuedRun",
@@ -70,6 +84,21 @@ void RegisterQueueApi(rpc::Router& router, QueueUseCases& queue) {
       kLeaseService, "Complete",
       [q](const rpc::CallContext&, const pb::CompleteRequest& req, pb::CompleteResponse*) {
         return q->Complete(req.executor_id(), req.lease_id());
+      });
+  router.Unary<pb::CompleteBatchRequest, pb::CompleteBatchResponse>(
+      kLeaseService, "CompleteBatch",
+      [q](const rpc::CallContext&, const pb::CompleteBatchRequest& req,
+          pb::CompleteBatchResponse* resp) -> absl::Status {
+        if (req.completions_size() == 0) {
+          return absl::InvalidArgumentError("completions: at least one completion is required");
+        }
+        std::vector<std::string> ids;
+        ids.reserve(req.completions_size());
+        for (const pb::Completion& c : req.completions()) ids.push_back(c.lease_id());
+        absl::StatusOr<std::vector<absl::Status>> outcomes = q->CompleteMany(req.executor_id(), ids);
+        if (!outcomes.ok()) return outcomes.status();
+        for (const absl::Status& s : *outcomes) *resp->add_statuses() = ToRpcStatus(s);
+        return absl::OkStatus();
       });
   router.Unary<pb::ReleaseRequest, pb::ReleaseResponse>(
       kLeaseService, "Release", [q](const rpc::CallContext&, const pb::ReleaseRequest& req, pb::ReleaseResponse*) {

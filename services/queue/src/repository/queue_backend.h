@@ -45,6 +45,9 @@ class QueueBackend {
   // Stores a READY entry. Returns true if it was new, false if the key was already queued (no change).
   // kInvalidArgument never (callers validate with ValidateNewEntry).
   virtual absl::StatusOr<bool> Enqueue(const NewEntry& entry, TimePoint now) = 0;
+  // Enqueue for each entry, in order, in one transaction: one result each (true = new; a key already queued, or
+  // repeated within the batch, is false). A failure stores none of them.
+  virtual absl::StatusOr<std::vector<bool>> EnqueueMany(const std::vector<NewEntry>& entries, TimePoint now) = 0;
 
   // Flags every not-DONE entry of the run aborted; READY ones become DONE at once. Returns how many were
   // flagged (0 if the run has nothing queued: not an error).
@@ -67,6 +70,11 @@ class QueueBackend {
   // executor owns it now, it was completed or released, or it never existed). A lease past its expiry that nobody
   // took over can still be completed.
   virtual absl::Status Complete(const std::string& executor, const std::string& lease_id, TimePoint now) = 0;
+  // Complete for each lease, in order, in one transaction: one outcome each (OK or kFailedPrecondition, as
+  // Complete). A failed call (database trouble) completed none of them.
+  virtual absl::StatusOr<std::vector<absl::Status>> CompleteMany(const std::string& executor,
+                                                                 const std::vector<std::string>& lease_ids,
+                                                                 TimePoint now) = 0;
   // Gives the entry back: READY again (DONE if it was aborted). kFailedPrecondition as for Complete.
   virtual absl::Status Release(const std::string& executor, const std::string& lease_id, TimePoint now) = 0;
 

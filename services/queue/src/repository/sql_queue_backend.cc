@@ -40,6 +40,25 @@ QueueEntry FromRow(const db::Row& r) {
 
 std::vector<db::Value> RunParams(const RunKey& run) { return {run.org, run.project, run.domain, run.name}; }
 
+constexpr char kInsertEntry[] =
+    "INSERT INTO queue_entries (org, project, domain, run_name, action_name, parent_name, payload, state, "
+    "enqueued_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?) "
+    "ON CONFLICT (org, project, domain, run_name, action_name) DO NOTHING";
+
+// 1 if the entry was new, 0 if its key was already queued.
+absl::StatusOr<int64_t> InsertEntry(db::Tx& tx, const NewEntry& entry, int64_t t) {
+  return tx.Exec(kInsertEntry, {entry.key.run.org, entry.key.run.project, entry.key.run.domain, entry.key.run.name,
+                                entry.key.name, db::Nullable(entry.parent), db::Bytes{entry.payload}, t, t});
+}
+
+constexpr char kCompleteLease[] =
+    "UPDATE queue_entries SET state = 2, lease_expires_at = NULL, updated_at = ? "
+    "WHERE lease_id = ? AND lease_owner = ? AND state = 1";
+
+absl::Status NotHeld(const std::string& executor, const std::string& lease_id) {
+  return absl::FailedPreconditionError("lease " + lease_id + " is not held by executor " + executor);
+}
+
 }  // namespace
 
 std::string NewLeaseId() {
@@ -60,19 +79,31 @@ std::string NewLeaseId() {
 absl::StatusOr<bool> SqlQueueBackend::Enqueue(const NewEntry& entry, TimePoint now) {
   int64_t inserted = 0;
   absl::Status s = db_->Write("queue.enqueue", [&](db::Tx& tx) -> absl::Status {
-    const int64_t t = ToUnixMicros(now);
-    absl::StatusOr<int64_t> n = tx.Exec(
-        "INSERT INTO queue_entries (org, project, domain, run_name, action_name, parent_name, payload, state, "
-        "enqueued_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?) "
-        "ON CONFLICT (org, project, domain, run_name, action_name) DO NOTHING",
-        {entry.key.run.org, entry.key.run.project, entry.key.run.domain, entry.key.run.name, entry.key.name,
-         db::Nullable(entry.parent), db::Bytes{entry.payload}, t, t});
+    absl::StatusOr<int64_t> n = InsertEntry(tx, entry, ToUnixMicros(now));
     if (!n.ok()) return n.status();
     inserted = *n;
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
   return inserted > 0;
+}
+
+absl::StatusOr<std::vector<bool>> SqlQueueBackend::EnqueueMany(const std::vector<NewEntry>& entries,
+                                                               TimePoint now) {
+  std::vector<bool> created;
+  if (entries.empty()) return created;
+  absl::Status s = db_->Write("queue.enqueue_many", [&](db::Tx& tx) -> absl::Status {
+    created.clear();  // Write may retry on a broken connection
+    const int64_t t = ToUnixMicros(now);
+    for (const NewEntry& entry : entries) {
+      absl::StatusOr<int64_t> n = InsertEntry(tx, entry, t);
+      if (!n.ok()) return n.status();
+      created.push_back(*n > 0);
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return created;
 }
 
 absl::StatusOr<int64_t> SqlQueueBackend::AbortRun(const RunKey& run, const std::string& reason, TimePoint now) {
@@ -132,16 +163,22 @@ absl::StatusOr<AcquireResult> SqlQueueBackend::Acquire(const std::string& execut
   if (max <= 0) return result;
   const int64_t t = ToUnixMicros(now);
   const int64_t expires = ToUnixMicros(now + lease_duration);
-  std::string select = std::string("SELECT ") + kColumns +
-                       " FROM queue_entries WHERE state = 0 OR (state = 1 AND lease_expires_at <= ?) "
-                       "ORDER BY id LIMIT ?";
-  if (postgres()) select += " FOR UPDATE SKIP LOCKED";
+  // Expired leases first (they were handed out before anything still ready), then ready entries, each in id
+  // order. Two queries rather than one `state = 0 OR (state = 1 AND ...)`: each matches one index, where the OR
+  // form made PostgreSQL walk the primary key past every finished entry.
+  const std::string lock = postgres() ? " FOR UPDATE SKIP LOCKED" : "";
+  const std::string select_expired = std::string("SELECT ") + kColumns +
+                                     " FROM queue_entries WHERE state = 1 AND lease_expires_at <= ? "
+                                     "ORDER BY id LIMIT ?" + lock;
+  const std::string select_ready =
+      std::string("SELECT ") + kColumns + " FROM queue_entries WHERE state = 0 ORDER BY id LIMIT ?" + lock;
   // Idle executors poll often; a read (no writer lock on SQLite, no row locks on PostgreSQL) answers most of
   // those polls. Anything found is re-checked under the write below.
   bool any = false;
   absl::Status probe = db_->Read("queue.acquire_probe", [&](db::Tx& tx) -> absl::Status {
     absl::StatusOr<db::Rows> rows = tx.Query(
-        "SELECT id FROM queue_entries WHERE state = 0 OR (state = 1 AND lease_expires_at <= ?) LIMIT 1", {t});
+        "SELECT id FROM queue_entries WHERE state = 0 "
+        "UNION ALL SELECT id FROM queue_entries WHERE state = 1 AND lease_expires_at <= ? LIMIT 1", {t});
     if (!rows.ok()) return rows.status();
     any = !rows->empty();
     return absl::OkStatus();
@@ -153,9 +190,14 @@ absl::StatusOr<AcquireResult> SqlQueueBackend::Acquire(const std::string& execut
     // Aborted entries whose lease expired are dropped rather than handed out, so one pass may come up short;
     // a few passes fill the batch without looping forever.
     for (int pass = 0; pass < 4 && static_cast<int>(result.leased.size()) < max; ++pass) {
-      absl::StatusOr<db::Rows> rows =
-          tx.Query(select, {t, static_cast<int64_t>(max - static_cast<int>(result.leased.size()))});
+      const int64_t room = max - static_cast<int>(result.leased.size());
+      absl::StatusOr<db::Rows> rows = tx.Query(select_expired, {t, room});
       if (!rows.ok()) return rows.status();
+      if (static_cast<int64_t>(rows->size()) < room) {
+        absl::StatusOr<db::Rows> ready = tx.Query(select_ready, {room - static_cast<int64_t>(rows->size())});
+        if (!ready.ok()) return ready.status();
+        rows->insert(rows->end(), std::make_move_iterator(ready->begin()), std::make_move_iterator(ready->end()));
+      }
       if (rows->empty()) break;
       int64_t dropped_this_pass = 0;
       for (const db::Row& row : *rows) {
@@ -223,16 +265,30 @@ absl::StatusOr<HeartbeatResult> SqlQueueBackend::Heartbeat(const std::string& ex
 
 absl::Status SqlQueueBackend::Complete(const std::string& executor, const std::string& lease_id, TimePoint now) {
   return db_->Write("queue.complete", [&](db::Tx& tx) -> absl::Status {
-    absl::StatusOr<int64_t> n = tx.Exec(
-        "UPDATE queue_entries SET state = 2, lease_expires_at = NULL, updated_at = ? "
-        "WHERE lease_id = ? AND lease_owner = ? AND state = 1",
-        {ToUnixMicros(now), lease_id, executor});
+    absl::StatusOr<int64_t> n = tx.Exec(kCompleteLease, {ToUnixMicros(now), lease_id, executor});
     if (!n.ok()) return n.status();
-    if (*n == 0) {
-      return absl::FailedPreconditionError("lease " + lease_id + " is not held by executor " + executor);
+    if (*n == 0) return NotHeld(executor, lease_id);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<absl::Status>> SqlQueueBackend::CompleteMany(const std::string& executor,
+                                                                        const std::vector<std::string>& lease_ids,
+                                                                        TimePoint now) {
+  std::vector<absl::Status> outcomes;
+  if (lease_ids.empty()) return outcomes;
+  absl::Status s = db_->Write("queue.complete_many", [&](db::Tx& tx) -> absl::Status {
+    outcomes.clear();  // Write may retry on a broken connection
+    const int64_t t = ToUnixMicros(now);
+    for (const std::string& lease_id : lease_ids) {
+      absl::StatusOr<int64_t> n = tx.Exec(kCompleteLease, {t, lease_id, executor});
+      if (!n.ok()) return n.status();
+      outcomes.push_back(*n == 0 ? NotHeld(executor, lease_id) : absl::OkStatus());
     }
     return absl::OkStatus();
   });
+  if (!s.ok()) return s;
+  return outcomes;
 }
 
 absl::Status SqlQueueBackend::Release(const std::string& executor, const std::string& lease_id, TimePoint now) {
@@ -243,9 +299,7 @@ absl::Status SqlQueueBackend::Release(const std::string& executor, const std::st
         "WHERE lease_id = ? AND lease_owner = ? AND state = 1",
         {ToUnixMicros(now), lease_id, executor});
     if (!n.ok()) return n.status();
-    if (*n == 0) {
-      return absl::FailedPreconditionError("lease " + lease_id + " is not held by executor " + executor);
-    }
+    if (*n == 0) return NotHeld(executor, lease_id);
     return absl::OkStatus();
   });
 }

@@ -20,6 +20,7 @@ class SqlQueueBackend final : public QueueBackend {
   explicit SqlQueueBackend(std::unique_ptr<db::Database> db) : db_(std::move(db)) {}
 
   absl::StatusOr<bool> Enqueue(const NewEntry& entry, TimePoint now) override;
+  absl::StatusOr<std::vector<bool>> EnqueueMany(const std::vector<NewEntry>& entries, TimePoint now) override;
   absl::StatusOr<int64_t> AbortRun(const RunKey& run, const std::string& reason, TimePoint now) override;
   absl::StatusOr<int64_t> AbortAction(const ActionKey& action, const std::string& reason, TimePoint now) override;
   absl::StatusOr<AcquireResult> Acquire(const std::string& executor, int max, TimePoint now,
@@ -27,6 +28,9 @@ class SqlQueueBackend final : public QueueBackend {
   absl::StatusOr<HeartbeatResult> Heartbeat(const std::string& executor, const std::vector<std::string>& lease_ids,
                                             TimePoint now, std::chrono::milliseconds lease_duration) override;
   absl::Status Complete(const std::string& executor, const std::string& lease_id, TimePoint now) override;
+  absl::StatusOr<std::vector<absl::Status>> CompleteMany(const std::string& executor,
+                                                         const std::vector<std::string>& lease_ids,
+                                                         TimePoint now) override;
   absl::Status Release(const std::string& executor, const std::string& lease_id, TimePoint now) override;
   absl::StatusOr<QueueDepth> Depth() override;
   absl::StatusOr<QueueEntry> Get(const ActionKey& key) override;

@@ -98,6 +98,35 @@ absl::Status QueueUseCases::Enqueue(const NewEntry& entry) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<absl::Status>> QueueUseCases::EnqueueMany(std::vector<NewEntry> entries) {
+  if (entries.size() > kMaxBatch) {
+    return absl::InvalidArgumentError("at most " + std::to_string(kMaxBatch) + " actions per batch, got " +
+                                      std::to_string(entries.size()));
+  }
+  std::vector<absl::Status> outcomes(entries.size());
+  std::vector<NewEntry> valid;
+  std::vector<size_t> index;  // valid[k] is entries[index[k]]
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (absl::Status s = ValidateNewEntry(entries[i]); !s.ok()) {
+      outcomes[i] = absl::InvalidArgumentError("actions[" + std::to_string(i) + "]: " + std::string(s.message()));
+      continue;
+    }
+    valid.push_back(std::move(entries[i]));
+    index.push_back(i);
+  }
+  if (valid.empty()) return outcomes;
+  absl::StatusOr<std::vector<bool>> created = backend_.EnqueueMany(valid, clock_.Now());
+  if (!created.ok()) return created.status();
+  int64_t fresh = 0;
+  for (bool c : *created) fresh += c ? 1 : 0;
+  if (fresh > 0) {
+    if (metrics_) metrics_->enqueued.Increment(static_cast<double>(fresh));
+    FLYTE_LOG(kDebug, "enqueued {} of a batch of {}", fresh, entries.size());
+    SignalWork();  // once for the batch: a waiting Acquire takes up to max_leases at a time
+  }
+  return outcomes;
+}
+
 absl::Status QueueUseCases::AbortRun(const RunKey& run, const std::string& reason) {
   if (absl::Status s = ValidateRunKey(run, "run_id"); !s.ok()) return s;
   absl::StatusOr<int64_t> n = backend_.AbortRun(run, reason, clock_.Now());
@@ -198,6 +227,31 @@ absl::Status QueueUseCases::Complete(const std::string& executor, const std::str
   if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
   if (lease_id.empty()) return absl::InvalidArgumentError("lease_id is required");
   return backend_.Complete(executor, lease_id, clock_.Now());
+}
+
+absl::StatusOr<std::vector<absl::Status>> QueueUseCases::CompleteMany(const std::string& executor,
+                                                                      const std::vector<std::string>& lease_ids) {
+  if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
+  if (lease_ids.size() > kMaxBatch) {
+    return absl::InvalidArgumentError("at most " + std::to_string(kMaxBatch) + " completions per batch, got " +
+                                      std::to_string(lease_ids.size()));
+  }
+  std::vector<absl::Status> outcomes(lease_ids.size());
+  std::vector<std::string> ids;
+  std::vector<size_t> index;  // ids[k] is lease_ids[index[k]]
+  for (size_t i = 0; i < lease_ids.size(); ++i) {
+    if (lease_ids[i].empty()) {
+      outcomes[i] = absl::InvalidArgumentError("completions[" + std::to_string(i) + "].lease_id is required");
+      continue;
+    }
+    ids.push_back(lease_ids[i]);
+    index.push_back(i);
+  }
+  if (ids.empty()) return outcomes;
+  absl::StatusOr<std::vector<absl::Status>> done = backend_.CompleteMany(executor, ids, clock_.Now());
+  if (!done.ok()) return done.status();
+  for (size_t k = 0; k < done->size(); ++k) outcomes[index[k]] = (*done)[k];
+  return outcomes;
 }
 
 absl::Status QueueUseCases::Release(const std::string& executor, const std::string& lease_id) {

@@ -48,6 +48,9 @@ using AcquireCancelled = std::function<bool()>;
 
 class QueueUseCases {
  public:
+  // Most items in one EnqueueMany / CompleteMany call (one transaction).
+  static constexpr size_t kMaxBatch = 1000;
+
   // `metrics` may be null. All references must outlive this object.
   QueueUseCases(QueueBackend& backend, common::Clock& clock, metrics::Registry* metrics, QueueOptions options);
   ~QueueUseCases();  // Shutdown()
@@ -56,6 +59,11 @@ class QueueUseCases {
 
   // kInvalidArgument naming the field (ValidateNewEntry). Idempotent: the same action again is OK, no change.
   absl::Status Enqueue(const NewEntry& entry);
+  // Enqueue for each entry, one outcome each (same order, as Enqueue's): the valid ones are stored in one
+  // transaction, an invalid one is answered kInvalidArgument (naming entries[i] and the field) and not stored.
+  // kInvalidArgument for the call if there are more than kMaxBatch entries; a database failure fails the call
+  // (nothing stored).
+  absl::StatusOr<std::vector<absl::Status>> EnqueueMany(std::vector<NewEntry> entries);
   // kInvalidArgument for a bad key. A run with nothing queued is OK.
   absl::Status AbortRun(const RunKey& run, const std::string& reason);
   // kInvalidArgument for a bad key; kNotFound if the action is not queued.
@@ -77,6 +85,10 @@ class QueueUseCases {
   absl::StatusOr<HeartbeatResult> Heartbeat(const std::string& executor, const std::vector<std::string>& lease_ids);
   // kFailedPrecondition if the lease is not held by `executor`.
   absl::Status Complete(const std::string& executor, const std::string& lease_id);
+  // Complete for each lease, one outcome each (same order, as Complete's), in one transaction. kInvalidArgument for
+  // the call (bad executor id, more than kMaxBatch leases); a database failure fails the call (none completed).
+  absl::StatusOr<std::vector<absl::Status>> CompleteMany(const std::string& executor,
+                                                         const std::vector<std::string>& lease_ids);
   absl::Status Release(const std::string& executor, const std::string& lease_id);
 
   // Refreshes the depth gauges and deletes DONE entries older than done_retention. Run by the maintenance thread;

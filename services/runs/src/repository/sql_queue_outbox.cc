@@ -3,19 +3,11 @@
 #include <string>
 #include <utility>
 
+#include "repository/sql_common.h"
 #include "repository/sql_store.h"
 
 namespace flyte::runs {
 namespace {
-
-using db::Bytes;
-using db::Row;
-using db::Rows;
-using db::Tx;
-using db::Value;
-
-int64_t Micros(TimePoint t) { return common::ToUnixMicros(t); }
-TimePoint AsStored(TimePoint t) { return common::FromUnixMicros(Micros(t)); }
 
 // "?, ?, ..." for `ids`, which are appended to `params`.
 std::string IdList(const std::vector<int64_t>& ids, std::vector<Value>& params) {

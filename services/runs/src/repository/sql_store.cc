@@ -5,25 +5,10 @@
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "repository/sql_common.h"
 
 namespace flyte::runs {
 namespace {
-
-using db::Bytes;
-using db::Row;
-using db::Rows;
-using db::Tx;
-using db::Value;
-
-int64_t Micros(TimePoint t) { return common::ToUnixMicros(t); }
-Value OptMicros(const std::optional<TimePoint>& t) {
-  if (!t) return nullptr;
-  return Micros(*t);
-}
-std::optional<TimePoint> OptTime(const Row& r, size_t i) {
-  if (r.IsNull(i)) return std::nullopt;
-  return common::FromUnixMicros(r.Int(i));
-}
 
 // ---- actions ------------------------------------------------------------------------------------------------
 

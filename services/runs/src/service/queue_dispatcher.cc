@@ -1,25 +1,14 @@
 #include "service/queue_dispatcher.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
+#include <utility>
 
 #include "flyte/app/log.h"
 
 namespace flyte::runs {
 namespace {
-
-// queue-service will never accept these; retrying would only clog the outbox.
-bool Permanent(const absl::Status& s) {
-  switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAlreadyExists:
-      return true;
-    default:
-      return false;
-  }
-}
 
 const char* KindName(QueueCommandKind k) {
   switch (k) {
@@ -33,6 +22,11 @@ const char* KindName(QueueCommandKind k) {
 std::string Describe(const QueueCommand& c) {
   return std::string(KindName(c.kind)) + " " + c.key.run.project + "/" + c.key.run.domain + "/" + c.key.run.name +
          "/" + c.key.name;
+}
+
+// Identifies an action within one batch.
+std::string KeyId(const ActionKey& k) {
+  return k.run.org + '\n' + k.run.project + '\n' + k.run.domain + '\n' + k.run.name + '\n' + k.name;
 }
 
 }  // namespace
@@ -92,78 +86,155 @@ void QueueDispatcher::Wait(std::chrono::milliseconds d, bool wakeable) {
   woken_ = false;
 }
 
-absl::Status QueueDispatcher::Deliver(const QueueCommand& c) {
-  absl::Status s;
-  if (c.kind == QueueCommandKind::kEnqueue) {
-    // An action aborted (or otherwise ended) before its enqueue got through must not start now.
-    absl::StatusOr<Action> action = store_.Actions().Get(c.key);
-    if (action.status().code() == absl::StatusCode::kNotFound) {
-      dropped_++;
-      return absl::OkStatus();
-    }
-    if (!action.ok()) return action.status();
-    if (IsTerminal(action->phase)) {
-      dropped_++;
-      return absl::OkStatus();
-    }
-    s = c.request.empty() ? client_.EnqueueAction(*action) : client_.EnqueueRequest(c.request);
-  } else if (c.kind == QueueCommandKind::kAbortRun) {
-    s = client_.AbortRun(c.key.run, c.reason);
-  } else {
-    s = client_.AbortAction(c.key, c.reason);
+namespace {
+
+// The actions of `keys`, read with one List per run (a claimed batch usually holds one run's children). Keys
+// without a row are absent from the answer.
+absl::StatusOr<std::map<std::string, Action>> LoadActions(ActionRepository& actions,
+                                                          const std::vector<const ActionKey*>& keys) {
+  std::map<std::string, std::vector<const ActionKey*>> by_run;
+  for (const ActionKey* k : keys) {
+    by_run[KeyId(ActionKey{k->run, ""})].push_back(k);
   }
+  std::map<std::string, Action> found;
+  for (const auto& [run, run_keys] : by_run) {
+    const RunKey& r = run_keys.front()->run;
+    ListQuery q;
+    q.org = r.org;
+    q.project = r.project;
+    q.domain = r.domain;
+    q.run_name = r.name;
+    Filter names{Field::kName, FilterOp::kValueIn, {}};
+    for (const ActionKey* k : run_keys) names.values.push_back(k->name);
+    q.filters.push_back(std::move(names));
+    q.limit = static_cast<uint32_t>(run_keys.size());
+    absl::StatusOr<Page<Action>> page = actions.List(q);
+    if (!page.ok()) return page.status();
+    for (Action& a : page->items) {
+      // An empty project or domain in the query means "any": keep only exact matches.
+      if (!(a.key.run == r)) continue;
+      std::string id = KeyId(a.key);
+      found.emplace(std::move(id), std::move(a));
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+std::vector<absl::Status> QueueDispatcher::DeliverEnqueues(const std::vector<QueueCommand>& batch, size_t first,
+                                                           size_t last) {
+  std::vector<absl::Status> outcome(last - first);
+  std::vector<const ActionKey*> keys;
+  for (size_t i = first; i < last; ++i) keys.push_back(&batch[i].key);
+  absl::StatusOr<std::map<std::string, Action>> actions = LoadActions(store_.Actions(), keys);
+  if (!actions.ok()) {
+    outcome.assign(outcome.size(), actions.status());  // database trouble: try them again later
+    return outcome;
+  }
+  std::vector<EnqueueItem> items;
+  std::vector<size_t> sent;  // items[k] is batch[sent[k]]
+  for (size_t i = first; i < last; ++i) {
+    const QueueCommand& c = batch[i];
+    auto a = actions->find(KeyId(c.key));
+    // An action aborted (or otherwise ended) before its enqueue got through must not start now.
+    if (a == actions->end() || IsTerminal(a->second.phase)) {
+      dropped_++;
+      continue;
+    }
+    items.push_back(EnqueueItem{&a->second, &c.request});
+    sent.push_back(i);
+  }
+  if (items.empty()) return outcome;
+  absl::StatusOr<std::vector<absl::Status>> answers = client_.EnqueueBatch(items);
+  if (answers.ok() && answers->size() != items.size()) {
+    answers = absl::InternalError("queue client answered " + std::to_string(answers->size()) + " outcomes for " +
+                                  std::to_string(items.size()) + " enqueues");
+  }
+  for (size_t k = 0; k < sent.size(); ++k) {
+    const absl::Status& answer = answers.ok() ? (*answers)[k] : answers.status();
+    outcome[sent[k] - first] = answers.ok() ? Settle(batch[sent[k]], answer) : answer;
+  }
+  return outcome;
+}
+
+absl::Status QueueDispatcher::DeliverAbort(const QueueCommand& c) {
+  return Settle(c, c.kind == QueueCommandKind::kAbortRun ? client_.AbortRun(c.key.run, c.reason)
+                                                         : client_.AbortAction(c.key, c.reason));
+}
+
+absl::Status QueueDispatcher::Settle(const QueueCommand& c, const absl::Status& s) {
   if (s.ok()) {
     sent_++;
     return s;
   }
-  if (Permanent(s)) {
-    // NOT_FOUND for an abort just means queue-service never had the action (or already cleaned it up).
-    if (s.code() != absl::StatusCode::kNotFound) {
-      FLYTE_LOG(kWarn, "queue dispatcher: {} refused, dropped: {}", Describe(c), s.ToString());
-    }
-    dropped_++;
-    if (c.kind == QueueCommandKind::kEnqueue) {
-      // An action the queue will never take must not sit QUEUED forever: it fails, saying why.
-      ActionEvent failed;
-      failed.attempt = 1;
-      failed.phase = Phase::kFailed;
-      failed.occurred_at = clock_.Now();
-      failed.error = ErrorInfo{"queue-service refused the action: " + std::string(s.message()), ErrorKind::kSystem,
-                               "EnqueueRejected"};
-      absl::StatusOr<Action> applied = store_.Actions().ApplyEvent(c.key, failed);
-      if (!applied.ok() && applied.status().code() != absl::StatusCode::kFailedPrecondition &&
-          applied.status().code() != absl::StatusCode::kNotFound) {
-        return applied.status();  // database trouble: try the whole command again later
-      }
-    }
-    return absl::OkStatus();
+  if (QueueClient::IsTransportTrouble(s)) return s;
+  // Refused for good: queue-service will never accept it; retrying would only clog the outbox.
+  // NOT_FOUND for an abort just means queue-service never had the action (or already cleaned it up).
+  if (s.code() != absl::StatusCode::kNotFound) {
+    FLYTE_LOG(kWarn, "queue dispatcher: {} refused, dropped: {}", Describe(c), s.ToString());
   }
-  return s;
+  dropped_++;
+  if (c.kind == QueueCommandKind::kEnqueue) {
+    // An action the queue will never take must not sit QUEUED forever: it fails, saying why.
+    ActionEvent failed;
+    failed.attempt = 1;
+    failed.phase = Phase::kFailed;
+    failed.occurred_at = clock_.Now();
+    failed.error = ErrorInfo{"queue-service refused the action: " + std::string(s.message()), ErrorKind::kSystem,
+                             "EnqueueRejected"};
+    absl::StatusOr<Action> applied = store_.Actions().ApplyEvent(c.key, failed);
+    if (!applied.ok() && applied.status().code() != absl::StatusCode::kFailedPrecondition &&
+        applied.status().code() != absl::StatusCode::kNotFound) {
+      return applied.status();  // database trouble: try the whole command again later
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status QueueDispatcher::RunOnce() {
   absl::StatusOr<std::vector<QueueCommand>> batch =
       outbox_->Claim(options_.batch, clock_.Now(), std::chrono::duration_cast<std::chrono::microseconds>(options_.claim_for));
   if (!batch.ok()) return batch.status();
+  const size_t n = batch->size();
+  // Delivered in order: a run of consecutive enqueues in one call, each abort on its own. Nothing is sent after
+  // a failure, so no command of this batch overtakes one that failed.
+  std::vector<absl::Status> outcome(n, absl::CancelledError("not sent: deferred behind a failed command"));
+  for (size_t i = 0; i < n;) {
+    size_t end = i + 1;
+    if ((*batch)[i].kind == QueueCommandKind::kEnqueue) {
+      while (end < n && (*batch)[end].kind == QueueCommandKind::kEnqueue) ++end;
+      std::vector<absl::Status> got = DeliverEnqueues(*batch, i, end);
+      std::move(got.begin(), got.end(), outcome.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      outcome[i] = DeliverAbort((*batch)[i]);
+    }
+    const bool failed = std::any_of(outcome.begin() + static_cast<std::ptrdiff_t>(i),
+                                    outcome.begin() + static_cast<std::ptrdiff_t>(end),
+                                    [](const absl::Status& s) { return !s.ok(); });
+    i = end;
+    if (failed) break;
+  }
   absl::Status first_failure;
   std::vector<int64_t> done, deferred;
-  for (const QueueCommand& c : *batch) {
+  for (size_t i = 0; i < n; ++i) {
+    const QueueCommand& c = (*batch)[i];
     if (!first_failure.ok()) {
-      // Keep the order: nothing of this batch overtakes a command that failed.
+      // Keep the order: nothing of this batch overtakes a command that failed (one sent after it in the same
+      // call is sent again: harmless, queue-service's enqueue is idempotent).
       deferred.push_back(c.id);
       continue;
     }
-    absl::Status s = Deliver(c);
-    if (s.ok()) {
+    if (outcome[i].ok()) {
       done.push_back(c.id);
       continue;
     }
     failures_++;
-    first_failure = s;
-    (void)outbox_->Retry({c.id}, clock_.Now() + backoff_, s.ToString());
+    first_failure = outcome[i];
+    (void)outbox_->Retry({c.id}, clock_.Now() + backoff_, first_failure.ToString());
     if (failures_logged_++ % 20 == 0) {
       FLYTE_LOG(kWarn, "queue dispatcher: {} failed (retrying every <= {}ms): {}", Describe(c),
-                options_.max_backoff.count(), s.ToString());
+                options_.max_backoff.count(), first_failure.ToString());
     }
   }
   // One transaction for the batch's acknowledgements (a crash before it only means harmless duplicate sends).

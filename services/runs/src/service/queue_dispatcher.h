@@ -1,9 +1,12 @@
 #pragma once
 // Sends the queue outbox (repository/queue_outbox.h) to queue-service through the QueueClient port, from one
 // background thread:
-//   claim due commands (oldest first) -> send each -> delete the acknowledged ones (one transaction per batch).
-// Enqueues of actions that are already terminal (aborted before they reached the queue) or gone are dropped
-// without sending. Answers that can never succeed (kInvalidArgument, kNotFound, kFailedPrecondition,
+//   claim due commands (oldest first) -> send them in order -> delete the acknowledged ones (one transaction per
+//   batch).
+// Consecutive enqueues of a batch go out in one QueueClient::EnqueueBatch call (one queue-service transaction);
+// aborts are sent one by one between them, so an abort never overtakes an enqueue recorded before it. The actions
+// of those enqueues are read in one query per run (not one per command): enqueues of actions that are already
+// terminal (aborted before they reached the queue) or gone are dropped without sending. Answers that can never succeed (kInvalidArgument, kNotFound, kFailedPrecondition,
 // kAlreadyExists) are logged and dropped. Anything else (queue-service down, timeouts) keeps the command and the
 // rest of the batch (so a run's abort never overtakes its enqueue) for a retry after a backoff that doubles from
 // min_backoff up to max_backoff and returns to min_backoff after a success.
@@ -20,6 +23,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "clients/queue_client.h"
@@ -62,8 +66,13 @@ class QueueDispatcher {
 
  private:
   void Loop();
-  // OK = done with the command (sent or dropped); otherwise a retryable failure.
-  absl::Status Deliver(const QueueCommand& command);
+  // One outcome per command of [first, last) (all enqueues): OK = done with it (sent or dropped); otherwise a
+  // retryable failure.
+  std::vector<absl::Status> DeliverEnqueues(const std::vector<QueueCommand>& batch, size_t first, size_t last);
+  absl::Status DeliverAbort(const QueueCommand& command);
+  // What to do with queue-service's answer `s` to `command`: OK when done with it (sent, or refused for good and
+  // dropped), else the retryable failure.
+  absl::Status Settle(const QueueCommand& command, const absl::Status& s);
   // Waits up to `d`; a Wake() ends the wait early only when `wakeable`.
   void Wait(std::chrono::milliseconds d, bool wakeable);
 

@@ -42,10 +42,8 @@ std::vector<absl::Status> StateUseCases::PutMany(const std::vector<Report>& repo
     const size_t i = index[b];
     if (applied[b].status().code() != absl::StatusCode::kNotFound) {
       out[i] = applied[b].status();
-    } else if (!reports[i].parent || reports[i].parent->empty()) {
-      out[i] = MissingAction(reports[i].key);
     } else {
-      out[i] = Put(reports[i].key, reports[i].parent, reports[i].event).status();
+      out[i] = CreateChildAndApply(reports[i].key, reports[i].parent, reports[i].event).status();
     }
   }
   return out;
@@ -58,7 +56,14 @@ absl::StatusOr<Action> StateUseCases::Put(const ActionKey& key, const std::optio
   // Nearly every report is for an action that exists: apply first, create only when it turns out missing.
   absl::StatusOr<Action> applied = actions.ApplyEvent(key, WithDefaults(event));
   if (applied.status().code() != absl::StatusCode::kNotFound) return applied;
+  return CreateChildAndApply(key, parent, event);
+}
+
+absl::StatusOr<Action> StateUseCases::CreateChildAndApply(const ActionKey& key,
+                                                          const std::optional<std::string>& parent,
+                                                          const ActionEvent& event) {
   if (!parent || parent->empty()) return MissingAction(key);
+  ActionRepository& actions = store_.Actions();
   absl::StatusOr<Action> parent_action = actions.Get(ActionKey{key.run, *parent});
   if (parent_action.status().code() == absl::StatusCode::kNotFound) {
     return absl::NotFoundError("parent action " + key.run.name + "/" + *parent + " not found");

@@ -48,6 +48,10 @@ class StateUseCases {
 
  private:
   ActionEvent WithDefaults(const ActionEvent& event) const;  // occurred_at now, attempt 1 when not given
+  // The step of Put and PutMany for an action not recorded yet: creates it as a QUEUED child of `parent` (kNotFound
+  // if `parent` is not given or does not exist), then applies `event` to it.
+  absl::StatusOr<Action> CreateChildAndApply(const ActionKey& key, const std::optional<std::string>& parent,
+                                             const ActionEvent& event);
 
   Store& store_;
   ChangeDispatcher& changes_;

@@ -1,5 +1,9 @@
 #pragma once
-// Parsers for the sections every service config shares: `database:` and `logger:` (keys as in the seeds).
+// Parsers for the sections every service config shares: `database:`, `logger:` and a server's `{host, port}` (keys
+// as in the seeds).
+#include <string>
+#include <string_view>
+
 #include "flyte/config/yaml.h"
 #include "flyte/db/config.h"
 
@@ -23,5 +27,9 @@ void ParseDatabase(Section section, db::DatabaseConfig* out);
 db::DatabaseConfig DefaultDatabase();
 
 void ParseLogger(Section section, LoggerConfig* out);
+
+// `<key>: {host, port}` under `parent`, where a service listens; absent, `host` and `port` keep their defaults.
+// host must not be empty; port 0..65535 (0: any free port).
+void ParseServer(Section& parent, std::string_view key, std::string* host, int* port);
 
 }  // namespace flyte::config

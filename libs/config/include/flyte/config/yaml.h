@@ -53,6 +53,9 @@ class Document {
  public:
   static absl::StatusOr<Document> Parse(std::string_view yaml);  // kInvalidArgument with line/column
   static absl::StatusOr<Document> LoadFile(const std::string& path);  // kNotFound / kInvalidArgument
+  // The text of file `path`, with LoadFile's errors when it cannot be read or is not YAML: for a caller that
+  // works on the text itself (flyte-manager splits it into each service's document).
+  static absl::StatusOr<std::string> LoadFileText(const std::string& path);
   // The top-level mapping. An empty document is an empty section; a non-mapping top level is a problem.
   Section Root(Problems* problems) const;
 
