@@ -13,7 +13,7 @@ class GrpcGenericService final : public grpc::CallbackGenericService {
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override;
 
  private:
-  // As many as the Connect side's io threads: on 2 cores, 2 measured best (see grpc_write_pump.h).
+  // As many as the Connect side's io threads (2); not tuned further (see grpc_write_pump.h).
   static constexpr int kWritePumpThreads = 2;
 
   ServerCore* core_;
