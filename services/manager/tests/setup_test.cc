@@ -55,6 +55,7 @@ Config TestConfig(const testing::TempDir& dir) {
   c.executor.server.host = "127.0.0.1";
   c.executor.server.port = 0;
   c.executor.data_root = (dir.path() / "data").string();
+  c.runs.storage_prefix = "file://" + (dir.path() / "data").string();
   c.runs.database.sqlite->file = (dir.path() / "flyte.db").string();
   c.queue.database = c.runs.database;
   return c;
@@ -73,7 +74,9 @@ TEST_CASE("flyte-manager runs all three services on one SQLite file", "[sqlite][
   const Config config = TestConfig(dir);
   absl::StatusOr<std::unique_ptr<Manager>> manager = Manager::Create(config);
   REQUIRE(manager.ok());
-  REQUIRE((*manager)->Start().ok());
+  const absl::Status started = (*manager)->Start();
+  INFO(started.ToString());
+  REQUIRE(started.ok());
   const int runs_port = (*manager)->runs_port();
   const int queue_port = (*manager)->queue_port();
   REQUIRE(runs_port > 0);

@@ -2,6 +2,9 @@
 // runs-service wiring (setup) of the SDK-facing services.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include "api/project_service_api.h"
 #include "flyte/testing/temp.h"
 #include "flyteidl2/cluster/service.pb.h"
@@ -60,6 +63,31 @@ TEST_CASE("projects are seeded, persisted and updated", "[unit]") {
   upd.id = "nope";
   CHECK(uc.UpdateProject(upd).code() == StatusCode::kNotFound);
   CHECK(uc.GetProject("nope").status().code() == StatusCode::kNotFound);
+}
+
+TEST_CASE("two services seeding one data root at once both start", "[unit]") {
+  // flyte-manager and a runs-service (or two test processes) may share ./data: their saves must not collide.
+  testing::TempDir dir;
+  const std::string file = (dir.path() / ".flyte" / "projects.json").string();
+  common::FakeClock clock;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto store = JsonFileProjectStore::Open(file);
+      if (!store.ok()) {
+        ++failures;
+        return;
+      }
+      ProjectUseCases uc(**store, clock, kDomains);
+      for (int i = 0; i < 50; ++i) {
+        if (!uc.EnsureProjects({"p" + std::to_string(t) + "x" + std::to_string(i)}).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  CHECK(failures == 0);
+  CHECK(JsonFileProjectStore::Open(file).ok());
 }
 
 TEST_CASE("ListProjects answers the SDK's state filter, sort and paging", "[api]") {

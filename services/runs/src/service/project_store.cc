@@ -1,5 +1,8 @@
 #include "service/project_store.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -62,8 +65,10 @@ absl::Status JsonFileProjectStore::Save() {
   std::error_code ec;
   fs::create_directories(target.parent_path(), ec);
   if (ec) return absl::InternalError("cannot create " + target.parent_path().string() + ": " + ec.message());
+  // A name of its own per process and save: two services sharing a data root must not rename each other's file.
+  static std::atomic<uint64_t> saves{0};
   fs::path tmp = target;
-  tmp += ".tmp";
+  tmp += "." + std::to_string(::getpid()) + "." + std::to_string(saves++) + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << json{{"projects", list}}.dump(2) << "\n";
