@@ -4,7 +4,7 @@
 # load generator) spent per action, from /proc/<pid>/stat. With `perf`, also records each service with
 # `perf record --call-graph dwarf` into the run directory (printed last) for `perf report`.
 #
-#   scripts/fanout-cpu.sh 1000            BUILD_DIR=build-x PROCS=8 scripts/fanout-cpu.sh 1000 perf
+#   scripts/fanout-cpu.sh 1000            BUILD_DIR=build-x PROCS=16 scripts/fanout-cpu.sh 1000 perf
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$PWD/${BUILD_DIR:-build}/bin
@@ -39,7 +39,7 @@ executor:
   dataRoot: "$D/data"
   killGracePeriod: 1s
   acquireWait: 10s
-  maxConcurrentProcesses: ${PROCS:-8}
+  maxConcurrentProcesses: ${PROCS:-16}
 Y
 declare -A PID
 for spec in queue:queue-service:$QP runs:runs-service:$RP executor:executor:$EP; do

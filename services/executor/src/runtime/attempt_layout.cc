@@ -1,5 +1,8 @@
 #include "runtime/attempt_layout.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <filesystem>
 #include <system_error>
 
@@ -82,10 +85,21 @@ absl::Status AttemptLayout::Create(const AttemptPaths& p) const {
   std::error_code ec;
   fs::remove_all(p.attempt_dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot clear ", p.attempt_dir, ": ", ec.message()));
-  for (const std::string& dir : {p.output_dir, p.raw_output_dir, p.checkpoint_dir, p.work_dir,
-                                 fs::path(p.stdout_path).parent_path().string()}) {
-    fs::create_directories(dir, ec);
-    if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  // One mkdir(2) per directory: the run's tree exists after its first action, and each attempt's tree is new.
+  // (create_directories would stat every level of every path first.)
+  auto make = [](const std::string& dir) -> absl::Status {
+    if (::mkdir(dir.c_str(), 0777) == 0 || errno == EEXIST) return absl::OkStatus();
+    std::error_code ec;
+    if (errno == ENOENT && (fs::create_directories(dir, ec), !ec)) return absl::OkStatus();
+    if (!ec) ec = std::error_code(errno, std::generic_category());
+    return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  };
+  std::string previous;
+  for (const std::string& dir : {p.action_dir, p.attempt_dir, p.output_dir, p.raw_output_dir, p.checkpoint_dir,
+                                 p.work_dir, fs::path(p.stdout_path).parent_path().string()}) {
+    if (dir == previous) continue;  // the output directory is the attempt's own
+    if (absl::Status s = make(dir); !s.ok()) return s;
+    previous = dir;
   }
   return absl::OkStatus();
 }

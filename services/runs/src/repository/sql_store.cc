@@ -665,17 +665,19 @@ absl::Status SqlActionRepository::ApplyEventIn(Tx& tx, const ActionKey& key, con
   }
   if (!n.ok()) return n.status();
 
-  // Phase history of the attempt: a new phase closes the open entry and opens its own.
-  absl::StatusOr<Rows> last = tx.Query(
-      std::string("SELECT phase FROM phase_transitions WHERE ") + kAttemptWhere + " ORDER BY id DESC LIMIT 1", ak);
-  if (!last.ok()) return last.status();
-  if (last->empty() || static_cast<Phase>(last->front().Int(0)) != ev.phase) {
-    std::vector<Value> p = {at};
-    p.insert(p.end(), ak.begin(), ak.end());
-    n = tx.Exec(std::string("UPDATE phase_transitions SET end_time = ? WHERE ") + kAttemptWhere +
-                    " AND end_time IS NULL",
-                p);
-    if (!n.ok()) return n.status();
+  // Phase history of the attempt: a new phase closes the open entry and opens its own. The attempt row's phase
+  // (read above, before this event) is the phase of its newest history entry: both are written by every event
+  // of the attempt, and the first event writes both.
+  const bool new_attempt = existing->empty();
+  if (new_attempt || static_cast<Phase>(existing->front().Int(0)) != ev.phase) {
+    if (!new_attempt) {
+      std::vector<Value> p = {at};
+      p.insert(p.end(), ak.begin(), ak.end());
+      n = tx.Exec(std::string("UPDATE phase_transitions SET end_time = ? WHERE ") + kAttemptWhere +
+                      " AND end_time IS NULL",
+                  p);
+      if (!n.ok()) return n.status();
+    }
     std::vector<Value> ins = ak;
     ins.insert(ins.end(), {int64_t{static_cast<int>(ev.phase)}, at, end});
     n = tx.Exec(
