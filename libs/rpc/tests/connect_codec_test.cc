@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "flyte/rpc/in_band_status.h"
 #include "flyte/rpc/status.h"
 #include "flyteidl2/workflow/run_service.pb.h"
 
@@ -180,6 +181,28 @@ TEST_CASE("status mapping", "[unit]") {
   }
   CHECK(flyte::rpc::FromConnectCodeName("bogus") == absl::StatusCode::kUnknown);
   CHECK(flyte::rpc::ToGrpcStatus(absl::OkStatus()).ok());
+}
+
+TEST_CASE("in-band statuses of a batch answer", "[unit]") {
+  using flyte::rpc::FromRpcStatus;
+  using flyte::rpc::ToRpcStatus;
+  CHECK(FromRpcStatus(ToRpcStatus(absl::NotFoundError("action r/a0"))) == absl::NotFoundError("action r/a0"));
+  CHECK(FromRpcStatus(ToRpcStatus(absl::OkStatus())).ok());
+  google::rpc::Status odd;
+  odd.set_code(99);
+  odd.set_message("from the future");
+  CHECK(FromRpcStatus(odd) == absl::UnknownError("from the future"));
+
+  google::protobuf::RepeatedPtrField<google::rpc::Status> answer;
+  *answer.Add() = ToRpcStatus(absl::OkStatus());
+  *answer.Add() = ToRpcStatus(absl::FailedPreconditionError("terminal"));
+  absl::StatusOr<std::vector<absl::Status>> items = flyte::rpc::FromRpcStatuses(answer, 2, "queue-service", "enqueues");
+  REQUIRE(items.ok());
+  CHECK((*items)[0].ok());
+  CHECK((*items)[1] == absl::FailedPreconditionError("terminal"));
+  absl::StatusOr<std::vector<absl::Status>> short_answer =
+      flyte::rpc::FromRpcStatuses(answer, 3, "queue-service", "enqueues");
+  CHECK(short_answer.status() == absl::InternalError("queue-service answered 2 outcomes for 3 enqueues"));
 }
 
 TEST_CASE("EncodeEnvelopedMessage matches MakeEnvelope(EncodeMessage)", "[unit]") {

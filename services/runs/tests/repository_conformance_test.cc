@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -199,6 +200,33 @@ TEST_CASE("actions: a child needs its run and parent", "[repository][sqlite][pos
   absl::StatusOr<Action> a2 = b.actions().Get(KeyOf("r1", "a2"));
   REQUIRE(a2.ok());
   CHECK(a2->parent == std::optional<std::string>("a1"));
+}
+
+TEST_CASE("actions: GetMany reads named actions of one run, skipping missing ones", "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  REQUIRE(b.actions().CreateRun(MakeRun("r1")).ok());
+  REQUIRE(b.actions().CreateRun(MakeRun("r2")).ok());
+  std::vector<std::string> names;
+  for (int i = 0; i < 450; ++i) {  // more than one statement's worth of names
+    const std::string name = "c" + std::to_string(i);
+    REQUIRE(b.actions().CreateAction(MakeChild("r1", name, "a0")).ok());
+    if (i % 3 == 0) names.push_back(name);
+  }
+  names.push_back("missing");
+  REQUIRE(b.actions().CreateAction(MakeChild("r2", "c0", "a0")).ok());
+  absl::StatusOr<std::vector<Action>> got = b.actions().GetMany(KeyOf("r1").run, names);
+  REQUIRE(got.ok());
+  std::set<std::string> seen;
+  for (const Action& a : *got) {
+    CHECK(a.key.run.name == "r1");
+    CHECK(a.parent == std::optional<std::string>("a0"));
+    seen.insert(a.key.name);
+  }
+  CHECK(seen.size() == 150);
+  CHECK(seen.count("c0") == 1);
+  CHECK(seen.count("c447") == 1);
+  CHECK(seen.count("missing") == 0);
+  CHECK(b.actions().GetMany(KeyOf("r1").run, {})->empty());
 }
 
 TEST_CASE("actions: every field round-trips, specs byte-for-byte", "[repository][sqlite][postgres]") {

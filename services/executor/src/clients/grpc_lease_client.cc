@@ -3,6 +3,7 @@
 #include <grpcpp/client_context.h>
 
 #include "clients/action_decoding.h"
+#include "flyte/rpc/in_band_status.h"
 #include "flyte/rpc/status.h"
 
 namespace flyte::executor {
@@ -119,17 +120,7 @@ absl::StatusOr<std::vector<absl::Status>> GrpcLeaseClient::CompleteBatch(
     return LeaseClient::CompleteBatch(completions);
   }
   if (!s.ok()) return rpc::FromGrpcStatus(s);
-  if (resp.statuses_size() != static_cast<int>(completions.size())) {
-    return absl::InternalError("queue-service answered " + std::to_string(resp.statuses_size()) +
-                               " outcomes for " + std::to_string(completions.size()) + " completions");
-  }
-  std::vector<absl::Status> out;
-  out.reserve(completions.size());
-  for (const google::rpc::Status& st : resp.statuses()) {
-    out.push_back(st.code() == 0 ? absl::OkStatus()
-                                 : absl::Status(static_cast<absl::StatusCode>(st.code()), st.message()));
-  }
-  return out;
+  return rpc::FromRpcStatuses(resp.statuses(), completions.size(), "queue-service", "completions");
 }
 
 absl::Status GrpcLeaseClient::Release(const std::string& lease_id) {

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/client_context.h>
 
+#include "flyte/rpc/in_band_status.h"
 #include "flyte/rpc/status.h"
 #include "flyte/internal/state/v1/state_report_service.grpc.pb.h"
 #include "flyteidl2/workflow/run_definition.pb.h"
@@ -32,11 +33,6 @@ void FillId(const ActionKey& key, flyteidl2::common::ActionIdentifier* id) {
   id->set_name(key.action_name);
 }
 
-// google.rpc.Status in a response -> absl::Status; codes share numbering.
-absl::Status InBand(const google::rpc::Status& s) {
-  if (s.code() == 0) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.code()), s.message());
-}
 
 }  // namespace
 
@@ -109,14 +105,7 @@ absl::StatusOr<std::vector<absl::Status>> GrpcStateClient::PutBatch(const std::v
     return StateClient::PutBatch(reports);
   }
   if (!s.ok()) return rpc::FromGrpcStatus(s);
-  if (resp.statuses_size() != static_cast<int>(reports.size())) {
-    return absl::InternalError("runs-service answered " + std::to_string(resp.statuses_size()) +
-                               " outcomes for " + std::to_string(reports.size()) + " state reports");
-  }
-  std::vector<absl::Status> out;
-  out.reserve(reports.size());
-  for (const google::rpc::Status& st : resp.statuses()) out.push_back(InBand(st));
-  return out;
+  return rpc::FromRpcStatuses(resp.statuses(), reports.size(), "runs-service", "state reports");
 }
 
 absl::Status GrpcStateClient::Put(const StateReport& report) {
@@ -129,7 +118,7 @@ absl::Status GrpcStateClient::Put(const StateReport& report) {
   ctx.set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
   grpc::Status s = stub_->Put(&ctx, req, &resp);
   if (!s.ok()) return rpc::FromGrpcStatus(s);
-  return InBand(resp.status());
+  return rpc::FromRpcStatus(resp.status());
 }
 
 absl::StatusOr<RecordedState> GrpcStateClient::Get(const ActionKey& key) {
@@ -140,7 +129,7 @@ absl::StatusOr<RecordedState> GrpcStateClient::Get(const ActionKey& key) {
   ctx.set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
   grpc::Status s = stub_->Get(&ctx, req, &resp);
   if (!s.ok()) return rpc::FromGrpcStatus(s);
-  if (absl::Status in_band = InBand(resp.status()); !in_band.ok()) return in_band;
+  if (absl::Status in_band = rpc::FromRpcStatus(resp.status()); !in_band.ok()) return in_band;
   wf::ActionEvent e;
   google::protobuf::util::JsonParseOptions opts;
   opts.ignore_unknown_fields = true;

@@ -54,11 +54,4 @@ absl::StatusOr<pb::Lease> ToLease(const QueueEntry& entry, bool with_action) {
   return lease;
 }
 
-google::rpc::Status ToRpcStatus(const absl::Status& s) {
-  google::rpc::Status out;
-  out.set_code(static_cast<int>(s.code()));
-  out.set_message(std::string(s.message()));
-  return out;
-}
-
 }  // namespace flyte::queue::api

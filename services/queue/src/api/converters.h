@@ -5,7 +5,6 @@
 #include "flyte/internal/queue/v1/lease_service.pb.h"
 #include "flyteidl2/common/identifier.pb.h"
 #include "flyteidl2/workflow/queue_service.pb.h"
-#include "google/rpc/status.pb.h"
 
 namespace flyte::queue::api {
 
@@ -17,7 +16,5 @@ NewEntry ToNewEntry(const flyteidl2::workflow::EnqueueActionRequest& req);
 // `with_action`: include the enqueued request (Acquire); heartbeat renewals leave it out to stay small.
 // kInternal if the stored payload does not parse (it was written by us, so that is corruption).
 absl::StatusOr<flyte::internal::queue::v1::Lease> ToLease(const QueueEntry& entry, bool with_action = true);
-// One item's outcome in a batch answer (codes share numbering).
-google::rpc::Status ToRpcStatus(const absl::Status& s);
 
 }  // namespace flyte::queue::api

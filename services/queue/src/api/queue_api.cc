@@ -7,6 +7,7 @@
 #include "api/converters.h"
 #include "flyte/internal/queue/v1/enqueue_batch_service.pb.h"
 #include "flyte/internal/queue/v1/lease_service.pb.h"
+#include "flyte/rpc/in_band_status.h"
 #include "flyteidl2/workflow/queue_service.pb.h"
 
 namespace flyte::queue::api {
@@ -32,7 +33,7 @@ void RegisterQueueApi(rpc::Router& router, QueueUseCases& queue) {
         for (const wf::EnqueueActionRequest& a : req.actions()) entries.push_back(ToNewEntry(a));
         absl::StatusOr<std::vector<absl::Status>> outcomes = q->EnqueueMany(std::move(entries));
         if (!outcomes.ok()) return outcomes.status();
-        for (const absl::Status& s : *outcomes) *resp->add_statuses() = ToRpcStatus(s);
+        for (const absl::Status& s : *outcomes) *resp->add_statuses() = rpc::ToRpcStatus(s);
         return absl::OkStatus();
       });
   router.Unary<wf::AbortQueuedRunRequest, wf::AbortQueuedRunResponse>(
@@ -97,7 +98,7 @@ void RegisterQueueApi(rpc::Router& router, QueueUseCases& queue) {
         for (const pb::Completion& c : req.completions()) ids.push_back(c.lease_id());
         absl::StatusOr<std::vector<absl::Status>> outcomes = q->CompleteMany(req.executor_id(), ids);
         if (!outcomes.ok()) return outcomes.status();
-        for (const absl::Status& s : *outcomes) *resp->add_statuses() = ToRpcStatus(s);
+        for (const absl::Status& s : *outcomes) *resp->add_statuses() = rpc::ToRpcStatus(s);
         return absl::OkStatus();
       });
   router.Unary<pb::ReleaseRequest, pb::ReleaseResponse>(

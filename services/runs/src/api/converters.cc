@@ -483,11 +483,4 @@ std::string ToStateJson(const ActionWithAttempts& aw) {
   return json;
 }
 
-google::rpc::Status ToRpcStatus(const absl::Status& s) {
-  google::rpc::Status out;
-  out.set_code(static_cast<int>(s.code()));
-  out.set_message(std::string(s.message()));
-  return out;
-}
-
 }  // namespace flyte::runs::api

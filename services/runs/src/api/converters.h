@@ -15,7 +15,6 @@
 #include "flyteidl2/task/task_definition.pb.h"
 #include "flyteidl2/workflow/run_definition.pb.h"
 #include "flyteidl2/workflow/state_service.pb.h"
-#include "google/rpc/status.pb.h"
 #include "service/run_use_cases.h"
 
 namespace flyte::runs::api {
@@ -70,6 +69,5 @@ absl::StatusOr<ActionEvent> ParseStateJson(const std::string& json);
 ActionEvent FromActionEventProto(const flyteidl2::workflow::ActionEvent& msg);
 std::string ToStateJson(const ActionWithAttempts& a);
 
-google::rpc::Status ToRpcStatus(const absl::Status& s);
 
 }  // namespace flyte::runs::api

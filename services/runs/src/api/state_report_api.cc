@@ -4,6 +4,7 @@
 
 #include "api/converters.h"
 #include "flyte/internal/state/v1/state_report_service.pb.h"
+#include "flyte/rpc/in_band_status.h"
 
 namespace flyte::runs::api {
 namespace {
@@ -46,7 +47,7 @@ void StateReportApi::Register(rpc::Router& router) {
           }
           outcome[index[b]] = applied[b];
         }
-        for (const absl::Status& s : outcome) *resp->add_statuses() = ToRpcStatus(s);
+        for (const absl::Status& s : outcome) *resp->add_statuses() = rpc::ToRpcStatus(s);
         return absl::OkStatus();
       });
 }

@@ -3,6 +3,7 @@
 #include "api/converters.h"
 #include "api/watch_streams.h"
 #include "flyteidl2/workflow/state_service.pb.h"
+#include "flyte/rpc/in_band_status.h"
 
 namespace flyte::runs::api {
 namespace {
@@ -30,7 +31,7 @@ void StateServiceApi::Register(rpc::Router& router) {
           return state_.Put(*key, parent, *event).status();
         }();
         if (!InBand(result)) return result;
-        *resp->mutable_status() = ToRpcStatus(result);
+        *resp->mutable_status() = rpc::ToRpcStatus(result);
         return absl::OkStatus();
       });
 
@@ -46,7 +47,7 @@ void StateServiceApi::Register(rpc::Router& router) {
           return absl::OkStatus();
         }();
         if (!InBand(result)) return result;
-        *resp->mutable_status() = ToRpcStatus(result);
+        *resp->mutable_status() = rpc::ToRpcStatus(result);
         return absl::OkStatus();
       });
 

@@ -7,6 +7,7 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include "flyte/rpc/in_band_status.h"
 #include "flyte/rpc/status.h"
 
 namespace flyte::runs {
@@ -127,14 +128,10 @@ absl::StatusOr<std::vector<absl::Status>> GrpcQueueClient::EnqueueBatch(const st
     return QueueClient::EnqueueBatch(items);
   }
   if (!s.ok()) return rpc::FromGrpcStatus(s);
-  if (resp.statuses_size() != static_cast<int>(sent.size())) {
-    return absl::InternalError("queue-service answered " + std::to_string(resp.statuses_size()) +
-                               " outcomes for " + std::to_string(sent.size()) + " enqueues");
-  }
-  for (size_t k = 0; k < sent.size(); ++k) {
-    const google::rpc::Status& st = resp.statuses(static_cast<int>(k));
-    out[sent[k]] = st.code() == 0 ? absl::OkStatus() : absl::Status(static_cast<absl::StatusCode>(st.code()), st.message());
-  }
+  absl::StatusOr<std::vector<absl::Status>> outcomes =
+      rpc::FromRpcStatuses(resp.statuses(), sent.size(), "queue-service", "enqueues");
+  if (!outcomes.ok()) return outcomes.status();
+  for (size_t k = 0; k < sent.size(); ++k) out[sent[k]] = (*outcomes)[k];
   return out;
 }
 

@@ -43,6 +43,9 @@ class ActionRepository {
 
   virtual absl::StatusOr<Action> Get(const ActionKey& key) = 0;
   virtual absl::StatusOr<ActionWithAttempts> GetWithAttempts(const ActionKey& key) = 0;
+  // The actions of one run with these names, by primary key (in no particular order); names without a row are
+  // left out. Cost is per name, not per sibling: for batches of a large fan-out.
+  virtual absl::StatusOr<std::vector<Action>> GetMany(const RunKey& run, const std::vector<std::string>& names) = 0;
   virtual absl::StatusOr<Page<Action>> List(const ListQuery& query) = 0;
 
   // Applies a reported state change atomically: checks CheckTransition(current, event.phase) (an illegal one is

@@ -26,6 +26,7 @@ class SqlActionRepository final : public ActionRepository {
   absl::Status CreateRun(const Action& root) override;
   absl::Status CreateAction(const Action& action) override;
   absl::StatusOr<Action> Get(const ActionKey& key) override;
+  absl::StatusOr<std::vector<Action>> GetMany(const RunKey& run, const std::vector<std::string>& names) override;
   absl::StatusOr<ActionWithAttempts> GetWithAttempts(const ActionKey& key) override;
   absl::StatusOr<Page<Action>> List(const ListQuery& query) override;
   absl::StatusOr<Action> ApplyEvent(const ActionKey& key, const ActionEvent& event) override;

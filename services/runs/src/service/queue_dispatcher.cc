@@ -88,7 +88,7 @@ void QueueDispatcher::Wait(std::chrono::milliseconds d, bool wakeable) {
 
 namespace {
 
-// The actions of `keys`, read with one List per run (a claimed batch usually holds one run's children). Keys
+// The actions of `keys`, read with one GetMany per run (a claimed batch usually holds one run's children). Keys
 // without a row are absent from the answer.
 absl::StatusOr<std::map<std::string, Action>> LoadActions(ActionRepository& actions,
                                                           const std::vector<const ActionKey*>& keys) {
@@ -99,20 +99,12 @@ absl::StatusOr<std::map<std::string, Action>> LoadActions(ActionRepository& acti
   std::map<std::string, Action> found;
   for (const auto& [run, run_keys] : by_run) {
     const RunKey& r = run_keys.front()->run;
-    ListQuery q;
-    q.org = r.org;
-    q.project = r.project;
-    q.domain = r.domain;
-    q.run_name = r.name;
-    Filter names{Field::kName, FilterOp::kValueIn, {}};
-    for (const ActionKey* k : run_keys) names.values.push_back(k->name);
-    q.filters.push_back(std::move(names));
-    q.limit = static_cast<uint32_t>(run_keys.size());
-    absl::StatusOr<Page<Action>> page = actions.List(q);
-    if (!page.ok()) return page.status();
-    for (Action& a : page->items) {
-      // An empty project or domain in the query means "any": keep only exact matches.
-      if (!(a.key.run == r)) continue;
+    std::vector<std::string> names;
+    names.reserve(run_keys.size());
+    for (const ActionKey* k : run_keys) names.push_back(k->name);
+    absl::StatusOr<std::vector<Action>> loaded = actions.GetMany(r, names);
+    if (!loaded.ok()) return loaded.status();
+    for (Action& a : *loaded) {
       std::string id = KeyId(a.key);
       found.emplace(std::move(id), std::move(a));
     }
