@@ -1,6 +1,7 @@
 // PostgreSQL backend on libpqxx 6.4: a bounded connection pool, lazily prepared statements per connection,
 // broken connections dropped (with the rest of the idle pool, which a server restart killed too) and replaced.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <iostream>
@@ -65,6 +66,17 @@ class PgConn final : public Tx {
   bool broken() const { return broken_ || !conn_.is_open(); }
   void set_tx(pqxx::transaction_base* tx) { tx_ = tx; }
 
+  // "INSERT INTO name ..." -> "name" (lower-case letters, digits, underscores only); anything else -> "".
+  static std::string_view InsertTarget(std::string_view sql) {
+    constexpr std::string_view kInsert = "INSERT INTO ";
+    if (sql.substr(0, kInsert.size()) != kInsert) return {};
+    sql.remove_prefix(kInsert.size());
+    size_t n = 0;
+    while (n < sql.size() && ((sql[n] >= 'a' && sql[n] <= 'z') || (sql[n] >= '0' && sql[n] <= '9') || sql[n] == '_')) ++n;
+    if (n == 0 || (n < sql.size() && sql[n] != ' ' && sql[n] != '(')) return {};
+    return sql.substr(0, n);
+  }
+
   absl::StatusOr<Rows> Query(std::string_view sql, const std::vector<Value>& params) override {
     absl::StatusOr<pqxx::result> r = Run(sql, params);
     if (!r.ok()) return r.status();
@@ -98,8 +110,15 @@ class PgConn final : public Tx {
   absl::StatusOr<int64_t> Exec(std::string_view sql, const std::vector<Value>& params) override {
     absl::StatusOr<pqxx::result> r = Run(sql, params);
     if (!r.ok()) return r.status();
-    return static_cast<int64_t>(r->affected_rows());
+    const auto rows = static_cast<int64_t>(r->affected_rows());
+    if (statistics_ != nullptr) {
+      if (std::string_view table = InsertTarget(sql); !table.empty()) statistics_->Inserted(table, rows);
+    }
+    return rows;
   }
+
+  // Told about every INSERT, to keep planner statistics of growing tables fresh (nullptr: not told).
+  void set_statistics(internal::PlannerStatistics* statistics) { statistics_ = statistics; }
 
   // Multi-statement SQL without parameters (migrations).
   absl::Status Raw(const std::string& sql) {
@@ -169,6 +188,7 @@ class PgConn final : public Tx {
   pqxx::transaction_base* tx_ = nullptr;
   std::unordered_map<std::string, std::string> names_;
   bool broken_ = false;
+  internal::PlannerStatistics* statistics_ = nullptr;
 };
 
 class PostgresDatabase final : public Database {
@@ -181,6 +201,9 @@ class PostgresDatabase final : public Database {
 
   void KeepPlannerStatistics() {
     statistics_ = std::make_unique<internal::PlannerStatistics>(*this, std::chrono::seconds(1));
+    statistics_ptr_ = statistics_.get();
+    std::lock_guard<std::mutex> lock(mu_);
+    for (std::unique_ptr<PgConn>& c : idle_) c->set_statistics(statistics_.get());
   }
 
   // Connects once so a bad config fails at start.
@@ -284,7 +307,9 @@ class PostgresDatabase final : public Database {
       ++open_;
     }
     try {
-      return std::make_unique<PgConn>(conninfo_);
+      auto conn = std::make_unique<PgConn>(conninfo_);
+      conn->set_statistics(statistics_ptr_.load());
+      return conn;
     } catch (const std::exception& e) {
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -322,6 +347,7 @@ class PostgresDatabase final : public Database {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConn>> idle_;
   int open_ = 0;
+  std::atomic<internal::PlannerStatistics*> statistics_ptr_{nullptr};  // for connections opened from now on
   std::unique_ptr<internal::PlannerStatistics> statistics_;  // last: stopped before the pool goes away
 };
 
@@ -334,7 +360,7 @@ absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(const PostgresConfig& con
   auto db = std::make_unique<PostgresDatabase>(std::move(conninfo), max_open_connections, options);
   absl::Status s = db->Init();
   if (!s.ok()) return s;
-  db->KeepPlannerStatistics();
+  if (options.keep_planner_statistics) db->KeepPlannerStatistics();
   return std::unique_ptr<Database>(std::move(db));
 }
 

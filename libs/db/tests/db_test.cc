@@ -11,6 +11,7 @@
 #include "flyte/db/listener.h"
 #include "flyte/testing/postgres.h"
 #include "flyte/testing/temp.h"
+#include "pg_statistics.h"
 
 using flyte::db::Bytes;
 using flyte::db::Database;
@@ -270,4 +271,62 @@ TEST_CASE("postgres: a young table that grew is analyzed, so key lookups use the
            }).ok());
   INFO(plan);
   CHECK(plan.find("items_pkey") != std::string::npos);
+}
+
+namespace {
+// pg_class.reltuples of `table`: -1 until its first ANALYZE (or VACUUM), then the row count it found.
+int64_t RelTuples(Database& d, const std::string& table) {
+  int64_t n = -2;
+  REQUIRE(d.Read("reltuples", [&](Tx& tx) -> absl::Status {
+             auto rows = tx.Query("SELECT reltuples::bigint FROM pg_class WHERE relname = ?", {table});
+             if (!rows.ok()) return rows.status();
+             n = (*rows)[0].Int(0);
+             return absl::OkStatus();
+           }).ok());
+  return n;
+}
+}  // namespace
+
+TEST_CASE("postgres: a table that doubled by counted inserts is analyzed at once, not at the next round",
+          "[db][postgres]") {
+  auto cfg = flyte::testing::ThrowawayPostgres::Instance().CreateDatabase();
+  flyte::db::DatabaseOptions options;
+  options.keep_planner_statistics = false;  // only the keeper below, whose periodic round is an hour away
+  auto db = flyte::db::OpenPostgres(cfg, 2, options);
+  REQUIRE(db.ok());
+  Database& d = **db;
+  REQUIRE(d.Write("setup", [](Tx& tx) {
+             // No autovacuum: nothing but the keeper may analyze it.
+             return tx.Exec("CREATE TABLE items (id INTEGER PRIMARY KEY, run TEXT NOT NULL) WITH (autovacuum_enabled = false)")
+                 .status();
+           }).ok());
+  flyte::db::internal::PlannerStatistics keeper(d, std::chrono::hours(1), /*min_changes=*/200);
+  auto fill = [&](int from, int to) {
+    REQUIRE(d.Write("fill", [&](Tx& tx) {
+               return tx.Exec("insert into items SELECT g, 'r' FROM generate_series(?::int, ?::int) g",
+                              {int64_t{from}, int64_t{to}})
+                   .status();
+             }).ok());
+    keeper.Inserted("items", to - from + 1);
+  };
+  fill(1, 150);
+  CHECK(RelTuples(d, "items") == -1);  // below min_changes: nothing to do yet
+  fill(151, 300);
+  int64_t seen = -1;
+  for (int i = 0; i < 100 && seen < 300; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    seen = RelTuples(d, "items");
+  }
+  CHECK(seen == 300);
+  // Counted again only once the table doubles: 200 more rows are not enough, 300 are.
+  fill(301, 500);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(RelTuples(d, "items") == 300);
+  fill(501, 600);
+  seen = 300;
+  for (int i = 0; i < 100 && seen < 600; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    seen = RelTuples(d, "items");
+  }
+  CHECK(seen == 600);
 }
