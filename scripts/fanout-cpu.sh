@@ -4,7 +4,8 @@
 # prints the CPU each service (and the task processes, the load generator and PostgreSQL) spent per action, from
 # /proc/<pid>/stat. On PostgreSQL it also prints the statements that took the most time (pg_stat_statements).
 # With `perf`, also records each service with `perf record --call-graph dwarf` into the run directory (printed
-# last, kept) for `perf report`.
+# last, kept) for `perf report`. The run directory is deleted at exit; on ext4 the next run within a few minutes
+# pays for that (new inodes skip recently deleted ones), so compare runs spaced apart or with KEEP=1.
 #
 #   scripts/fanout-cpu.sh 1000      DB=postgres scripts/fanout-cpu.sh 1000      BUILD_DIR=build-x scripts/fanout-cpu.sh 1000 perf
 set -euo pipefail
@@ -22,7 +23,7 @@ D=$(mktemp -d /tmp/flyte-fanout-cpu-XXXXXX)
 cleanup() {
   local rc=$?
   stop_all
-  [ -n "$PERF" ] || rm -rf "$D"
+  [ -n "$PERF" ] || [ -n "${KEEP:-}" ] || rm -rf "$D"
   exit $rc
 }
 trap cleanup EXIT

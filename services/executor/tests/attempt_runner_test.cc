@@ -66,7 +66,7 @@ TEST_CASE("success: INITIALIZING, RUNNING, SUCCEEDED with the output prefix", "[
   CHECK(ts[2].final);
   CHECK_FALSE(ts[0].final);
   CHECK_FALSE(ts[2].error.has_value());
-  CHECK(ts[2].stdout_uri == "file://" + attempt_dir + "/logs/stdout.log");
+  CHECK(ts[2].stdout_uri == "file://" + attempt_dir + "/stdout.log");
   for (size_t i = 1; i < ts.size(); ++i) CHECK(ts[i].time >= ts[i - 1].time);
   for (const auto& t : ts) CHECK(t.key == a.key);
   CHECK(h.runtime.active() == 0);

@@ -195,7 +195,7 @@ scenario_success() {
   create_run ok1 'echo hi' >/dev/null || fail "CreateRun ok1"
   wait_phase ok1 ACTION_PHASE_SUCCEEDED 30
   # The run's files live under its output base, <storagePrefix>/<project>/<domain>/<run>/.
-  grep -qx hi "$WORK/data/$PROJECT/$DOMAIN/ok1/a0/1/logs/stdout.log" || fail "no 'hi' in the task's stdout.log"
+  grep -qx hi "$WORK/data/$PROJECT/$DOMAIN/ok1/a0/1/stdout.log" || fail "no 'hi' in the task's stdout.log"
 }
 
 scenario_latency() {  # scenario_latency N: CreateRun -> SUCCEEDED of `true` tasks, one after another

@@ -2,9 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -69,8 +71,8 @@ absl::StatusOr<AttemptPaths> AttemptLayout::Plan(const ActionKey& key, const std
   p.raw_output_dir = p.attempt_dir + "/raw";
   p.checkpoint_dir = p.attempt_dir + "/checkpoint";
   p.work_dir = p.attempt_dir + "/work";
-  p.stdout_path = p.attempt_dir + "/logs/stdout.log";
-  p.stderr_path = p.attempt_dir + "/logs/stderr.log";
+  p.stdout_path = p.attempt_dir + "/stdout.log";
+  p.stderr_path = p.attempt_dir + "/stderr.log";
   p.error_path = p.output_dir + "/error.pb";
   p.outputs_path = p.output_dir + "/outputs.pb";
   if (attempt > 1) {
@@ -94,12 +96,14 @@ absl::Status AttemptLayout::Create(const AttemptPaths& p) const {
     if (!ec) ec = std::error_code(errno, std::generic_category());
     return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
   };
-  std::string previous;
+  // Parents first; the output and log directories are the attempt's own (made once).
+  std::vector<std::string> made;
   for (const std::string& dir : {p.action_dir, p.attempt_dir, p.output_dir, p.raw_output_dir, p.checkpoint_dir,
-                                 p.work_dir, fs::path(p.stdout_path).parent_path().string()}) {
-    if (dir == previous) continue;  // the output directory is the attempt's own
+                                 p.work_dir, fs::path(p.stdout_path).parent_path().string(),
+                                 fs::path(p.stderr_path).parent_path().string()}) {
+    if (std::find(made.begin(), made.end(), dir) != made.end()) continue;
     if (absl::Status s = make(dir); !s.ok()) return s;
-    previous = dir;
+    made.push_back(dir);
   }
   return absl::OkStatus();
 }

@@ -5,7 +5,8 @@
 //   <run_dir>/<action>/<attempt>/raw/        {{.rawOutputDataPrefix}}
 //   <run_dir>/<action>/<attempt>/checkpoint/ {{.checkpointOutputPrefix}} (attempt n+1 gets it as prev checkpoint)
 //   <run_dir>/<action>/<attempt>/work/       the process's working directory
-//   <run_dir>/<action>/<attempt>/logs/stdout.log, stderr.log
+//   <run_dir>/<action>/<attempt>/stdout.log, stderr.log   the process's output (next to outputs.pb: one
+//                                            directory fewer per attempt)
 //
 // run_dir is the run's file:// output base when it has one, else <data_root>/<org>/<project>/<domain>/<run>.
 // Thread-safe (no state besides the root).
