@@ -47,7 +47,7 @@ struct PgListener::Impl {
 
   // Waits up to `timeout` for input and hands every queued notification to `fn`. Throws when the connection is
   // gone.
-  void Poll(std::chrono::milliseconds timeout, const std::function<void(std::string_view)>& fn) {
+  void Poll(std::chrono::milliseconds timeout, const std::function<void(std::string_view, int)>& fn) {
     pollfd pfd{PQsocket(conn), POLLIN, 0};
     if (pfd.fd < 0) throw std::runtime_error("no socket");
     const int n = poll(&pfd, 1, static_cast<int>(timeout.count()));
@@ -55,8 +55,9 @@ struct PgListener::Impl {
     if (n > 0 && PQconsumeInput(conn) == 0) throw std::runtime_error(PQerrorMessage(conn));
     while (PGnotify* note = PQnotifies(conn)) {
       std::string payload = note->extra ? note->extra : "";
+      const int sender = note->be_pid;
       PQfreemem(note);
-      fn(payload);
+      fn(payload, sender);
     }
     if (PQstatus(conn) != CONNECTION_OK) throw std::runtime_error("connection lost");
   }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -52,7 +53,7 @@ absl::Status LogAndMap(std::string_view what, const std::exception& e, absl::Sta
 
 class PgConn final : public Tx {
  public:
-  explicit PgConn(const std::string& conninfo) : conn_(conninfo) {
+  explicit PgConn(const std::string& conninfo) : conn_(conninfo), backend_pid_(conn_.backendpid()) {
     // A dropped connection stays dropped: the pool replaces it (with a clean statement cache) rather than
     // libpqxx silently reconnecting in the middle of a unit of work.
 #pragma GCC diagnostic push
@@ -64,6 +65,7 @@ class PgConn final : public Tx {
   Dialect dialect() const override { return Dialect::kPostgres; }
   pqxx::connection& conn() { return conn_; }
   bool broken() const { return broken_ || !conn_.is_open(); }
+  int backend_pid() const { return backend_pid_; }
   void set_tx(pqxx::transaction_base* tx) { tx_ = tx; }
 
   // "INSERT INTO name ..." -> "name" (lower-case letters, digits, underscores only); anything else -> "".
@@ -185,6 +187,7 @@ class PgConn final : public Tx {
   }
 
   pqxx::connection conn_;
+  const int backend_pid_;
   pqxx::transaction_base* tx_ = nullptr;
   std::unordered_map<std::string, std::string> names_;
   bool broken_ = false;
@@ -220,6 +223,11 @@ class PostgresDatabase final : public Database {
   absl::Status Read(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
     return Run<pqxx::read_transaction>(op, fn);
   }
+  bool IsOwnSession(int backend_pid) const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return own_pids_.count(backend_pid) > 0;
+  }
+
   absl::Status Ping() override {
     return Read("ping", [](Tx& tx) { return tx.Query("SELECT 1").status(); });
   }
@@ -309,6 +317,10 @@ class PostgresDatabase final : public Database {
     try {
       auto conn = std::make_unique<PgConn>(conninfo_);
       conn->set_statistics(statistics_ptr_.load());
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        own_pids_.insert(conn->backend_pid());
+      }
       return conn;
     } catch (const std::exception& e) {
       {
@@ -331,6 +343,7 @@ class PostgresDatabase final : public Database {
         for (auto& i : idle_) dead.push_back(std::move(i));
         idle_.clear();
         open_ -= static_cast<int>(dead.size());
+        for (const auto& d : dead) own_pids_.erase(d->backend_pid());
       } else {
         idle_.push_back(std::move(c));
       }
@@ -343,9 +356,10 @@ class PostgresDatabase final : public Database {
   int max_open_;
   QueryHook hook_;
   std::string migrations_table_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConn>> idle_;
+  std::unordered_set<int> own_pids_;  // backend PIDs of the connections this pool opened and still holds
   int open_ = 0;
   std::atomic<internal::PlannerStatistics*> statistics_ptr_{nullptr};  // for connections opened from now on
   std::unique_ptr<internal::PlannerStatistics> statistics_;  // last: stopped before the pool goes away

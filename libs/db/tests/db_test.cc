@@ -198,9 +198,11 @@ TEST_CASE("postgres: LISTEN helper delivers notifications", "[db][postgres]") {
   REQUIRE(db.ok());
   std::mutex mu;
   std::vector<std::string> got;
-  auto listener = flyte::db::PgListener::Start(cfg, "chan", {[&](std::string_view p) {
+  int sender = 0;
+  auto listener = flyte::db::PgListener::Start(cfg, "chan", {[&](std::string_view p, int pid) {
                                                                std::lock_guard<std::mutex> l(mu);
                                                                got.emplace_back(p);
+                                                               sender = pid;
                                                              },
                                                              nullptr});
   REQUIRE(listener.ok());
@@ -216,6 +218,11 @@ TEST_CASE("postgres: LISTEN helper delivers notifications", "[db][postgres]") {
   std::lock_guard<std::mutex> l(mu);
   REQUIRE(got.size() == 1);
   CHECK(got[0] == "hello");
+  // The sender is known: the pool that wrote recognises its own session, another pool (a replica) does not.
+  CHECK((*db)->IsOwnSession(sender));
+  auto other = flyte::db::OpenPostgres(cfg, 2);
+  REQUIRE(other.ok());
+  CHECK_FALSE((*other)->IsOwnSession(sender));
 }
 
 TEST_CASE("postgres: a young table that grew is analyzed, so key lookups use the primary key", "[db][postgres]") {

@@ -365,7 +365,9 @@ absl::Status SqlActionRepository::Mutate(std::string_view op, const MutateFn& fn
     }
     return st;
   });
-  if (s.ok() && !postgres()) {
+  // Watchers of this process hear at once, with the committed row (no re-read). On PostgreSQL other replicas hear
+  // through NOTIFY; this process ignores its own notifications (PostgresStore::StartListening).
+  if (s.ok()) {
     for (const ActionChange& c : changes) Deliver(c);
   }
   return s;

@@ -99,6 +99,12 @@ class Database {
   virtual absl::Status Read(std::string_view op, const std::function<absl::Status(Tx&)>& fn) = 0;
   // One cheap round trip. kUnavailable if the database cannot be reached.
   virtual absl::Status Ping() = 0;
+  // PostgreSQL: whether `backend_pid` (a NOTIFY's sender) is one of this pool's own connections, i.e. the
+  // change it announces was made through this Database. Always false on SQLite.
+  virtual bool IsOwnSession(int backend_pid) const {
+    (void)backend_pid;
+    return false;
+  }
   // Applies missing migrations in version order, each in its own transaction, recording them in
   // <DatabaseOptions::migrations_table>(version, name, applied_at). Safe to run concurrently from several processes.
   virtual absl::Status Migrate(const std::vector<Migration>& migrations) = 0;

@@ -22,7 +22,8 @@ namespace flyte::db {
 class PgListener {
  public:
   struct Callbacks {
-    std::function<void(std::string_view payload)> on_notify;  // required; called on the listener thread
+    // Required; called on the listener thread with the payload and the PostgreSQL backend PID that sent it.
+    std::function<void(std::string_view payload, int sender_pid)> on_notify;
     std::function<void()> on_reconnect;                        // optional
   };
 

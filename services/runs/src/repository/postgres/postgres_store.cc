@@ -18,9 +18,12 @@ PostgresStore::~PostgresStore() {
 absl::Status PostgresStore::StartListening() {
   if (listener_) return absl::OkStatus();
   SqlActionRepository* actions = &sql_actions();
+  db::Database* db = &database();
   absl::StatusOr<std::unique_ptr<db::PgListener>> l = db::PgListener::Start(
       config_, kActionChangeChannel,
-      {[actions](std::string_view payload) {
+      {[actions, db](std::string_view payload, int sender_pid) {
+         // Changes made through this process were delivered to its watchers when they committed.
+         if (db->IsOwnSession(sender_pid)) return;
          absl::StatusOr<ActionChange> change = DecodeActionChange(payload);
          if (!change.ok()) {
            std::cerr << "ignoring malformed action change notification\n";
