@@ -647,6 +647,15 @@ TEST_CASE("postgres: two stores on one database hear each other's changes", "[re
   CHECK(WaitFor([&] { return mine.Has("a0", 1) && theirs.Has("a0", 1); }));
   REQUIRE(b.actions().ApplyEvent(KeyOf("r1"), MakeEvent(1, Phase::kRunning, 3)).ok());
   CHECK(WaitFor([&] { return mine.Has("a0", 2) && theirs.Has("a0", 2); }));
+  // Several changes in one transaction (a batched report) are announced together, every one of them.
+  std::vector<KeyedEvent> batch;
+  for (const char* name : {"c1", "c2", "c3"}) {
+    REQUIRE(b.actions().CreateAction(MakeChild("r1", name, "a0")).ok());
+    batch.push_back(KeyedEvent{KeyOf("r1", name), MakeEvent(1, Phase::kInitializing, 4)});
+  }
+  for (const absl::StatusOr<Action>& applied : b.actions().ApplyEvents(batch)) REQUIRE(applied.ok());
+  CHECK(WaitFor([&] { return theirs.Has("c1", 2) && theirs.Has("c2", 2) && theirs.Has("c3", 2); }));
+  CHECK(WaitFor([&] { return mine.Has("c1", 2) && mine.Has("c2", 2) && mine.Has("c3", 2); }));
 }
 
 TEST_CASE("postgres: database down is kUnavailable, and the store recovers", "[repository][postgres]") {

@@ -357,13 +357,26 @@ absl::Status SqlActionRepository::Mutate(std::string_view op, const MutateFn& fn
   absl::Status s = db_.Write(op, [&](Tx& tx) -> absl::Status {
     changes.clear();  // the unit may be retried on a fresh connection
     absl::Status st = fn(tx, changes);
-    if (!st.ok() || !postgres()) return st;
-    for (const ActionChange& c : changes) {
-      // Same transaction: listeners hear about it exactly when (and only if) it commits.
-      st = tx.Query("SELECT pg_notify(?, ?)", {std::string(kActionChangeChannel), EncodeActionChange(c)}).status();
-      if (!st.ok()) return st;
+    if (!st.ok() || !postgres() || changes.empty()) return st;
+    // Same transaction: listeners hear about it exactly when (and only if) it commits. One statement for all.
+    if (changes.size() == 1) {
+      return tx.Query("SELECT pg_notify(?, ?)", {std::string(kActionChangeChannel), EncodeActionChange(changes[0])})
+          .status();
     }
-    return st;
+    std::string payloads = "{";
+    for (const ActionChange& c : changes) {
+      if (payloads.size() > 1) payloads += ',';
+      payloads += '"';
+      for (char ch : EncodeActionChange(c)) {
+        if (ch == '"' || ch == '\\') payloads += '\\';
+        payloads += ch;
+      }
+      payloads += '"';
+    }
+    payloads += '}';
+    return tx.Query("SELECT pg_notify(?, p) FROM unnest(?::text[]) AS p",
+                    {std::string(kActionChangeChannel), std::move(payloads)})
+        .status();
   });
   // Watchers of this process hear at once, with the committed row (no re-read). On PostgreSQL other replicas hear
   // through NOTIFY; this process ignores its own notifications (PostgresStore::StartListening).
@@ -611,6 +624,8 @@ absl::Status SqlActionRepository::ApplyEventIn(Tx& tx, const ActionKey& key, con
   if (!legal.ok()) return legal;
 
   const uint32_t attempt = ev.attempt == 0 ? std::max<uint32_t>(1, a.attempts) : ev.attempt;
+  // Attempt rows are only inserted below, together with raising `attempts`: one numbered above it is new.
+  const bool attempt_unseen = attempt > a.attempts;
   const int64_t at = Micros(ev.occurred_at);
   const bool terminal = IsTerminal(ev.phase);
   const bool retry = IsTerminal(a.phase) && !terminal;
@@ -648,8 +663,10 @@ absl::Status SqlActionRepository::ApplyEventIn(Tx& tx, const ActionKey& key, con
   ak.push_back(int64_t{attempt});
   constexpr char kAttemptWhere[] =
       "org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
-  absl::StatusOr<Rows> existing =
-      tx.Query(std::string("SELECT phase FROM action_attempts WHERE ") + kAttemptWhere, ak);
+  absl::StatusOr<Rows> existing = Rows{};
+  if (!attempt_unseen) {
+    existing = tx.Query(std::string("SELECT phase FROM action_attempts WHERE ") + kAttemptWhere, ak);
+  }
   if (!existing.ok()) return existing.status();
   const Value err_msg = ev.error ? Value(ev.error->message) : Value(nullptr);
   const Value err_kind = ev.error ? Value(int64_t{static_cast<int>(ev.error->kind)}) : Value(nullptr);
