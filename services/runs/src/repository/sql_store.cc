@@ -589,6 +589,32 @@ absl::StatusOr<Action> SqlActionRepository::ApplyEvent(const ActionKey& key, con
 }
 
 namespace {
+
+// The key of one attempt row: KeyParams of the action, then the attempt number.
+constexpr char kAttemptWhere[] =
+    "org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
+
+// Phase history of one attempt: closes its open entry at `at` (unless the attempt has no history yet) and opens
+// one for `phase` from `at`, ending at `end` (NULL while the phase lasts).
+absl::Status AppendTransition(Tx& tx, const std::vector<Value>& attempt_key, Phase phase, int64_t at,
+                              const Value& end, bool has_history) {
+  if (has_history) {
+    std::vector<Value> close = {at};
+    close.insert(close.end(), attempt_key.begin(), attempt_key.end());
+    absl::StatusOr<int64_t> n = tx.Exec(
+        std::string("UPDATE phase_transitions SET end_time = ? WHERE ") + kAttemptWhere + " AND end_time IS NULL",
+        close);
+    if (!n.ok()) return n.status();
+  }
+  std::vector<Value> ins = attempt_key;
+  ins.insert(ins.end(), {int64_t{static_cast<int>(phase)}, at, end});
+  return tx
+      .Exec("INSERT INTO phase_transitions (org, project, domain, run_name, action_name, attempt, phase, "
+            "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ins)
+      .status();
+}
+
 // Outcomes of one event that leave the transaction usable: they are found before anything is written.
 bool RefusedInBand(const absl::Status& s) {
   return s.code() == absl::StatusCode::kNotFound || s.code() == absl::StatusCode::kFailedPrecondition ||
@@ -661,8 +687,6 @@ absl::Status SqlActionRepository::ApplyEventIn(Tx& tx, const ActionKey& key, con
   // The attempt row: created on first sight, then kept in step with the action.
   std::vector<Value> ak = KeyParams(key);
   ak.push_back(int64_t{attempt});
-  constexpr char kAttemptWhere[] =
-      "org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
   absl::StatusOr<Rows> existing = Rows{};
   if (!attempt_unseen) {
     existing = tx.Query(std::string("SELECT phase FROM action_attempts WHERE ") + kAttemptWhere, ak);
@@ -716,21 +740,7 @@ absl::Status SqlActionRepository::ApplyEventIn(Tx& tx, const ActionKey& key, con
   // of the attempt, and the first event writes both.
   const bool new_attempt = existing->empty();
   if (new_attempt || static_cast<Phase>(existing->front().Int(0)) != ev.phase) {
-    if (!new_attempt) {
-      std::vector<Value> p = {at};
-      p.insert(p.end(), ak.begin(), ak.end());
-      n = tx.Exec(std::string("UPDATE phase_transitions SET end_time = ? WHERE ") + kAttemptWhere +
-                      " AND end_time IS NULL",
-                  p);
-      if (!n.ok()) return n.status();
-    }
-    std::vector<Value> ins = ak;
-    ins.insert(ins.end(), {int64_t{static_cast<int>(ev.phase)}, at, end});
-    n = tx.Exec(
-        "INSERT INTO phase_transitions (org, project, domain, run_name, action_name, attempt, phase, "
-        "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ins);
-    if (!n.ok()) return n.status();
+    if (absl::Status t = AppendTransition(tx, ak, ev.phase, at, end, !new_attempt); !t.ok()) return t;
   }
   for (const ClusterEvent& ce : ev.cluster_events) {
     std::vector<Value> ins = ak;
@@ -792,25 +802,12 @@ absl::Status SqlActionRepository::AbortIn(Tx& tx, const ActionKey& key, const st
     if (attempts > 0) {
       std::vector<Value> ak = kp;
       ak.push_back(attempts);
-      constexpr char kAttemptWhere[] =
-          " WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
       std::vector<Value> up = {aborted, at};
       up.insert(up.end(), ak.begin(), ak.end());
-      n = tx.Exec(std::string("UPDATE action_attempts SET phase = ?, end_time = ?") + kAttemptWhere, up);
+      n = tx.Exec(std::string("UPDATE action_attempts SET phase = ?, end_time = ? WHERE ") + kAttemptWhere, up);
       if (!n.ok()) return n.status();
-      std::vector<Value> close = {at};
-      close.insert(close.end(), ak.begin(), ak.end());
-      n = tx.Exec(std::string("UPDATE phase_transitions SET end_time = ?") + kAttemptWhere +
-                      " AND end_time IS NULL",
-                  close);
-      if (!n.ok()) return n.status();
-      std::vector<Value> ins = ak;
-      ins.insert(ins.end(), {aborted, at, at});
-      n = tx.Exec(
-          "INSERT INTO phase_transitions (org, project, domain, run_name, action_name, attempt, phase, "
-          "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          ins);
-      if (!n.ok()) return n.status();
+      absl::Status t = AppendTransition(tx, ak, Phase::kAborted, at, at, /*has_history=*/true);
+      if (!t.ok()) return t;
     }
     changes.push_back(ActionChange{k, row.OptStr(1), row.Int(4) + 1});
     changed.push_back(std::move(k));
