@@ -7,6 +7,7 @@
 # last, kept) for `perf report`. The run directory is deleted at exit; on ext4 the next run within a few minutes
 # pays for that (new inodes skip recently deleted ones), so compare runs spaced apart or with KEEP=1.
 #
+#   (TOP=N statements, ORDER=calls to rank by calls.)
 #   scripts/fanout-cpu.sh 1000      DB=postgres scripts/fanout-cpu.sh 1000      BUILD_DIR=build-x scripts/fanout-cpu.sh 1000 perf
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +64,9 @@ echo "wall $(echo "$t1-$t0" | bc) s; CPU ms/action: runs $(per_action "$b_r" "$a
   "$([ "$DB" = postgres ] && echo "postgres $(per_action "$b_p" "$a_p")")"
 jq -c '{leaves_per_second, seconds_to_all_succeeded, enqueue_seconds}' "$D/fanout.json" 2>/dev/null || true
 if [ "$DB" = postgres ]; then
+  runuser -u postgres -- psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d runs -Atc \
+    "SELECT datname || ': ' || round(xact_commit::numeric / $N, 2) || ' commits/action' FROM pg_stat_database
+     WHERE datname IN ('runs', 'queue')" 2>/dev/null
   for db in runs queue; do
     echo "--- $db: statements by execution + planning time (calls per action, mean execution ms, mean planning ms)"
     runuser -u postgres -- psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d runs -Atc \
@@ -70,7 +74,7 @@ if [ "$DB" = postgres ]; then
               round(mean_exec_time::numeric, 3) || ' ms', round(mean_plan_time::numeric, 3) || ' ms plan',
               left(regexp_replace(query, '\s+', ' ', 'g'), 100)
        FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$db')
-       ORDER BY total_exec_time + total_plan_time DESC LIMIT ${TOP:-10}" 2>/dev/null | tr '|' ' '
+       ORDER BY ${ORDER:-total_exec_time + total_plan_time} DESC LIMIT ${TOP:-10}" 2>/dev/null | tr '|' ' '
   done
 fi
 if [ "$PERF" = perf ]; then pkill -INT -f "perf record -F 499 --call-graph dwarf,16384 -o $D" || true; sleep 3; echo "$D"; fi

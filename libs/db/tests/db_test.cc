@@ -7,8 +7,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/escaping.h"
 #include "flyte/db/database.h"
 #include "flyte/db/listener.h"
+#include "flyte/db/pg_array.h"
 #include "flyte/testing/postgres.h"
 #include "flyte/testing/temp.h"
 #include "pg_statistics.h"
@@ -167,6 +169,47 @@ TEST_CASE("postgres database: queries, errors, migrations", "[db][postgres]") {
                 return absl::OkStatus();
               }).ok());
   CHECK(n == 2);
+}
+
+TEST_CASE("postgres: array literals carry any text, bytes, numbers and NULLs through unnest, in order",
+          "[db][postgres]") {
+  auto cfg = flyte::testing::ThrowawayPostgres::Instance().CreateDatabase();
+  auto db = flyte::db::OpenPostgres(cfg, 1);
+  REQUIRE(db.ok());
+  std::string every_byte;
+  for (int c = 0; c < 256; ++c) every_byte += static_cast<char>(c);
+  const std::vector<std::string> texts = {"", "plain", "a,b", "{braces}", "\"quoted\"", "back\\slash", "NULL",
+                                          "  spaced  ", "new\nline", "ünïcode ✓", "'single'"};
+  flyte::db::PgArray text, number, bytes;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    text.Add(texts[i]);
+    number.Add(i % 3 == 0 ? std::optional<int64_t>() : std::optional<int64_t>(int64_t{1} << (i * 5)));
+    bytes.Add(absl::BytesToHexString(i == 0 ? every_byte : texts[i]));
+  }
+  text.AddNull();
+  number.Add(int64_t{-9223372036854775807} - 1);
+  bytes.Add(absl::BytesToHexString(""));
+  REQUIRE(text.size() == texts.size() + 1);
+  Rows rows;
+  REQUIRE((*db)->Read("unnest", [&](Tx& tx) {
+                auto r = tx.Query(
+                    "SELECT t, n, decode(b, 'hex') FROM unnest(?::text[], ?::bigint[], ?::text[]) WITH ORDINALITY "
+                    "AS u(t, n, b, i) ORDER BY i",
+                    {text.ToValue(), number.ToValue(), bytes.ToValue()});
+                if (!r.ok()) return r.status();
+                rows = std::move(*r);
+                return absl::OkStatus();
+              }).ok());
+  REQUIRE(rows.size() == texts.size() + 1);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    CHECK(rows[i].Str(0) == texts[i]);
+    CHECK(rows[i].IsNull(1) == (i % 3 == 0));
+    if (i % 3 != 0) CHECK(rows[i].Int(1) == (int64_t{1} << (i * 5)));
+    CHECK(rows[i].Str(2) == (i == 0 ? every_byte : texts[i]));
+  }
+  CHECK(rows.back().IsNull(0));
+  CHECK(rows.back().Int(1) == int64_t{-9223372036854775807} - 1);
+  CHECK(rows.back().Str(2).empty());
 }
 
 TEST_CASE("postgres: concurrent migrations of one fresh database", "[db][postgres]") {

@@ -5,90 +5,12 @@
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "repository/action_rows.h"
 #include "repository/sql_common.h"
+#include "repository/sql_event_batch.h"
 
 namespace flyte::runs {
 namespace {
-
-// ---- actions ------------------------------------------------------------------------------------------------
-
-constexpr char kActionCols[] =
-    "org, project, domain, run_name, name, parent_name, action_type, phase, group_name, task_org, task_project, "
-    "task_domain, task_name, task_version, task_type, short_name, environment, task_spec, trace_spec, "
-    "condition_spec, run_spec, metadata, input_uri, run_output_base, output_uri, error_message, error_kind, "
-    "error_code, abort_reason, attempts, created_at, updated_at, started_at, ended_at, version";
-constexpr char kActionPlaceholders[] =
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
-constexpr char kKeyWhere[] = "org = ? AND project = ? AND domain = ? AND run_name = ? AND name = ?";
-
-std::vector<Value> KeyParams(const ActionKey& k) {
-  return {k.run.org, k.run.project, k.run.domain, k.run.name, k.name};
-}
-
-std::vector<Value> ActionParams(const Action& a) {
-  return {a.key.run.org, a.key.run.project, a.key.run.domain, a.key.run.name, a.key.name,
-          db::Nullable(a.parent), int64_t{static_cast<int>(a.type)}, int64_t{static_cast<int>(a.phase)}, a.group,
-          a.task_org, a.task_project, a.task_domain, a.task_name, a.task_version, a.task_type, a.short_name,
-          a.environment, Bytes{a.task_spec}, Bytes{a.trace_spec}, Bytes{a.condition_spec}, Bytes{a.run_spec},
-          Bytes{a.metadata}, a.input_uri, a.run_output_base, a.output_uri,
-          a.error ? Value(a.error->message) : Value(nullptr),
-          a.error ? Value(int64_t{static_cast<int>(a.error->kind)}) : Value(nullptr),
-          a.error ? Value(a.error->code) : Value(nullptr), db::Nullable(a.abort_reason), int64_t{a.attempts},
-          Micros(a.created_at), Micros(a.updated_at), OptMicros(a.started_at), OptMicros(a.ended_at), a.version};
-}
-
-std::optional<ErrorInfo> ErrorAt(const Row& r, size_t i) {
-  if (r.IsNull(i) && r.IsNull(i + 1) && r.IsNull(i + 2)) return std::nullopt;
-  return ErrorInfo{r.Str(i), static_cast<ErrorKind>(r.Int(i + 1)), r.Str(i + 2)};
-}
-
-Action ActionFromRow(const Row& r) {
-  Action a;
-  a.key = ActionKey{RunKey{r.Str(0), r.Str(1), r.Str(2), r.Str(3)}, r.Str(4)};
-  a.parent = r.OptStr(5);
-  a.type = static_cast<ActionType>(r.Int(6));
-  a.phase = static_cast<Phase>(r.Int(7));
-  a.group = r.Str(8);
-  a.task_org = r.Str(9);
-  a.task_project = r.Str(10);
-  a.task_domain = r.Str(11);
-  a.task_name = r.Str(12);
-  a.task_version = r.Str(13);
-  a.task_type = r.Str(14);
-  a.short_name = r.Str(15);
-  a.environment = r.Str(16);
-  a.task_spec = r.Str(17);
-  a.trace_spec = r.Str(18);
-  a.condition_spec = r.Str(19);
-  a.run_spec = r.Str(20);
-  a.metadata = r.Str(21);
-  a.input_uri = r.Str(22);
-  a.run_output_base = r.Str(23);
-  a.output_uri = r.Str(24);
-  a.error = ErrorAt(r, 25);
-  a.abort_reason = r.OptStr(28);
-  a.attempts = static_cast<uint32_t>(r.Int(29));
-  a.created_at = common::FromUnixMicros(r.Int(30));
-  a.updated_at = common::FromUnixMicros(r.Int(31));
-  a.started_at = OptTime(r, 32);
-  a.ended_at = OptTime(r, 33);
-  a.version = r.Int(34);
-  return a;
-}
-
-absl::StatusOr<std::optional<Action>> LoadAction(Tx& tx, const ActionKey& key, bool for_update) {
-  std::string sql = std::string("SELECT ") + kActionCols + " FROM actions WHERE " + kKeyWhere;
-  if (for_update && tx.dialect() == db::Dialect::kPostgres) sql += " FOR UPDATE";
-  absl::StatusOr<Rows> rows = tx.Query(sql, KeyParams(key));
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return std::optional<Action>();
-  return std::optional<Action>(ActionFromRow(rows->front()));
-}
-
-absl::Status NotFound(const ActionKey& k) {
-  return absl::NotFoundError("action " + k.run.org + "/" + k.run.project + "/" + k.run.domain + "/" + k.run.name +
-                             "/" + k.name + " not found");
-}
 
 // ---- list queries -------------------------------------------------------------------------------------------
 
@@ -488,24 +410,13 @@ absl::StatusOr<ActionWithAttempts> SqlActionRepository::GetWithAttempts(const Ac
     if (!*a) return absl::OkStatus();
     ActionWithAttempts result{std::move(**a), {}};
     const std::vector<Value> k = KeyParams(key);
-    absl::StatusOr<Rows> attempts = tx.Query(
-        "SELECT attempt, phase, start_time, end_time, error_message, error_kind, error_code, output_uri, log_info, "
-        "cluster FROM action_attempts WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND "
-        "action_name = ? ORDER BY attempt",
-        k);
+    absl::StatusOr<Rows> attempts =
+        tx.Query(std::string("SELECT ") + kAttemptFields +
+                     " FROM action_attempts WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND "
+                     "action_name = ? ORDER BY attempt",
+                 k);
     if (!attempts.ok()) return attempts.status();
-    for (const Row& r : *attempts) {
-      Attempt at;
-      at.attempt = static_cast<uint32_t>(r.Int(0));
-      at.phase = static_cast<Phase>(r.Int(1));
-      at.start_time = common::FromUnixMicros(r.Int(2));
-      at.end_time = OptTime(r, 3);
-      at.error = ErrorAt(r, 4);
-      at.output_uri = r.Str(7);
-      at.log_info = r.Str(8);
-      at.cluster = r.Str(9);
-      result.attempts.push_back(std::move(at));
-    }
+    for (const Row& r : *attempts) result.attempts.push_back(AttemptAt(r, 0));
     auto find = [&](int64_t n) -> Attempt* {
       for (Attempt& at : result.attempts) {
         if (at.attempt == n) return &at;
@@ -580,12 +491,8 @@ absl::StatusOr<Page<Action>> SqlActionRepository::List(const ListQuery& q) {
 }
 
 absl::StatusOr<Action> SqlActionRepository::ApplyEvent(const ActionKey& key, const ActionEvent& ev) {
-  Action result;
-  absl::Status s = Mutate("ApplyEvent", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
-    return ApplyEventIn(tx, key, ev, changes, result);
-  });
-  if (!s.ok()) return s;
-  return result;
+  std::vector<absl::StatusOr<Action>> out = ApplyEvents({KeyedEvent{key, ev}});
+  return std::move(out.front());
 }
 
 namespace {
@@ -615,145 +522,26 @@ absl::Status AppendTransition(Tx& tx, const std::vector<Value>& attempt_key, Pha
       .status();
 }
 
-// Outcomes of one event that leave the transaction usable: they are found before anything is written.
-bool RefusedInBand(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kNotFound || s.code() == absl::StatusCode::kFailedPrecondition ||
-         s.code() == absl::StatusCode::kInvalidArgument;
-}
 }  // namespace
 
+// The events are applied in order in one transaction: loaded together, worked out in memory (event_plan.h), then
+// written together (sql_event_batch.h). An event that is refused (kNotFound, kFailedPrecondition) changes nothing
+// and gets its status in place; anything else fails the whole batch.
 std::vector<absl::StatusOr<Action>> SqlActionRepository::ApplyEvents(const std::vector<KeyedEvent>& events) {
   std::vector<absl::StatusOr<Action>> out;
   absl::Status s = Mutate("ApplyEvents", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
-    out.clear();  // the unit may be retried on a fresh connection
-    for (const KeyedEvent& e : events) {
-      Action result;
-      absl::Status one = ApplyEventIn(tx, e.key, e.event, changes, result);
-      if (!one.ok() && !RefusedInBand(one)) return one;
-      out.push_back(one.ok() ? absl::StatusOr<Action>(std::move(result)) : absl::StatusOr<Action>(one));
-    }
+    absl::StatusOr<ActionsByKey> actions = LoadActionsForEvents(tx, events);
+    if (!actions.ok()) return actions.status();
+    absl::StatusOr<AttemptsById> attempts = LoadAttempts(tx, AttemptsToLoad(events, *actions));
+    if (!attempts.ok()) return attempts.status();
+    EventPlan plan = PlanEvents(events, std::move(*actions), std::move(*attempts));
+    if (absl::Status w = WritePlan(tx, plan); !w.ok()) return w;
+    changes = std::move(plan.changes);
+    out = std::move(plan.results);  // the unit may be retried on a fresh connection: set on every try
     return absl::OkStatus();
   });
   if (!s.ok()) out.assign(events.size(), s);
   return out;
-}
-
-// The body of ApplyEvent, shared with ApplyEvents. Everything that can refuse the event is checked before the
-// first write, so a refusal leaves the transaction as it was.
-absl::Status SqlActionRepository::ApplyEventIn(Tx& tx, const ActionKey& key, const ActionEvent& ev,
-                                               std::vector<ActionChange>& changes, Action& result) {
-  absl::StatusOr<std::optional<Action>> loaded = LoadAction(tx, key, /*for_update=*/true);
-  if (!loaded.ok()) return loaded.status();
-  if (!*loaded) return NotFound(key);
-  Action a = std::move(**loaded);
-  absl::Status legal = CheckTransition(a.phase, ev.phase);
-  if (!legal.ok()) return legal;
-
-  const uint32_t attempt = ev.attempt == 0 ? std::max<uint32_t>(1, a.attempts) : ev.attempt;
-  // Attempt rows are only inserted below, together with raising `attempts`: one numbered above it is new.
-  const bool attempt_unseen = attempt > a.attempts;
-  const int64_t at = Micros(ev.occurred_at);
-  const bool terminal = IsTerminal(ev.phase);
-  const bool retry = IsTerminal(a.phase) && !terminal;
-  const bool same = a.phase == ev.phase;
-
-  a.phase = ev.phase;
-  a.attempts = std::max(a.attempts, attempt);
-  a.updated_at = ev.occurred_at;
-  if (!a.started_at && ev.phase != Phase::kQueued) a.started_at = ev.occurred_at;
-  if (terminal) {
-    if (!(same && a.ended_at)) a.ended_at = ev.occurred_at;
-  } else {
-    a.ended_at.reset();
-  }
-  if (ev.output_uri) a.output_uri = *ev.output_uri;
-  if (ev.error) {
-    a.error = ev.error;
-  } else if (retry) {
-    a.error.reset();  // the new attempt has not failed (yet)
-  }
-  ++a.version;
-  absl::StatusOr<int64_t> n = tx.Exec(
-      std::string("UPDATE actions SET phase = ?, attempts = ?, updated_at = ?, started_at = ?, ended_at = ?, "
-                  "output_uri = ?, error_message = ?, error_kind = ?, error_code = ?, version = ? WHERE ") +
-          kKeyWhere,
-      {int64_t{static_cast<int>(a.phase)}, int64_t{a.attempts}, Micros(a.updated_at), OptMicros(a.started_at),
-       OptMicros(a.ended_at), a.output_uri, a.error ? Value(a.error->message) : Value(nullptr),
-       a.error ? Value(int64_t{static_cast<int>(a.error->kind)}) : Value(nullptr),
-       a.error ? Value(a.error->code) : Value(nullptr), a.version, key.run.org, key.run.project, key.run.domain,
-       key.run.name, key.name});
-  if (!n.ok()) return n.status();
-
-  // The attempt row: created on first sight, then kept in step with the action.
-  std::vector<Value> ak = KeyParams(key);
-  ak.push_back(int64_t{attempt});
-  absl::StatusOr<Rows> existing = Rows{};
-  if (!attempt_unseen) {
-    existing = tx.Query(std::string("SELECT phase FROM action_attempts WHERE ") + kAttemptWhere, ak);
-  }
-  if (!existing.ok()) return existing.status();
-  const Value err_msg = ev.error ? Value(ev.error->message) : Value(nullptr);
-  const Value err_kind = ev.error ? Value(int64_t{static_cast<int>(ev.error->kind)}) : Value(nullptr);
-  const Value err_code = ev.error ? Value(ev.error->code) : Value(nullptr);
-  const Value end = terminal ? Value(at) : Value(nullptr);
-  if (existing->empty()) {
-    n = tx.Exec(
-        "INSERT INTO action_attempts (org, project, domain, run_name, action_name, attempt, phase, start_time, "
-        "end_time, error_message, error_kind, error_code, output_uri, log_info, cluster) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {key.run.org, key.run.project, key.run.domain, key.run.name, key.name, int64_t{attempt},
-         int64_t{static_cast<int>(ev.phase)}, at, end, err_msg, err_kind, err_code, ev.output_uri.value_or(""),
-         Bytes{ev.log_info}, ev.cluster});
-  } else {
-    // end_time set when terminal (kept if a terminal phase repeats); error, outputs, logs only when reported.
-    std::string set = "phase = ?";
-    std::vector<Value> p = {int64_t{static_cast<int>(ev.phase)}};
-    if (terminal) {
-      set += ", end_time = COALESCE(end_time, ?)";
-      p.push_back(at);
-    } else {
-      set += ", end_time = NULL";
-    }
-    if (ev.error) {
-      set += ", error_message = ?, error_kind = ?, error_code = ?";
-      p.insert(p.end(), {err_msg, err_kind, err_code});
-    }
-    if (ev.output_uri) {
-      set += ", output_uri = ?";
-      p.push_back(*ev.output_uri);
-    }
-    if (!ev.log_info.empty()) {
-      set += ", log_info = ?";
-      p.push_back(Bytes{ev.log_info});
-    }
-    if (!ev.cluster.empty()) {
-      set += ", cluster = ?";
-      p.push_back(ev.cluster);
-    }
-    p.insert(p.end(), ak.begin(), ak.end());
-    n = tx.Exec("UPDATE action_attempts SET " + set + " WHERE " + kAttemptWhere, p);
-  }
-  if (!n.ok()) return n.status();
-
-  // Phase history of the attempt: a new phase closes the open entry and opens its own. The attempt row's phase
-  // (read above, before this event) is the phase of its newest history entry: both are written by every event
-  // of the attempt, and the first event writes both.
-  const bool new_attempt = existing->empty();
-  if (new_attempt || static_cast<Phase>(existing->front().Int(0)) != ev.phase) {
-    if (absl::Status t = AppendTransition(tx, ak, ev.phase, at, end, !new_attempt); !t.ok()) return t;
-  }
-  for (const ClusterEvent& ce : ev.cluster_events) {
-    std::vector<Value> ins = ak;
-    ins.insert(ins.end(), {Micros(ce.occurred_at), ce.message, int64_t{ce.type}, ce.reason});
-    n = tx.Exec(
-        "INSERT INTO cluster_events (org, project, domain, run_name, action_name, attempt, occurred_at, "
-        "message, event_type, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ins);
-    if (!n.ok()) return n.status();
-  }
-  changes.push_back(ActionChange{a.key, a.parent, a.version, std::make_shared<const Action>(a)});
-  result = std::move(a);
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<ActionKey>> SqlActionRepository::Abort(const ActionKey& key, const std::string& reason,

@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "absl/strings/escaping.h"
+
 #include "service/run_use_cases.h"
 
 namespace flyte::runs {
@@ -18,7 +20,7 @@ std::string RandomToken() {
     uint64_t v = rng();
     for (int b = 0; b < 8; ++b) raw[8 * i + b] = static_cast<char>((v >> (8 * b)) & 0xff);
   }
-  return HexEncode(raw);
+  return absl::BytesToHexString(raw);
 }
 
 std::string LastSegment(const std::string& uri) {

@@ -49,6 +49,5 @@ uint64_t Fnv1a64(std::string_view data);
 std::string Base64Encode(std::string_view bytes, bool url_safe = false, bool pad = true);
 absl::StatusOr<std::string> Base64Decode(std::string_view text);  // standard or url-safe, padding optional
 std::string Base32Encode(std::string_view bytes);        // RFC 4648 alphabet, no padding
-std::string HexEncode(std::string_view bytes);           // lower case
 
 }  // namespace flyte::runs

@@ -1,0 +1,30 @@
+#pragma once
+// One action row as the SQL backends store it: the column list, the key clause, the parameters of an insert, the
+// decoding of a selected row. Shared by sql_store.cc and sql_event_batch.cc.
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "domain/action.h"
+#include "repository/sql_common.h"
+
+namespace flyte::runs {
+
+// Every column of `actions`, in ActionParams / ActionFromRow order.
+extern const char kActionCols[];
+extern const char kActionPlaceholders[];
+// The primary-key clause, bound by KeyParams.
+extern const char kKeyWhere[];
+
+std::vector<Value> KeyParams(const ActionKey& k);
+std::vector<Value> ActionParams(const Action& a);
+std::optional<ErrorInfo> ErrorAt(const Row& r, size_t i);  // message, kind, code at i, i+1, i+2
+Action ActionFromRow(const Row& r);
+// An attempt row's columns from `attempt` on, in this order (kAttemptFields); history and events are not in it.
+extern const char kAttemptFields[];
+Attempt AttemptAt(const Row& r, size_t first);
+absl::StatusOr<std::optional<Action>> LoadAction(Tx& tx, const ActionKey& key, bool for_update);
+absl::Status NotFound(const ActionKey& k);
+
+}  // namespace flyte::runs

@@ -1,0 +1,158 @@
+#include "repository/event_plan.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "repository/action_rows.h"  // NotFound, AsStored
+
+namespace flyte::runs {
+namespace {
+
+// The action row after one event (already checked legal).
+void ApplyToAction(Action& a, const ActionEvent& ev, uint32_t attempt) {
+  const bool terminal = IsTerminal(ev.phase);
+  const bool retry = IsTerminal(a.phase) && !terminal;
+  const bool same = a.phase == ev.phase;
+  a.phase = ev.phase;
+  a.attempts = std::max(a.attempts, attempt);
+  a.updated_at = ev.occurred_at;
+  if (!a.started_at && ev.phase != Phase::kQueued) a.started_at = ev.occurred_at;
+  if (terminal) {
+    if (!(same && a.ended_at)) a.ended_at = ev.occurred_at;
+  } else {
+    a.ended_at.reset();
+  }
+  if (ev.output_uri) a.output_uri = *ev.output_uri;
+  if (ev.error) {
+    a.error = ev.error;
+  } else if (retry) {
+    a.error.reset();  // the new attempt has not failed (yet)
+  }
+  ++a.version;
+}
+
+// Where the batch stands with one attempt's phase history.
+struct History {
+  bool stored_open = false;         // it had entries before the batch, one of which may still be open
+  std::vector<size_t> open_planned;  // indices into EventPlan::transitions with no end yet
+};
+
+class Planner {
+ public:
+  Planner(ActionsByKey actions, AttemptsById attempts) : actions_(std::move(actions)), attempts_(std::move(attempts)) {
+    for (const auto& [id, row] : attempts_) history_[id].stored_open = true;
+  }
+
+  void Apply(const KeyedEvent& e) {
+    auto it = actions_.find(e.key);
+    if (it == actions_.end()) {
+      plan_.results.emplace_back(NotFound(e.key));
+      return;
+    }
+    Action& a = it->second;
+    if (absl::Status legal = CheckTransition(a.phase, e.event.phase); !legal.ok()) {
+      plan_.results.emplace_back(legal);
+      return;
+    }
+    const ActionEvent& ev = e.event;
+    const uint32_t attempt = EventAttempt(ev, a);
+    ApplyToAction(a, ev, attempt);
+    changed_actions_.insert(e.key);
+
+    const AttemptId id{e.key, attempt};
+    const TimePoint at = AsStored(ev.occurred_at);
+    const bool terminal = IsTerminal(ev.phase);
+    const std::optional<TimePoint> end = terminal ? std::optional<TimePoint>(at) : std::nullopt;
+    auto row = attempts_.find(id);
+    if (row == attempts_.end()) {
+      Attempt fresh;
+      fresh.attempt = attempt;
+      fresh.phase = ev.phase;
+      fresh.start_time = at;
+      fresh.end_time = end;
+      fresh.error = ev.error;
+      fresh.output_uri = ev.output_uri.value_or("");
+      fresh.log_info = ev.log_info;
+      fresh.cluster = ev.cluster;
+      attempts_.emplace(id, std::move(fresh));
+      AddTransition(id, ev.phase, at, end);
+    } else {
+      Attempt& r = row->second;
+      const Phase before = r.phase;
+      r.phase = ev.phase;
+      if (terminal) {
+        if (!r.end_time) r.end_time = at;
+      } else {
+        r.end_time.reset();
+      }
+      if (ev.error) r.error = ev.error;
+      if (ev.output_uri) r.output_uri = *ev.output_uri;
+      if (!ev.log_info.empty()) r.log_info = ev.log_info;
+      if (!ev.cluster.empty()) r.cluster = ev.cluster;
+      // The row's phase is its newest history entry's: a new phase closes the open entry and opens its own.
+      if (before != ev.phase) {
+        CloseHistory(id, at);
+        AddTransition(id, ev.phase, at, end);
+      }
+    }
+    touched_attempts_.insert(id);
+    for (const ClusterEvent& ce : ev.cluster_events) plan_.cluster_events.push_back({id, ce});
+    plan_.changes.push_back(ActionChange{a.key, a.parent, a.version, std::make_shared<const Action>(a)});
+    plan_.results.emplace_back(a);
+  }
+
+  EventPlan Finish() && {
+    for (const ActionKey& k : changed_actions_) plan_.actions.push_back(actions_.at(k));
+    for (const AttemptId& id : touched_attempts_) plan_.attempts.emplace_back(id, attempts_.at(id));
+    return std::move(plan_);
+  }
+
+ private:
+  void AddTransition(const AttemptId& id, Phase phase, TimePoint at, std::optional<TimePoint> end) {
+    if (!end) history_[id].open_planned.push_back(plan_.transitions.size());
+    plan_.transitions.push_back({id, PhaseTransition{phase, at, end}});
+  }
+
+  void CloseHistory(const AttemptId& id, TimePoint at) {
+    History& h = history_[id];
+    if (h.stored_open) {
+      plan_.closes.emplace_back(id, at);
+      h.stored_open = false;
+    }
+    for (size_t i : h.open_planned) plan_.transitions[i].entry.end_time = at;
+    h.open_planned.clear();
+  }
+
+  ActionsByKey actions_;
+  AttemptsById attempts_;
+  std::map<AttemptId, History, AttemptIdLess> history_;
+  std::set<ActionKey, ActionKeyLess> changed_actions_;
+  std::set<AttemptId, AttemptIdLess> touched_attempts_;
+  EventPlan plan_;
+};
+
+}  // namespace
+
+uint32_t EventAttempt(const ActionEvent& ev, const Action& action) {
+  return ev.attempt == 0 ? std::max<uint32_t>(1, action.attempts) : ev.attempt;
+}
+
+std::vector<AttemptId> AttemptsToLoad(const std::vector<KeyedEvent>& events, const ActionsByKey& actions) {
+  std::set<AttemptId, AttemptIdLess> ids;
+  for (const KeyedEvent& e : events) {
+    auto it = actions.find(e.key);
+    if (it == actions.end()) continue;
+    const uint32_t attempt = EventAttempt(e.event, it->second);
+    if (attempt <= it->second.attempts) ids.insert(AttemptId{e.key, attempt});
+  }
+  return {ids.begin(), ids.end()};
+}
+
+EventPlan PlanEvents(const std::vector<KeyedEvent>& events, ActionsByKey actions, AttemptsById attempts) {
+  Planner planner(std::move(actions), std::move(attempts));
+  for (const KeyedEvent& e : events) planner.Apply(e);
+  return std::move(planner).Finish();
+}
+
+}  // namespace flyte::runs

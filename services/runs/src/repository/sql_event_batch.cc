@@ -1,0 +1,352 @@
+#include "repository/sql_event_batch.h"
+
+#include <set>
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "flyte/db/pg_array.h"
+#include "repository/action_rows.h"
+
+namespace flyte::runs {
+namespace {
+
+using db::PgArray;
+
+bool Postgres(const Tx& tx) { return tx.dialect() == db::Dialect::kPostgres; }
+
+constexpr char kAttemptWhere[] =
+    "org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
+
+// The key columns of many rows, as arrays for unnest(): 5 text arrays (the action), then the attempt numbers.
+// kUnnestKey / kUnnestAttemptKey name them in SQL.
+struct KeyArrays {
+  PgArray org, project, domain, run_name, name, attempt;
+
+  void Add(const ActionKey& k) {
+    org.Add(k.run.org);
+    project.Add(k.run.project);
+    domain.Add(k.run.domain);
+    run_name.Add(k.run.name);
+    name.Add(k.name);
+  }
+  void Add(const AttemptId& id) {
+    Add(id.action);
+    attempt.Add(int64_t{id.attempt});
+  }
+  std::vector<Value> Values() const {
+    std::vector<Value> v = {org.ToValue(), project.ToValue(), domain.ToValue(), run_name.ToValue(), name.ToValue()};
+    if (attempt.size() > 0) v.push_back(attempt.ToValue());
+    return v;
+  }
+};
+
+constexpr char kUnnestAttemptKey[] = "?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[]";
+constexpr char kAttemptKeyCols[] = "org, project, domain, run_name, action_name, attempt";
+
+std::vector<Value> AttemptKeyParams(const AttemptId& id) {
+  const ActionKey& k = id.action;
+  return {k.run.org, k.run.project, k.run.domain, k.run.name, k.name, int64_t{id.attempt}};
+}
+
+Value OptMicrosValue(const std::optional<TimePoint>& t) { return OptMicros(t); }
+
+// ---- reads --------------------------------------------------------------------------------------------------
+
+// Every column of action_attempts, in AttemptFromRow order.
+std::string AttemptCols() { return std::string("org, project, domain, run_name, action_name, ") + kAttemptFields; }
+
+std::pair<AttemptId, Attempt> AttemptFromRow(const Row& r) {
+  Attempt a = AttemptAt(r, 5);
+  return {AttemptId{ActionKey{RunKey{r.Str(0), r.Str(1), r.Str(2), r.Str(3)}, r.Str(4)}, a.attempt}, std::move(a)};
+}
+
+// ---- writes, one statement per kind of row on PostgreSQL ----------------------------------------------------
+
+absl::Status UpdateActions(Tx& tx, const std::vector<Action>& actions) {
+  if (actions.empty()) return absl::OkStatus();
+  constexpr char kSet[] =
+      "phase = u.phase, attempts = u.attempts, updated_at = u.updated_at, started_at = u.started_at, "
+      "ended_at = u.ended_at, output_uri = u.output_uri, error_message = u.error_message, "
+      "error_kind = u.error_kind, error_code = u.error_code, version = u.version";
+  auto error_kind = [](const Action& a) -> std::optional<int64_t> {
+    if (!a.error) return std::nullopt;
+    return static_cast<int>(a.error->kind);
+  };
+  if (!Postgres(tx)) {
+    for (const Action& a : actions) {
+      std::vector<Value> p = {int64_t{static_cast<int>(a.phase)},
+                              int64_t{a.attempts},
+                              Micros(a.updated_at),
+                              OptMicros(a.started_at),
+                              OptMicros(a.ended_at),
+                              a.output_uri,
+                              a.error ? Value(a.error->message) : Value(nullptr),
+                              db::Nullable(error_kind(a)),
+                              a.error ? Value(a.error->code) : Value(nullptr),
+                              a.version};
+      for (Value& v : KeyParams(a.key)) p.push_back(std::move(v));
+      absl::StatusOr<int64_t> n =
+          tx.Exec(std::string("UPDATE actions SET phase = ?, attempts = ?, updated_at = ?, started_at = ?, "
+                              "ended_at = ?, output_uri = ?, error_message = ?, error_kind = ?, error_code = ?, "
+                              "version = ? WHERE ") +
+                      kKeyWhere,
+                  p);
+      if (!n.ok()) return n.status();
+    }
+    return absl::OkStatus();
+  }
+  KeyArrays k;
+  PgArray phase, attempts, updated, started, ended, output, message, kind, code, version;
+  for (const Action& a : actions) {
+    k.Add(a.key);
+    phase.Add(int64_t{static_cast<int>(a.phase)});
+    attempts.Add(int64_t{a.attempts});
+    updated.Add(Micros(a.updated_at));
+    started.Add(a.started_at ? std::optional<int64_t>(Micros(*a.started_at)) : std::nullopt);
+    ended.Add(a.ended_at ? std::optional<int64_t>(Micros(*a.ended_at)) : std::nullopt);
+    output.Add(a.output_uri);
+    message.Add(a.error ? std::optional<std::string>(a.error->message) : std::nullopt);
+    kind.Add(error_kind(a));
+    code.Add(a.error ? std::optional<std::string>(a.error->code) : std::nullopt);
+    version.Add(a.version);
+  }
+  std::vector<Value> p = k.Values();
+  for (const PgArray* c : {&phase, &attempts, &updated, &started, &ended, &output, &message, &kind, &code, &version}) {
+    p.push_back(c->ToValue());
+  }
+  return tx
+      .Exec(std::string("UPDATE actions AS a SET ") + kSet +
+                " FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], "
+                "?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::int[], ?::text[], ?::bigint[]) "
+                "AS u(org, project, domain, run_name, name, phase, attempts, updated_at, started_at, ended_at, "
+                "output_uri, error_message, error_kind, error_code, version) "
+                "WHERE a.org = u.org AND a.project = u.project AND a.domain = u.domain AND a.run_name = u.run_name "
+                "AND a.name = u.name",
+            p)
+      .status();
+}
+
+// New attempts are inserted, known ones overwritten with their final state (the same statement on both).
+absl::Status UpsertAttempts(Tx& tx, const std::vector<std::pair<AttemptId, Attempt>>& attempts) {
+  if (attempts.empty()) return absl::OkStatus();
+  constexpr char kConflict[] =
+      " ON CONFLICT (org, project, domain, run_name, action_name, attempt) DO UPDATE SET phase = excluded.phase, "
+      "end_time = excluded.end_time, error_message = excluded.error_message, error_kind = excluded.error_kind, "
+      "error_code = excluded.error_code, output_uri = excluded.output_uri, log_info = excluded.log_info, "
+      "cluster = excluded.cluster";
+  auto error_kind = [](const Attempt& a) -> std::optional<int64_t> {
+    if (!a.error) return std::nullopt;
+    return static_cast<int>(a.error->kind);
+  };
+  if (!Postgres(tx)) {
+    for (const auto& [id, a] : attempts) {
+      std::vector<Value> p = AttemptKeyParams(id);
+      p.insert(p.end(), {int64_t{static_cast<int>(a.phase)}, Micros(a.start_time), OptMicrosValue(a.end_time),
+                         a.error ? Value(a.error->message) : Value(nullptr), db::Nullable(error_kind(a)),
+                         a.error ? Value(a.error->code) : Value(nullptr), a.output_uri, Bytes{a.log_info},
+                         a.cluster});
+      absl::StatusOr<int64_t> n = tx.Exec(std::string("INSERT INTO action_attempts (") + AttemptCols() +
+                                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + kConflict,
+                                          p);
+      if (!n.ok()) return n.status();
+    }
+    return absl::OkStatus();
+  }
+  KeyArrays k;
+  PgArray phase, start, end, message, kind, code, output, log_info, cluster;
+  for (const auto& [id, a] : attempts) {
+    k.Add(id);
+    phase.Add(int64_t{static_cast<int>(a.phase)});
+    start.Add(Micros(a.start_time));
+    end.Add(a.end_time ? std::optional<int64_t>(Micros(*a.end_time)) : std::nullopt);
+    message.Add(a.error ? std::optional<std::string>(a.error->message) : std::nullopt);
+    kind.Add(error_kind(a));
+    code.Add(a.error ? std::optional<std::string>(a.error->code) : std::nullopt);
+    output.Add(a.output_uri);
+    log_info.Add(absl::BytesToHexString(a.log_info));
+    cluster.Add(a.cluster);
+  }
+  std::vector<Value> p = k.Values();
+  for (const PgArray* c : {&phase, &start, &end, &message, &kind, &code, &output, &log_info, &cluster}) {
+    p.push_back(c->ToValue());
+  }
+  return tx
+      .Exec(std::string("INSERT INTO action_attempts (") + AttemptCols() +
+                ") SELECT org, project, domain, run_name, action_name, attempt, phase, start_time, end_time, "
+                "error_message, error_kind, error_code, output_uri, decode(log_info, 'hex'), cluster FROM unnest(" +
+                kUnnestAttemptKey +
+                ", ?::int[], ?::bigint[], ?::bigint[], ?::text[], ?::int[], ?::text[], ?::text[], ?::text[], "
+                "?::text[]) AS u(" +
+                kAttemptKeyCols +
+                ", phase, start_time, end_time, error_message, error_kind, error_code, output_uri, log_info, "
+                "cluster)" + kConflict,
+            p)
+      .status();
+}
+
+// Closes the open history entries the attempts had before the batch. Before InsertTransitions: the entries it
+// adds must not be closed here.
+absl::Status CloseTransitions(Tx& tx, const std::vector<std::pair<AttemptId, TimePoint>>& closes) {
+  if (closes.empty()) return absl::OkStatus();
+  if (!Postgres(tx)) {
+    for (const auto& [id, at] : closes) {
+      std::vector<Value> p = {Micros(at)};
+      for (Value& v : AttemptKeyParams(id)) p.push_back(std::move(v));
+      absl::StatusOr<int64_t> n = tx.Exec(
+          std::string("UPDATE phase_transitions SET end_time = ? WHERE ") + kAttemptWhere + " AND end_time IS NULL",
+          p);
+      if (!n.ok()) return n.status();
+    }
+    return absl::OkStatus();
+  }
+  KeyArrays k;
+  PgArray end;
+  for (const auto& [id, at] : closes) {
+    k.Add(id);
+    end.Add(Micros(at));
+  }
+  std::vector<Value> p = k.Values();
+  p.push_back(end.ToValue());
+  return tx
+      .Exec(std::string("UPDATE phase_transitions AS t SET end_time = u.end_time FROM unnest(") + kUnnestAttemptKey +
+                ", ?::bigint[]) AS u(" + kAttemptKeyCols +
+                ", end_time) WHERE t.org = u.org AND t.project = u.project AND t.domain = u.domain AND "
+                "t.run_name = u.run_name AND t.action_name = u.action_name AND t.attempt = u.attempt AND "
+                "t.end_time IS NULL",
+            p)
+      .status();
+}
+
+// Rows are inserted in plan order (their ids order an attempt's history and events).
+absl::Status InsertTransitions(Tx& tx, const std::vector<PlannedTransition>& rows) {
+  if (rows.empty()) return absl::OkStatus();
+  if (!Postgres(tx)) {
+    for (const PlannedTransition& t : rows) {
+      std::vector<Value> p = AttemptKeyParams(t.attempt);
+      p.insert(p.end(), {int64_t{static_cast<int>(t.entry.phase)}, Micros(t.entry.start_time),
+                         OptMicrosValue(t.entry.end_time)});
+      absl::StatusOr<int64_t> n = tx.Exec(std::string("INSERT INTO phase_transitions (") + kAttemptKeyCols +
+                                              ", phase, start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                          p);
+      if (!n.ok()) return n.status();
+    }
+    return absl::OkStatus();
+  }
+  KeyArrays k;
+  PgArray phase, start, end;
+  for (const PlannedTransition& t : rows) {
+    k.Add(t.attempt);
+    phase.Add(int64_t{static_cast<int>(t.entry.phase)});
+    start.Add(Micros(t.entry.start_time));
+    end.Add(t.entry.end_time ? std::optional<int64_t>(Micros(*t.entry.end_time)) : std::nullopt);
+  }
+  std::vector<Value> p = k.Values();
+  p.insert(p.end(), {phase.ToValue(), start.ToValue(), end.ToValue()});
+  return tx
+      .Exec(std::string("INSERT INTO phase_transitions (") + kAttemptKeyCols + ", phase, start_time, end_time) " +
+                "SELECT " + kAttemptKeyCols + ", phase, start_time, end_time FROM unnest(" + kUnnestAttemptKey +
+                ", ?::int[], ?::bigint[], ?::bigint[]) WITH ORDINALITY AS u(" + kAttemptKeyCols +
+                ", phase, start_time, end_time, i) ORDER BY i",
+            p)
+      .status();
+}
+
+absl::Status InsertClusterEvents(Tx& tx, const std::vector<PlannedClusterEvent>& rows) {
+  if (rows.empty()) return absl::OkStatus();
+  if (!Postgres(tx)) {
+    for (const PlannedClusterEvent& e : rows) {
+      std::vector<Value> p = AttemptKeyParams(e.attempt);
+      p.insert(p.end(), {Micros(e.event.occurred_at), e.event.message, int64_t{e.event.type}, e.event.reason});
+      absl::StatusOr<int64_t> n =
+          tx.Exec(std::string("INSERT INTO cluster_events (") + kAttemptKeyCols +
+                      ", occurred_at, message, event_type, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  p);
+      if (!n.ok()) return n.status();
+    }
+    return absl::OkStatus();
+  }
+  KeyArrays k;
+  PgArray occurred, message, type, reason;
+  for (const PlannedClusterEvent& e : rows) {
+    k.Add(e.attempt);
+    occurred.Add(Micros(e.event.occurred_at));
+    message.Add(e.event.message);
+    type.Add(int64_t{e.event.type});
+    reason.Add(e.event.reason);
+  }
+  std::vector<Value> p = k.Values();
+  p.insert(p.end(), {occurred.ToValue(), message.ToValue(), type.ToValue(), reason.ToValue()});
+  return tx
+      .Exec(std::string("INSERT INTO cluster_events (") + kAttemptKeyCols +
+                ", occurred_at, message, event_type, reason) SELECT " + kAttemptKeyCols +
+                ", occurred_at, message, event_type, reason FROM unnest(" + kUnnestAttemptKey +
+                ", ?::bigint[], ?::text[], ?::int[], ?::text[]) WITH ORDINALITY AS u(" + kAttemptKeyCols +
+                ", occurred_at, message, event_type, reason, i) ORDER BY i",
+            p)
+      .status();
+}
+
+}  // namespace
+
+absl::StatusOr<ActionsByKey> LoadActionsForEvents(Tx& tx, const std::vector<KeyedEvent>& events) {
+  std::set<ActionKey, ActionKeyLess> keys;
+  for (const KeyedEvent& e : events) keys.insert(e.key);
+  ActionsByKey out;
+  if (!Postgres(tx)) {
+    for (const ActionKey& k : keys) {
+      absl::StatusOr<std::optional<Action>> a = LoadAction(tx, k, /*for_update=*/true);
+      if (!a.ok()) return a.status();
+      if (*a) out.emplace(k, std::move(**a));
+    }
+    return out;
+  }
+  KeyArrays k;
+  for (const ActionKey& key : keys) k.Add(key);
+  absl::StatusOr<Rows> rows = tx.Query(
+      std::string("SELECT ") + kActionCols +
+          " FROM actions AS a JOIN unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) "
+          "AS k(org, project, domain, run_name, name) USING (org, project, domain, run_name, name) "
+          "ORDER BY org, project, domain, run_name, name FOR UPDATE OF a",
+      k.Values());
+  if (!rows.ok()) return rows.status();
+  for (const Row& r : *rows) {
+    Action a = ActionFromRow(r);
+    ActionKey key = a.key;
+    out.emplace(std::move(key), std::move(a));
+  }
+  return out;
+}
+
+absl::StatusOr<AttemptsById> LoadAttempts(Tx& tx, const std::vector<AttemptId>& ids) {
+  AttemptsById out;
+  if (ids.empty()) return out;
+  if (!Postgres(tx)) {
+    for (const AttemptId& id : ids) {
+      absl::StatusOr<Rows> rows = tx.Query(
+          std::string("SELECT ") + AttemptCols() + " FROM action_attempts WHERE " + kAttemptWhere,
+          AttemptKeyParams(id));
+      if (!rows.ok()) return rows.status();
+      if (!rows->empty()) out.insert(AttemptFromRow(rows->front()));
+    }
+    return out;
+  }
+  KeyArrays k;
+  for (const AttemptId& id : ids) k.Add(id);
+  absl::StatusOr<Rows> rows =
+      tx.Query(std::string("SELECT ") + AttemptCols() + " FROM action_attempts JOIN unnest(" + kUnnestAttemptKey +
+                   ") AS k(" + kAttemptKeyCols + ") USING (" + kAttemptKeyCols + ")",
+               k.Values());
+  if (!rows.ok()) return rows.status();
+  for (const Row& r : *rows) out.insert(AttemptFromRow(r));
+  return out;
+}
+
+absl::Status WritePlan(Tx& tx, const EventPlan& plan) {
+  if (absl::Status s = UpdateActions(tx, plan.actions); !s.ok()) return s;
+  if (absl::Status s = UpsertAttempts(tx, plan.attempts); !s.ok()) return s;
+  if (absl::Status s = CloseTransitions(tx, plan.closes); !s.ok()) return s;
+  if (absl::Status s = InsertTransitions(tx, plan.transitions); !s.ok()) return s;
+  return InsertClusterEvents(tx, plan.cluster_events);
+}
+
+}  // namespace flyte::runs

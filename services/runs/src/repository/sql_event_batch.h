@@ -1,0 +1,19 @@
+#pragma once
+// Reads what a batch of state reports needs and writes its EventPlan (event_plan.h), inside the caller's
+// transaction. On PostgreSQL each read and each kind of write is one statement over unnest() of array parameters,
+// whatever the batch size; on SQLite (in-process, no round trips) one statement per row.
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "repository/event_plan.h"
+#include "repository/sql_common.h"
+
+namespace flyte::runs {
+
+// The actions the events name that exist, locked until the transaction ends (PostgreSQL: in key order).
+absl::StatusOr<ActionsByKey> LoadActionsForEvents(Tx& tx, const std::vector<KeyedEvent>& events);
+// The attempt rows that exist among `ids`.
+absl::StatusOr<AttemptsById> LoadAttempts(Tx& tx, const std::vector<AttemptId>& ids);
+absl::Status WritePlan(Tx& tx, const EventPlan& plan);
+
+}  // namespace flyte::runs
