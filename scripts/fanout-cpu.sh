@@ -68,6 +68,13 @@ if [ "$DB" = postgres ]; then
     "SELECT datname || ': ' || round(xact_commit::numeric / $N, 2) || ' commits/action' FROM pg_stat_database
      WHERE datname IN ('runs', 'queue')" 2>/dev/null
   for db in runs queue; do
+    runuser -u postgres -- psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -Atc \
+      "SELECT '$db.' || relname || ': ' || round(n_tup_ins::numeric / $N, 2) || ' inserts, ' ||
+              round(n_tup_upd::numeric / $N, 2) || ' updates (' || round(n_tup_hot_upd::numeric / $N, 2) ||
+              ' HOT), ' || round(n_tup_del::numeric / $N, 2) || ' deletes per action'
+       FROM pg_stat_user_tables WHERE n_tup_ins > 0 ORDER BY relname" 2>/dev/null
+  done
+  for db in runs queue; do
     echo "--- $db: statements by execution + planning time (calls per action, mean execution ms, mean planning ms)"
     runuser -u postgres -- psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d runs -Atc \
       "SELECT round(total_exec_time + total_plan_time)::text || ' ms', round(calls::numeric / $N, 2) || '/action',

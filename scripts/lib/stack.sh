@@ -45,7 +45,7 @@ start_stack() {
   if [ "$DB" = postgres ]; then
     PG_PORT=$(free_port)
     mkdir -p "$dir/pg" && chown postgres "$dir/pg"
-    runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/pg/data" -A trust -U postgres >"$dir/initdb.log" 2>&1
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/pg/data" -A trust -U postgres ${PG_INITDB_OPTIONS:-} >"$dir/initdb.log" 2>&1
     PG_DATA=$dir/pg/data
     runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -l "$dir/pg/server.log" \
       -o "-p $PG_PORT -k $dir/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100 ${PG_OPTIONS:-}" start >/dev/null

@@ -10,7 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "flyte/db/database.h"
 #include "flyte/db/listener.h"
-#include "flyte/db/pg_array.h"
+#include "flyte/db/array_param.h"
 #include "flyte/testing/postgres.h"
 #include "flyte/testing/temp.h"
 #include "pg_statistics.h"

@@ -139,9 +139,11 @@ absl::StatusOr<int64_t> SqlQueueBackend::AbortAction(const ActionKey& action, co
     const RunKey& r = action.run;
     const std::vector<db::Value> params = {action.name, r.org,   r.project, r.domain, r.name, reason,
                                            ToUnixMicros(now), r.org, r.project, r.domain, r.name};
+    // The seed takes the column's collation ("C" on PostgreSQL, migration 0002), as a recursive CTE requires.
+    const std::string seed = postgres() ? "CAST(? AS TEXT) COLLATE \"C\"" : "CAST(? AS TEXT)";
     absl::StatusOr<int64_t> n = tx.Exec(
         "WITH RECURSIVE sub(name) AS ("
-        "  SELECT CAST(? AS TEXT)"
+        "  SELECT " + seed +
         "  UNION SELECT q.action_name FROM queue_entries q JOIN sub ON q.parent_name = sub.name"
         "  WHERE q.org = ? AND q.project = ? AND q.domain = ? AND q.run_name = ?) "
         "UPDATE queue_entries SET abort_requested = 1, abort_reason = ?, "

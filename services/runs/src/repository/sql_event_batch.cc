@@ -4,7 +4,7 @@
 #include <string>
 
 #include "absl/strings/escaping.h"
-#include "flyte/db/pg_array.h"
+#include "flyte/db/array_param.h"
 #include "repository/action_rows.h"
 
 namespace flyte::runs {

@@ -3,23 +3,11 @@
 #include <string>
 #include <utility>
 
+#include "flyte/db/array_param.h"
 #include "repository/sql_common.h"
 #include "repository/sql_store.h"
 
 namespace flyte::runs {
-namespace {
-
-// "?, ?, ..." for `ids`, which are appended to `params`.
-std::string IdList(const std::vector<int64_t>& ids, std::vector<Value>& params) {
-  std::string list;
-  for (int64_t id : ids) {
-    list += list.empty() ? "?" : ", ?";
-    params.push_back(id);
-  }
-  return list;
-}
-
-}  // namespace
 
 absl::Status SqlQueueOutbox::Record(Tx& tx, const QueueCommand& c, TimePoint now) {
   // next_attempt_at 0: due at once, whatever the dispatcher's clock says.
@@ -59,9 +47,10 @@ absl::StatusOr<std::vector<QueueCommand>> SqlQueueOutbox::Claim(size_t limit, Ti
     // One statement for the whole batch rather than one per row.
     std::vector<int64_t> ids;
     for (const QueueCommand& c : out) ids.push_back(c.id);
-    std::vector<Value> params{at + claim_for.count()};
-    const std::string in = IdList(ids, params);
-    return tx.Exec("UPDATE queue_outbox SET claimed_until = ? WHERE id IN (" + in + ")", params).status();
+    return tx
+        .Exec("UPDATE queue_outbox SET claimed_until = ? WHERE " + db::IdIn(tx.dialect(), "id"),
+              {at + claim_for.count(), db::IdsParam(tx.dialect(), ids)})
+        .status();
   });
   if (!s.ok()) return s;
   return out;
@@ -69,23 +58,20 @@ absl::StatusOr<std::vector<QueueCommand>> SqlQueueOutbox::Claim(size_t limit, Ti
 
 absl::Status SqlQueueOutbox::Done(const std::vector<int64_t>& ids) {
   if (ids.empty()) return absl::OkStatus();
-  std::vector<Value> params;
-  const std::string in = IdList(ids, params);
   return db_.Write("QueueCommandDone", [&](Tx& tx) -> absl::Status {
-    return tx.Exec("DELETE FROM queue_outbox WHERE id IN (" + in + ")", params).status();
+    return tx.Exec("DELETE FROM queue_outbox WHERE " + db::IdIn(tx.dialect(), "id"), {db::IdsParam(tx.dialect(), ids)})
+        .status();
   });
 }
 
 absl::Status SqlQueueOutbox::Retry(const std::vector<int64_t>& ids, TimePoint next_attempt_at,
                                    const std::string& error) {
   if (ids.empty()) return absl::OkStatus();
-  std::vector<Value> params{Micros(next_attempt_at), error.substr(0, 500)};
-  const std::string in = IdList(ids, params);
   return db_.Write("QueueCommandRetry", [&](Tx& tx) -> absl::Status {
     return tx
         .Exec("UPDATE queue_outbox SET attempts = attempts + 1, next_attempt_at = ?, claimed_until = 0, "
-              "last_error = ? WHERE id IN (" + in + ")",
-              params)
+              "last_error = ? WHERE " + db::IdIn(tx.dialect(), "id"),
+              {Micros(next_attempt_at), error.substr(0, 500), db::IdsParam(tx.dialect(), ids)})
         .status();
   });
 }

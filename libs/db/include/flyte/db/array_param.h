@@ -1,11 +1,14 @@
 #pragma once
+// Many values bound as ONE parameter, so a statement keeps one prepared form whatever their number (an IN list or
+// a VALUES list would prepare one statement per count).
+//
 // PostgreSQL array literals ('{"a","b",NULL}') bound as one text parameter and cast in SQL (`?::text[]`,
-// `?::bigint[]`). With unnest, one statement then reads or writes any number of rows and keeps one prepared form
-// (a VALUES list would prepare one statement per row count).
+// `?::bigint[]`). With unnest, one statement reads or writes any number of rows.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "flyte/db/database.h"
 
@@ -31,5 +34,10 @@ class PgArray {
   std::string body_;
   size_t size_ = 0;
 };
+
+// "`column` is one of `ids`" for either dialect, with IdsParam(dialect, ids) bound at its one `?`:
+// PostgreSQL `column = ANY(?::bigint[])`, SQLite `column IN (SELECT value FROM json_each(?))`.
+std::string IdIn(Dialect dialect, std::string_view column);
+Value IdsParam(Dialect dialect, const std::vector<int64_t>& ids);
 
 }  // namespace flyte::db

@@ -1,0 +1,67 @@
+-- Text compares byte by byte ("C" collation), whatever the database's default: names, keys and filters behave as
+-- on SQLite (BINARY), and every key lookup, join and index insert skips the locale's collation routines, which
+-- cost PostgreSQL a large share of its CPU under a fan-out when the database was created with a UTF-8 locale.
+ALTER TABLE actions
+  ALTER COLUMN org TYPE TEXT COLLATE "C",
+  ALTER COLUMN project TYPE TEXT COLLATE "C",
+  ALTER COLUMN domain TYPE TEXT COLLATE "C",
+  ALTER COLUMN run_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN name TYPE TEXT COLLATE "C",
+  ALTER COLUMN parent_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN group_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN task_org TYPE TEXT COLLATE "C",
+  ALTER COLUMN task_project TYPE TEXT COLLATE "C",
+  ALTER COLUMN task_domain TYPE TEXT COLLATE "C",
+  ALTER COLUMN task_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN task_version TYPE TEXT COLLATE "C",
+  ALTER COLUMN task_type TYPE TEXT COLLATE "C",
+  ALTER COLUMN short_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN environment TYPE TEXT COLLATE "C",
+  ALTER COLUMN input_uri TYPE TEXT COLLATE "C",
+  ALTER COLUMN run_output_base TYPE TEXT COLLATE "C",
+  ALTER COLUMN output_uri TYPE TEXT COLLATE "C",
+  ALTER COLUMN error_message TYPE TEXT COLLATE "C",
+  ALTER COLUMN error_code TYPE TEXT COLLATE "C",
+  ALTER COLUMN abort_reason TYPE TEXT COLLATE "C";
+ALTER TABLE action_attempts
+  ALTER COLUMN org TYPE TEXT COLLATE "C",
+  ALTER COLUMN project TYPE TEXT COLLATE "C",
+  ALTER COLUMN domain TYPE TEXT COLLATE "C",
+  ALTER COLUMN run_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN action_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN error_message TYPE TEXT COLLATE "C",
+  ALTER COLUMN error_code TYPE TEXT COLLATE "C",
+  ALTER COLUMN output_uri TYPE TEXT COLLATE "C",
+  ALTER COLUMN cluster TYPE TEXT COLLATE "C";
+ALTER TABLE phase_transitions
+  ALTER COLUMN org TYPE TEXT COLLATE "C",
+  ALTER COLUMN project TYPE TEXT COLLATE "C",
+  ALTER COLUMN domain TYPE TEXT COLLATE "C",
+  ALTER COLUMN run_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN action_name TYPE TEXT COLLATE "C";
+ALTER TABLE cluster_events
+  ALTER COLUMN org TYPE TEXT COLLATE "C",
+  ALTER COLUMN project TYPE TEXT COLLATE "C",
+  ALTER COLUMN domain TYPE TEXT COLLATE "C",
+  ALTER COLUMN run_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN action_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN message TYPE TEXT COLLATE "C",
+  ALTER COLUMN reason TYPE TEXT COLLATE "C";
+ALTER TABLE tasks
+  ALTER COLUMN org TYPE TEXT COLLATE "C",
+  ALTER COLUMN project TYPE TEXT COLLATE "C",
+  ALTER COLUMN domain TYPE TEXT COLLATE "C",
+  ALTER COLUMN name TYPE TEXT COLLATE "C",
+  ALTER COLUMN version TYPE TEXT COLLATE "C",
+  ALTER COLUMN short_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN environment TYPE TEXT COLLATE "C",
+  ALTER COLUMN task_type TYPE TEXT COLLATE "C",
+  ALTER COLUMN deployed_by TYPE TEXT COLLATE "C";
+ALTER TABLE queue_outbox
+  ALTER COLUMN org TYPE TEXT COLLATE "C",
+  ALTER COLUMN project TYPE TEXT COLLATE "C",
+  ALTER COLUMN domain TYPE TEXT COLLATE "C",
+  ALTER COLUMN run_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN action_name TYPE TEXT COLLATE "C",
+  ALTER COLUMN reason TYPE TEXT COLLATE "C",
+  ALTER COLUMN last_error TYPE TEXT COLLATE "C";
