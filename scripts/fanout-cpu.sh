@@ -77,7 +77,7 @@ if [ "$DB" = postgres ]; then
   for db in runs queue; do
     echo "--- $db: statements by execution + planning time (calls per action, mean execution ms, mean planning ms)"
     runuser -u postgres -- psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d runs -Atc \
-      "SELECT round(total_exec_time + total_plan_time)::text || ' ms', round(calls::numeric / $N, 2) || '/action',
+      "SELECT round(total_exec_time + total_plan_time)::text || ' ms', round(calls::numeric / $N, 2) || '/action', round(plans::numeric / $N, 2) || ' plans',
               round(mean_exec_time::numeric, 3) || ' ms', round(mean_plan_time::numeric, 3) || ' ms plan',
               left(regexp_replace(query, '\s+', ' ', 'g'), 100)
        FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$db')

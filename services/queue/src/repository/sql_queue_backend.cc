@@ -3,8 +3,11 @@
 #include <cstdio>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
+
+#include "flyte/db/array_param.h"
 
 namespace flyte::queue {
 namespace {
@@ -159,6 +162,46 @@ absl::StatusOr<int64_t> SqlQueueBackend::AbortAction(const ActionKey& action, co
   return flagged;
 }
 
+// Hands out `leased` (their new lease ids set) and finishes `dropped` (aborted entries whose lease expired). On
+// PostgreSQL one statement each, whatever their number; on SQLite one per row.
+absl::Status SqlQueueBackend::WriteLeases(db::Tx& tx, const std::vector<QueueEntry>& leased,
+                                          const std::vector<int64_t>& dropped, const std::string& executor,
+                                          int64_t expires, int64_t t) {
+  constexpr char kDrop[] = "UPDATE queue_entries SET state = 2, lease_expires_at = NULL, updated_at = ? WHERE ";
+  constexpr char kLease[] =
+      "UPDATE queue_entries AS q SET state = 1, lease_id = u.lease_id, lease_owner = ?, lease_expires_at = ?, "
+      "delivery_count = q.delivery_count + 1, updated_at = ? ";
+  if (!dropped.empty()) {
+    absl::StatusOr<int64_t> n = tx.Exec(kDrop + db::IdIn(tx.dialect(), "id"), {t, db::IdsParam(tx.dialect(), dropped)});
+    if (!n.ok()) return n.status();
+  }
+  if (leased.empty()) return absl::OkStatus();
+  int64_t updated = 0;
+  if (postgres()) {
+    db::PgArray ids, lease_ids;
+    for (const QueueEntry& e : leased) {
+      ids.Add(e.id);
+      lease_ids.Add(e.lease_id);
+    }
+    absl::StatusOr<int64_t> n =
+        tx.Exec(std::string(kLease) + "FROM unnest(?::bigint[], ?::text[]) AS u(id, lease_id) WHERE q.id = u.id",
+                {executor, expires, t, ids.ToValue(), lease_ids.ToValue()});
+    if (!n.ok()) return n.status();
+    updated = *n;
+  } else {
+    for (const QueueEntry& e : leased) {
+      absl::StatusOr<int64_t> n = tx.Exec(
+          "UPDATE queue_entries SET state = 1, lease_id = ?, lease_owner = ?, lease_expires_at = ?, "
+          "delivery_count = delivery_count + 1, updated_at = ? WHERE id = ?",
+          {e.lease_id, executor, expires, t, e.id});
+      if (!n.ok()) return n.status();
+      updated += *n;
+    }
+  }
+  if (updated != static_cast<int64_t>(leased.size())) return absl::InternalError("acquire: entry vanished while locked");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<AcquireResult> SqlQueueBackend::Acquire(const std::string& executor, int max, TimePoint now,
                                                        std::chrono::milliseconds lease_duration) {
   AcquireResult result;
@@ -201,16 +244,13 @@ absl::StatusOr<AcquireResult> SqlQueueBackend::Acquire(const std::string& execut
         rows->insert(rows->end(), std::make_move_iterator(ready->begin()), std::make_move_iterator(ready->end()));
       }
       if (rows->empty()) break;
-      int64_t dropped_this_pass = 0;
+      std::vector<int64_t> dropped;
+      std::vector<QueueEntry> leased;
       for (const db::Row& row : *rows) {
         QueueEntry e = FromRow(row);
         const bool expired = e.state == EntryState::kLeased;
         if (expired && e.abort_requested) {
-          absl::StatusOr<int64_t> n = tx.Exec(
-              "UPDATE queue_entries SET state = 2, lease_expires_at = NULL, updated_at = ? WHERE id = ?", {t, e.id});
-          if (!n.ok()) return n.status();
-          ++result.expired_dropped;
-          ++dropped_this_pass;
+          dropped.push_back(e.id);
           continue;
         }
         e.lease_id = NewLeaseId();
@@ -219,15 +259,13 @@ absl::StatusOr<AcquireResult> SqlQueueBackend::Acquire(const std::string& execut
         e.delivery_count += 1;
         e.state = EntryState::kLeased;
         e.updated_at = now;
-        absl::StatusOr<int64_t> n = tx.Exec(
-            "UPDATE queue_entries SET state = 1, lease_id = ?, lease_owner = ?, lease_expires_at = ?, "
-            "delivery_count = delivery_count + 1, updated_at = ? WHERE id = ?",
-            {e.lease_id, executor, expires, t, e.id});
-        if (!n.ok()) return n.status();
-        if (*n != 1) return absl::InternalError("acquire: entry vanished while locked");
         if (expired) ++result.expired_reclaimed;
-        result.leased.push_back(std::move(e));
+        leased.push_back(std::move(e));
       }
+      if (absl::Status w = WriteLeases(tx, leased, dropped, executor, expires, t); !w.ok()) return w;
+      result.expired_dropped += static_cast<int64_t>(dropped.size());
+      for (QueueEntry& e : leased) result.leased.push_back(std::move(e));
+      const int64_t dropped_this_pass = static_cast<int64_t>(dropped.size());
       if (dropped_this_pass == 0) break;
     }
     return absl::OkStatus();
@@ -282,10 +320,28 @@ absl::StatusOr<std::vector<absl::Status>> SqlQueueBackend::CompleteMany(const st
   absl::Status s = db_->Write("queue.complete_many", [&](db::Tx& tx) -> absl::Status {
     outcomes.clear();  // Write may retry on a broken connection
     const int64_t t = ToUnixMicros(now);
+    if (!postgres()) {
+      for (const std::string& lease_id : lease_ids) {
+        absl::StatusOr<int64_t> n = tx.Exec(kCompleteLease, {t, lease_id, executor});
+        if (!n.ok()) return n.status();
+        outcomes.push_back(*n == 0 ? NotHeld(executor, lease_id) : absl::OkStatus());
+      }
+      return absl::OkStatus();
+    }
+    // One statement for the batch; the leases it finished come back, the rest were not held.
+    db::PgArray ids;
+    for (const std::string& lease_id : lease_ids) ids.Add(lease_id);
+    absl::StatusOr<db::Rows> done = tx.Query(
+        "UPDATE queue_entries AS q SET state = 2, lease_expires_at = NULL, updated_at = ? "
+        "FROM unnest(?::text[]) AS u(lease_id) WHERE q.lease_id = u.lease_id AND q.lease_owner = ? AND q.state = 1 "
+        "RETURNING q.lease_id",
+        {t, ids.ToValue(), executor});
+    if (!done.ok()) return done.status();
+    std::set<std::string> finished;
+    for (const db::Row& r : *done) finished.insert(r.Str(0));
     for (const std::string& lease_id : lease_ids) {
-      absl::StatusOr<int64_t> n = tx.Exec(kCompleteLease, {t, lease_id, executor});
-      if (!n.ok()) return n.status();
-      outcomes.push_back(*n == 0 ? NotHeld(executor, lease_id) : absl::OkStatus());
+      // A lease named twice is finished once: the repeat was no longer held, as one at a time.
+      outcomes.push_back(finished.erase(lease_id) == 1 ? absl::OkStatus() : NotHeld(executor, lease_id));
     }
     return absl::OkStatus();
   });

@@ -40,6 +40,8 @@ class SqlQueueBackend final : public QueueBackend {
   db::Database& database() { return *db_; }
 
  private:
+  absl::Status WriteLeases(db::Tx& tx, const std::vector<QueueEntry>& leased, const std::vector<int64_t>& dropped,
+                           const std::string& executor, int64_t expires, int64_t t);
   bool postgres() const { return db_->dialect() == db::Dialect::kPostgres; }
   std::unique_ptr<db::Database> db_;
 };
