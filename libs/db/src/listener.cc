@@ -88,6 +88,7 @@ absl::StatusOr<std::unique_ptr<PgListener>> PgListener::Start(const PostgresConf
   if (!callbacks.on_notify) return absl::InvalidArgumentError("on_notify is required");
   std::string conninfo = PostgresConnectionString(config);
   if (conninfo.find("connect_timeout") == std::string::npos) conninfo += " connect_timeout=5";
+  conninfo += " application_name='flyte-listen " + channel + "'";
   std::unique_ptr<PgListener> l(new PgListener(std::move(conninfo), std::move(channel), std::move(callbacks)));
   try {
     l->impl_->Connect(l->conninfo_, l->channel_);
@@ -96,6 +97,7 @@ absl::StatusOr<std::unique_ptr<PgListener>> PgListener::Start(const PostgresConf
     return absl::UnavailableError("cannot connect to database for LISTEN");
   }
   l->connected_ = true;
+  l->last_heard_ = std::chrono::system_clock::now();
   l->thread_ = std::thread([p = l.get()] { p->Loop(); });
   return l;
 }
@@ -123,7 +125,8 @@ void PgListener::Loop() {
         connected_ = true;
         backoff = 100ms;
         last_ping = std::chrono::steady_clock::now();
-        if (callbacks_.on_reconnect) callbacks_.on_reconnect();
+        if (callbacks_.on_reconnect) callbacks_.on_reconnect(last_heard_);
+        last_heard_ = std::chrono::system_clock::now();
       } catch (const std::exception& e) {
         impl_->Close();
         std::unique_lock<std::mutex> lock(mu_);
@@ -133,12 +136,15 @@ void PgListener::Loop() {
       }
     }
     try {
+      // Taken before the poll: whatever was sent after this moment is not known to have arrived.
+      const auto polled_at = std::chrono::system_clock::now();
       impl_->Poll(200ms, callbacks_.on_notify);
       const auto now = std::chrono::steady_clock::now();
       if (now - last_ping > 1s) {
         last_ping = now;
         impl_->Ping();
       }
+      last_heard_ = polled_at;
     } catch (const std::exception& e) {
       std::cerr << "LISTEN " << channel_ << " lost its connection (" << e.what() << "); reconnecting\n";
       connected_ = false;

@@ -12,6 +12,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "flyte/common/clock.h"
+#include "flyte/db/database.h"
 #include "flyte/testing/postgres.h"
 #include "flyte/testing/temp.h"
 #include "repository/store_factory.h"
@@ -782,6 +784,39 @@ TEST_CASE("postgres: two stores on one database hear each other's changes", "[re
   for (const absl::StatusOr<Action>& applied : b.actions().ApplyEvents(batch)) REQUIRE(applied.ok());
   CHECK(WaitFor([&] { return theirs.Has("c1", 2) && theirs.Has("c2", 2) && theirs.Has("c3", 2); }));
   CHECK(WaitFor([&] { return mine.Has("c1", 2) && mine.Has("c2", 2) && mine.Has("c3", 2); }));
+}
+
+TEST_CASE("postgres: a replica whose LISTEN connection dropped re-reads the changes it missed",
+          "[repository][postgres]") {
+  using namespace std::chrono_literals;
+  Recorder mine;  // outlives the stores
+  Backend b("postgres");                    // the replica that loses its LISTEN connection
+  std::unique_ptr<Store> other = b.Open();  // the replica that writes meanwhile
+  mine.Attach(b.actions());
+  REQUIRE(other->Actions().CreateRun(MakeRun("r1")).ok());
+  REQUIRE(WaitFor([&] { return mine.Has("a0", 1); }));
+
+  flyte::db::PostgresConfig admin_config = *b.config.postgres;
+  admin_config.dbname = "postgres";
+  absl::StatusOr<std::unique_ptr<flyte::db::Database>> admin = flyte::db::OpenPostgres(admin_config, 1);
+  REQUIRE(admin.ok());
+  auto sql = [&](const std::string& q) {
+    REQUIRE((*admin)->Write("admin", [&](flyte::db::Tx& tx) { return tx.Query(q).status(); }).ok());
+  };
+  const std::string db = b.config.postgres->dbname;
+  // The listeners' connections are cut and cannot come back yet; pooled connections already open keep working.
+  sql("ALTER DATABASE \"" + db + "\" WITH ALLOW_CONNECTIONS false");
+  sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db +
+      "' AND application_name LIKE 'flyte-listen %'");
+  std::this_thread::sleep_for(300ms);
+  ActionEvent running = MakeEvent(1, Phase::kRunning, 0);
+  running.occurred_at = flyte::common::Clock::System().Now();
+  REQUIRE(other->Actions().ApplyEvent(KeyOf("r1"), running).ok());
+  std::this_thread::sleep_for(300ms);
+  CHECK_FALSE(mine.Has("a0", 2));  // its NOTIFY reached no listener of this replica
+
+  sql("ALTER DATABASE \"" + db + "\" WITH ALLOW_CONNECTIONS true");
+  CHECK(WaitFor([&] { return mine.Has("a0", 2); }, 15s));
 }
 
 TEST_CASE("postgres: database down is kUnavailable, and the store recovers", "[repository][postgres]") {

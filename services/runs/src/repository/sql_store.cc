@@ -274,6 +274,28 @@ void SqlActionRepository::Deliver(const ActionChange& change) {
   if (fn) (*fn)(change);
 }
 
+absl::StatusOr<size_t> SqlActionRepository::DeliverChangedSince(TimePoint since) {
+  std::vector<Action> changed;
+  absl::Status s = db_.Read("ChangedSince", [&](Tx& tx) -> absl::Status {
+    changed.clear();
+    // No index on updated_at (it changes on every write; one would cost every update its HOT path): a scan, on a
+    // rare event.
+    absl::StatusOr<Rows> rows = tx.Query(
+        std::string("SELECT ") + kActionCols + " FROM actions WHERE updated_at >= ? ORDER BY updated_at",
+        {Micros(since)});
+    if (!rows.ok()) return rows.status();
+    for (const Row& r : *rows) changed.push_back(ActionFromRow(r));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  for (Action& a : changed) {
+    ActionChange c{a.key, a.parent, a.version, nullptr};
+    c.action = std::make_shared<const Action>(std::move(a));
+    Deliver(c);
+  }
+  return changed.size();
+}
+
 absl::Status SqlActionRepository::Mutate(std::string_view op, const MutateFn& fn) {
   std::vector<ActionChange> changes;
   absl::Status s = db_.Write(op, [&](Tx& tx) -> absl::Status {

@@ -43,6 +43,9 @@ class SqlActionRepository final : public ActionRepository {
 
   // Hands a change to the listener (PostgreSQL LISTEN loop; SQLite after commit).
   void Deliver(const ActionChange& change);
+  // Hands the listener every action updated at or after `since` (as committed), oldest first: what a replica
+  // re-reads when notifications may have been missed. Returns how many.
+  absl::StatusOr<size_t> DeliverChangedSince(TimePoint since);
 
  private:
   using MutateFn = std::function<absl::Status(db::Tx&, std::vector<ActionChange>&)>;

@@ -2,7 +2,8 @@
 // PostgreSQL LISTEN loop: a dedicated connection and thread that LISTENs on one channel and hands every
 // notification payload to a callback. When the connection drops it reconnects with exponential backoff
 // (100 ms doubling to 5 s) and calls `on_reconnect` once listening again, since notifications sent while it was
-// away are lost (subscribers should re-read what they care about).
+// away are lost (subscribers should re-read what they care about). The connection shows up in pg_stat_activity as
+// application_name "flyte-listen <channel>".
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -24,7 +25,9 @@ class PgListener {
   struct Callbacks {
     // Required; called on the listener thread with the payload and the PostgreSQL backend PID that sent it.
     std::function<void(std::string_view payload, int sender_pid)> on_notify;
-    std::function<void()> on_reconnect;                        // optional
+    // Optional; called on the listener thread once listening again, with the last time the lost connection was
+    // known to be receiving (notifications sent after it may have been missed).
+    std::function<void(std::chrono::system_clock::time_point last_heard)> on_reconnect;
   };
 
   // Starts listening. Returns once the first LISTEN succeeded (kUnavailable if the database is unreachable;
@@ -50,6 +53,7 @@ class PgListener {
   std::unique_ptr<Impl> impl_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
+  std::chrono::system_clock::time_point last_heard_;  // listener thread only
   std::mutex mu_;
   std::condition_variable cv_;
   std::thread thread_;

@@ -31,7 +31,16 @@ absl::Status PostgresStore::StartListening() {
          }
          actions->Deliver(*change);
        },
-       nullptr});
+       [actions](std::chrono::system_clock::time_point last_heard) {
+         // Other replicas' changes while the connection was down were not heard: re-read them. Changes are
+         // stamped with the reporter's clock (an executor's report may arrive late), hence the margin.
+         absl::StatusOr<size_t> n = actions->DeliverChangedSince(last_heard - kResyncMargin);
+         if (!n.ok()) {
+           std::cerr << "LISTEN reconnected; re-reading missed action changes failed: " << n.status() << "\n";
+         } else {
+           std::cerr << "LISTEN reconnected; re-read " << *n << " action change(s) it may have missed\n";
+         }
+       }});
   if (!l.ok()) return l.status();
   listener_ = std::move(*l);
   return absl::OkStatus();

@@ -1,7 +1,8 @@
 #pragma once
 // Store on PostgreSQL (pooled connections). Every committed change sends NOTIFY on kActionChangeChannel inside its
 // transaction; StartListening() runs a LISTEN loop that hands every replica's changes (this one's included) to the
-// change listener. Thread-safe.
+// change listener, and after a lost LISTEN connection re-reads what it may have missed. Thread-safe.
+#include <chrono>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -13,6 +14,10 @@ namespace flyte::runs {
 
 class PostgresStore final : public SqlStore {
  public:
+  // After the LISTEN connection comes back, actions updated since this long before it was last known good are
+  // delivered again (watchers get their current state; a change they already had is harmless).
+  static constexpr std::chrono::seconds kResyncMargin{60};
+
   static absl::StatusOr<std::unique_ptr<PostgresStore>> Open(const db::PostgresConfig& config, int max_open,
                                                              const db::DatabaseOptions& options);
   PostgresStore(std::unique_ptr<db::Database> db, db::PostgresConfig config)
