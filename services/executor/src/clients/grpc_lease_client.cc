@@ -114,13 +114,8 @@ absl::StatusOr<std::vector<absl::Status>> GrpcLeaseClient::CompleteBatch(
   grpc::ClientContext ctx;
   SetDeadline(ctx, rpc_timeout_);
   grpc::Status s = stub_->CompleteBatch(&ctx, req, &resp);
-  if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-    // A queue-service without the batch API: one Complete per lease from now on.
-    batches_served_ = false;
-    return LeaseClient::CompleteBatch(completions);
-  }
-  if (!s.ok()) return rpc::FromGrpcStatus(s);
-  return rpc::FromRpcStatuses(resp.statuses(), completions.size(), "queue-service", "completions");
+  return rpc::BatchAnswer(s, resp.statuses(), completions.size(), "queue-service", "completions", batches_served_,
+                          [&] { return LeaseClient::CompleteBatch(completions); });
 }
 
 absl::Status GrpcLeaseClient::Release(const std::string& lease_id) {

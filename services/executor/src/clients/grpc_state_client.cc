@@ -99,13 +99,8 @@ absl::StatusOr<std::vector<absl::Status>> GrpcStateClient::PutBatch(const std::v
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
   grpc::Status s = report_stub_->Report(&ctx, req, &resp);
-  if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-    // A runs-service without the batch API (another flyteidl2 implementation): one Put per report from now on.
-    batches_served_ = false;
-    return StateClient::PutBatch(reports);
-  }
-  if (!s.ok()) return rpc::FromGrpcStatus(s);
-  return rpc::FromRpcStatuses(resp.statuses(), reports.size(), "runs-service", "state reports");
+  return rpc::BatchAnswer(s, resp.statuses(), reports.size(), "runs-service", "state reports", batches_served_,
+                          [&] { return StateClient::PutBatch(reports); });
 }
 
 absl::Status GrpcStateClient::Put(const StateReport& report) {

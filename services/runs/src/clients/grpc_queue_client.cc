@@ -121,16 +121,13 @@ absl::StatusOr<std::vector<absl::Status>> GrpcQueueClient::EnqueueBatch(const st
   if (sent.empty()) return out;
   qv1::EnqueueActionsResponse resp;
   grpc::Status s = Call(*batch_stub_, &qv1::EnqueueBatchService::Stub::EnqueueActions, req, &resp);
-  if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-    // A queue-service without the batch API (another flyteidl2 implementation): one EnqueueAction per item from
-    // now on.
-    batches_served_ = false;
-    return QueueClient::EnqueueBatch(items);
-  }
-  if (!s.ok()) return rpc::FromGrpcStatus(s);
+  bool one_by_one = false;
   absl::StatusOr<std::vector<absl::Status>> outcomes =
-      rpc::FromRpcStatuses(resp.statuses(), sent.size(), "queue-service", "enqueues");
-  if (!outcomes.ok()) return outcomes.status();
+      rpc::BatchAnswer(s, resp.statuses(), sent.size(), "queue-service", "enqueues", batches_served_, [&] {
+        one_by_one = true;
+        return QueueClient::EnqueueBatch(items);
+      });
+  if (one_by_one || !outcomes.ok()) return outcomes;  // one_by_one answered every item
   for (size_t k = 0; k < sent.size(); ++k) out[sent[k]] = (*outcomes)[k];
   return out;
 }
