@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -190,6 +191,79 @@ TEST_CASE("queue outbox: batches are claimed oldest first, retried and deleted t
   REQUIRE(outbox.Done({(*due)[0].id, (*due)[1].id}).ok());
   CHECK(*outbox.Count() == 0);
   CHECK(outbox.Done({}).ok());
+}
+
+TEST_CASE("CreateActionAndRecord: concurrent children each get the outcome of creating them one at a time",
+          "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  Recorder heard;
+  heard.Attach(b.actions());
+  REQUIRE(b.actions().CreateRun(MakeRun("r1")).ok());
+  REQUIRE(b.actions().CreateAction(MakeChild("r1", "taken", "a0")).ok());
+  // 16 threads x 25 children: most new, some with a name another thread also uses, some under a missing parent
+  // or run, some re-creating "taken"; each with an outbox command and a request carrying every byte value.
+  constexpr int kThreads = 16, kPerThread = 25;
+  std::string request;
+  for (int c = 0; c < 256; ++c) request += static_cast<char>(c);
+  std::vector<std::vector<absl::Status>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        Action child = MakeChild("r1", "t" + std::to_string(t) + "-" + std::to_string(i), "a0");
+        if (i % 5 == 1) child.key.name = "shared-" + std::to_string(i);  // every thread tries this name
+        if (i % 5 == 2) child.parent = "nobody";
+        if (i % 5 == 3) child.key.run.name = "r-missing";
+        if (i % 5 == 4) child.key.name = "taken";
+        child.task_spec = request;
+        got[t].push_back(b.actions().CreateActionAndRecord(
+            child, QueueCommand{0, QueueCommandKind::kEnqueue, child.key, "", request, 0}));
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  std::map<int, int> shared_ok;  // i -> threads that created shared-<i>
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      INFO("thread " << t << " child " << i);
+      const absl::StatusCode code = got[t][i].code();
+      switch (i % 5) {
+        case 0: CHECK(code == Code::kOk); break;
+        case 1:
+          CHECK((code == Code::kOk || code == Code::kAlreadyExists));
+          shared_ok[i] += code == Code::kOk ? 1 : 0;
+          break;
+        case 2:
+          CHECK(code == Code::kNotFound);
+          CHECK(got[t][i].message() == "parent action nobody not found");
+          break;
+        case 3:
+          CHECK(code == Code::kNotFound);
+          CHECK(got[t][i].message() == "run r-missing not found");
+          break;
+        default: CHECK(code == Code::kAlreadyExists);
+      }
+    }
+  }
+  for (const auto& [i, n] : shared_ok) CHECK(n == 1);  // exactly one thread created each shared name
+  // Every created child is stored whole and has its command, in the outbox, once.
+  const size_t created = kThreads * (kPerThread / 5) + shared_ok.size();
+  absl::StatusOr<std::vector<QueueCommand>> commands =
+      b.store->Outbox()->Claim(10000, At(1), std::chrono::microseconds(1000000));
+  REQUIRE(commands.ok());
+  CHECK(commands->size() == created);
+  std::set<std::string> names;
+  for (const QueueCommand& c : *commands) {
+    CHECK(c.request == request);
+    names.insert(c.key.name);
+    absl::StatusOr<Action> a = b.actions().Get(c.key);
+    REQUIRE(a.ok());
+    CHECK(a->task_spec == request);
+    CHECK(a->parent == std::optional<std::string>("a0"));
+    CHECK(a->version == 1);
+  }
+  CHECK(names.size() == created);
+  CHECK(WaitFor([&] { return heard.size() == created + 2; }));  // + the run and "taken"
 }
 
 TEST_CASE("actions: a child needs its run and parent", "[repository][sqlite][postgres]") {
