@@ -48,8 +48,6 @@ std::vector<Value> AttemptKeyParams(const AttemptId& id) {
   return {k.run.org, k.run.project, k.run.domain, k.run.name, k.name, int64_t{id.attempt}};
 }
 
-Value OptMicrosValue(const std::optional<TimePoint>& t) { return OptMicros(t); }
-
 // ---- reads --------------------------------------------------------------------------------------------------
 
 // Every column of action_attempts, in AttemptFromRow order.
@@ -141,7 +139,7 @@ absl::Status UpsertAttempts(Tx& tx, const std::vector<std::pair<AttemptId, Attem
   if (!Postgres(tx)) {
     for (const auto& [id, a] : attempts) {
       std::vector<Value> p = AttemptKeyParams(id);
-      p.insert(p.end(), {int64_t{static_cast<int>(a.phase)}, Micros(a.start_time), OptMicrosValue(a.end_time),
+      p.insert(p.end(), {int64_t{static_cast<int>(a.phase)}, Micros(a.start_time), OptMicros(a.end_time),
                          a.error ? Value(a.error->message) : Value(nullptr), db::Nullable(error_kind(a)),
                          a.error ? Value(a.error->code) : Value(nullptr), a.output_uri, Bytes{a.log_info},
                          a.cluster});
@@ -224,7 +222,7 @@ absl::Status InsertTransitions(Tx& tx, const std::vector<PlannedTransition>& row
     for (const PlannedTransition& t : rows) {
       std::vector<Value> p = AttemptKeyParams(t.attempt);
       p.insert(p.end(), {int64_t{static_cast<int>(t.entry.phase)}, Micros(t.entry.start_time),
-                         OptMicrosValue(t.entry.end_time)});
+                         OptMicros(t.entry.end_time)});
       absl::StatusOr<int64_t> n = tx.Exec(std::string("INSERT INTO phase_transitions (") + kAttemptKeyCols +
                                               ", phase, start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                           p);
