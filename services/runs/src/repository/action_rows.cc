@@ -12,6 +12,8 @@ const char kActionCols[] =
 const char kActionPlaceholders[] =
     "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
 const char kKeyWhere[] = "org = ? AND project = ? AND domain = ? AND run_name = ? AND name = ?";
+const char kAttemptWhere[] =
+    "org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
 
 std::vector<Value> KeyParams(const ActionKey& k) {
   return {k.run.org, k.run.project, k.run.domain, k.run.name, k.name};

@@ -16,6 +16,9 @@ extern const char kActionCols[];
 extern const char kActionPlaceholders[];
 // The primary-key clause, bound by KeyParams.
 extern const char kKeyWhere[];
+// The key clause of one attempt row (action_attempts, phase_transitions, cluster_events): KeyParams of the
+// action, then the attempt number.
+extern const char kAttemptWhere[];
 
 std::vector<Value> KeyParams(const ActionKey& k);
 std::vector<Value> ActionParams(const Action& a);

@@ -14,9 +14,6 @@ using db::PgArray;
 
 bool Postgres(const Tx& tx) { return tx.dialect() == db::Dialect::kPostgres; }
 
-constexpr char kAttemptWhere[] =
-    "org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
-
 // The key columns of many rows, as arrays for unnest(): 5 text arrays (the action), then the attempt numbers.
 // kUnnestKey / kUnnestAttemptKey name them in SQL.
 struct KeyArrays {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "flyte/db/array_param.h"
 #include "repository/action_rows.h"
 #include "repository/sql_common.h"
 #include "repository/sql_event_batch.h"
@@ -307,19 +308,10 @@ absl::Status SqlActionRepository::Mutate(std::string_view op, const MutateFn& fn
       return tx.Query("SELECT pg_notify(?, ?)", {std::string(kActionChangeChannel), EncodeActionChange(changes[0])})
           .status();
     }
-    std::string payloads = "{";
-    for (const ActionChange& c : changes) {
-      if (payloads.size() > 1) payloads += ',';
-      payloads += '"';
-      for (char ch : EncodeActionChange(c)) {
-        if (ch == '"' || ch == '\\') payloads += '\\';
-        payloads += ch;
-      }
-      payloads += '"';
-    }
-    payloads += '}';
+    db::PgArray payloads;
+    for (const ActionChange& c : changes) payloads.Add(EncodeActionChange(c));
     return tx.Query("SELECT pg_notify(?, p) FROM unnest(?::text[]) AS p",
-                    {std::string(kActionChangeChannel), std::move(payloads)})
+                    {std::string(kActionChangeChannel), payloads.ToValue()})
         .status();
   });
   // Watchers of this process hear at once, with the committed row (no re-read). On PostgreSQL other replicas hear
@@ -518,10 +510,6 @@ absl::StatusOr<Action> SqlActionRepository::ApplyEvent(const ActionKey& key, con
 }
 
 namespace {
-
-// The key of one attempt row: KeyParams of the action, then the attempt number.
-constexpr char kAttemptWhere[] =
-    "org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
 
 // Phase history of one attempt: closes its open entry at `at` (unless the attempt has no history yet) and opens
 // one for `phase` from `at`, ending at `end` (NULL while the phase lasts).
