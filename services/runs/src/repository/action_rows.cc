@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "repository/attempt_history.h"
+
 namespace flyte::runs {
 
 const char kActionCols[] =
@@ -71,9 +73,10 @@ Action ActionFromRow(const Row& r) {
 }
 
 const char kAttemptFields[] =
-    "attempt, phase, start_time, end_time, error_message, error_kind, error_code, output_uri, log_info, cluster";
+    "attempt, phase, start_time, end_time, error_message, error_kind, error_code, output_uri, log_info, cluster, "
+    "phase_history, cluster_events";
 
-Attempt AttemptAt(const Row& r, size_t i) {
+absl::StatusOr<Attempt> AttemptAt(const Row& r, size_t i) {
   Attempt at;
   at.attempt = static_cast<uint32_t>(r.Int(i));
   at.phase = static_cast<Phase>(r.Int(i + 1));
@@ -83,6 +86,12 @@ Attempt AttemptAt(const Row& r, size_t i) {
   at.output_uri = r.Str(i + 7);
   at.log_info = r.Str(i + 8);
   at.cluster = r.Str(i + 9);
+  absl::StatusOr<std::vector<PhaseTransition>> history = DecodePhaseHistory(r.Str(i + 10));
+  if (!history.ok()) return history.status();
+  at.transitions = std::move(*history);
+  absl::StatusOr<std::vector<ClusterEvent>> events = DecodeClusterEvents(r.Str(i + 11));
+  if (!events.ok()) return events.status();
+  at.cluster_events = std::move(*events);
   return at;
 }
 

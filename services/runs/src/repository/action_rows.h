@@ -16,17 +16,17 @@ extern const char kActionCols[];
 extern const char kActionPlaceholders[];
 // The primary-key clause, bound by KeyParams.
 extern const char kKeyWhere[];
-// The key clause of one attempt row (action_attempts, phase_transitions, cluster_events): KeyParams of the
-// action, then the attempt number.
+// The key clause of one action_attempts row: KeyParams of the action, then the attempt number.
 extern const char kAttemptWhere[];
 
 std::vector<Value> KeyParams(const ActionKey& k);
 std::vector<Value> ActionParams(const Action& a);
 std::optional<ErrorInfo> ErrorAt(const Row& r, size_t i);  // message, kind, code at i, i+1, i+2
 Action ActionFromRow(const Row& r);
-// An attempt row's columns from `attempt` on, in this order (kAttemptFields); history and events are not in it.
+// An attempt row's columns from `attempt` on, in this order (kAttemptFields), its phase history and cluster
+// events included (kDataLoss if those columns do not decode).
 extern const char kAttemptFields[];
-Attempt AttemptAt(const Row& r, size_t first);
+absl::StatusOr<Attempt> AttemptAt(const Row& r, size_t first);
 absl::StatusOr<std::optional<Action>> LoadAction(Tx& tx, const ActionKey& key, bool for_update);
 absl::Status NotFound(const ActionKey& k);
 

@@ -32,17 +32,17 @@ void ApplyToAction(Action& a, const ActionEvent& ev, uint32_t attempt) {
   ++a.version;
 }
 
-// Where the batch stands with one attempt's phase history.
-struct History {
-  bool stored_open = false;         // it had entries before the batch, one of which may still be open
-  std::vector<size_t> open_planned;  // indices into EventPlan::transitions with no end yet
-};
+// A new phase in an attempt's history: whatever entry is still open ends at `at`.
+void AddTransition(Attempt& a, Phase phase, TimePoint at, std::optional<TimePoint> end) {
+  for (PhaseTransition& t : a.transitions) {
+    if (!t.end_time) t.end_time = at;
+  }
+  a.transitions.push_back(PhaseTransition{phase, at, end});
+}
 
 class Planner {
  public:
-  Planner(ActionsByKey actions, AttemptsById attempts) : actions_(std::move(actions)), attempts_(std::move(attempts)) {
-    for (const auto& [id, row] : attempts_) history_[id].stored_open = true;
-  }
+  Planner(ActionsByKey actions, AttemptsById attempts) : actions_(std::move(actions)), attempts_(std::move(attempts)) {}
 
   void Apply(const KeyedEvent& e) {
     auto it = actions_.find(e.key);
@@ -66,6 +66,7 @@ class Planner {
     const std::optional<TimePoint> end = terminal ? std::optional<TimePoint>(at) : std::nullopt;
     auto row = attempts_.find(id);
     if (row == attempts_.end()) {
+      // A new attempt row.
       Attempt fresh;
       fresh.attempt = attempt;
       fresh.phase = ev.phase;
@@ -75,8 +76,8 @@ class Planner {
       fresh.output_uri = ev.output_uri.value_or("");
       fresh.log_info = ev.log_info;
       fresh.cluster = ev.cluster;
-      attempts_.emplace(id, std::move(fresh));
-      AddTransition(id, ev.phase, at, end);
+      row = attempts_.emplace(id, std::move(fresh)).first;
+      AddTransition(row->second, ev.phase, at, end);
     } else {
       Attempt& r = row->second;
       const Phase before = r.phase;
@@ -91,13 +92,11 @@ class Planner {
       if (!ev.log_info.empty()) r.log_info = ev.log_info;
       if (!ev.cluster.empty()) r.cluster = ev.cluster;
       // The row's phase is its newest history entry's: a new phase closes the open entry and opens its own.
-      if (before != ev.phase) {
-        CloseHistory(id, at);
-        AddTransition(id, ev.phase, at, end);
-      }
+      if (before != ev.phase) AddTransition(r, ev.phase, at, end);
     }
     touched_attempts_.insert(id);
-    for (const ClusterEvent& ce : ev.cluster_events) plan_.cluster_events.push_back({id, ce});
+    std::vector<ClusterEvent>& events = row->second.cluster_events;
+    events.insert(events.end(), ev.cluster_events.begin(), ev.cluster_events.end());
     plan_.changes.push_back(ActionChange{a.key, a.parent, a.version, std::make_shared<const Action>(a)});
     plan_.results.emplace_back(a);
   }
@@ -109,24 +108,8 @@ class Planner {
   }
 
  private:
-  void AddTransition(const AttemptId& id, Phase phase, TimePoint at, std::optional<TimePoint> end) {
-    if (!end) history_[id].open_planned.push_back(plan_.transitions.size());
-    plan_.transitions.push_back({id, PhaseTransition{phase, at, end}});
-  }
-
-  void CloseHistory(const AttemptId& id, TimePoint at) {
-    History& h = history_[id];
-    if (h.stored_open) {
-      plan_.closes.emplace_back(id, at);
-      h.stored_open = false;
-    }
-    for (size_t i : h.open_planned) plan_.transitions[i].entry.end_time = at;
-    h.open_planned.clear();
-  }
-
   ActionsByKey actions_;
   AttemptsById attempts_;
-  std::map<AttemptId, History, AttemptIdLess> history_;
   std::set<ActionKey, ActionKeyLess> changed_actions_;
   std::set<AttemptId, AttemptIdLess> touched_attempts_;
   EventPlan plan_;

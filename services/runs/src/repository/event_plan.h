@@ -2,9 +2,9 @@
 // What a batch of state reports does to the stored rows, worked out without SQL: given the actions the batch names
 // (as locked for update) and the attempt rows it touches, PlanEvents applies the events in order, exactly as one
 // transaction applying them one at a time would, and returns each event's outcome plus the rows to write: each
-// changed action and attempt once (its final state), the phase-history entries to close and to add, the cluster
-// events to add. Both SQL backends load with LoadForEvents-style reads and write the plan (sql_event_batch.cc);
-// PostgreSQL writes every kind of row with one set-based statement.
+// changed action and attempt once, in its final state (an attempt's phase history and cluster events are part of
+// its row). Both SQL backends load with LoadForEvents-style reads and write the plan (sql_event_batch.cc);
+// PostgreSQL writes each kind of row with one set-based statement.
 #include <map>
 #include <optional>
 #include <string>
@@ -38,28 +38,13 @@ struct AttemptIdLess {
 };
 
 using ActionsByKey = std::map<ActionKey, Action, ActionKeyLess>;
-// Attempt rows as stored; `transitions` and `cluster_events` are not loaded (and not needed).
+// Attempt rows as stored, with their phase history and cluster events.
 using AttemptsById = std::map<AttemptId, Attempt, AttemptIdLess>;
-
-struct PlannedTransition {
-  AttemptId attempt;
-  PhaseTransition entry;
-};
-
-struct PlannedClusterEvent {
-  AttemptId attempt;
-  ClusterEvent event;
-};
 
 struct EventPlan {
   std::vector<absl::StatusOr<Action>> results;  // one per event, in order
   std::vector<Action> actions;                  // final state of every changed action
   std::vector<std::pair<AttemptId, Attempt>> attempts;  // final state of every touched attempt row (upserted)
-  // Open history entries of attempts that had history before the batch, closed at this time. Written before
-  // `transitions`, whose entries already carry the end the batch gave them.
-  std::vector<std::pair<AttemptId, TimePoint>> closes;
-  std::vector<PlannedTransition> transitions;
-  std::vector<PlannedClusterEvent> cluster_events;
   std::vector<ActionChange> changes;  // one per applied event, in order
 };
 

@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "flyte/db/array_param.h"
 #include "repository/action_rows.h"
+#include "repository/attempt_history.h"
 
 namespace flyte::runs {
 namespace {
@@ -50,9 +51,11 @@ std::vector<Value> AttemptKeyParams(const AttemptId& id) {
 // Every column of action_attempts, in AttemptFromRow order.
 std::string AttemptCols() { return std::string("org, project, domain, run_name, action_name, ") + kAttemptFields; }
 
-std::pair<AttemptId, Attempt> AttemptFromRow(const Row& r) {
-  Attempt a = AttemptAt(r, 5);
-  return {AttemptId{ActionKey{RunKey{r.Str(0), r.Str(1), r.Str(2), r.Str(3)}, r.Str(4)}, a.attempt}, std::move(a)};
+absl::StatusOr<std::pair<AttemptId, Attempt>> AttemptFromRow(const Row& r) {
+  absl::StatusOr<Attempt> a = AttemptAt(r, 5);
+  if (!a.ok()) return a.status();
+  const AttemptId id{ActionKey{RunKey{r.Str(0), r.Str(1), r.Str(2), r.Str(3)}, r.Str(4)}, a->attempt};
+  return std::make_pair(id, *std::move(a));
 }
 
 // ---- writes, one statement per kind of row on PostgreSQL ----------------------------------------------------
@@ -128,7 +131,7 @@ absl::Status UpsertAttempts(Tx& tx, const std::vector<std::pair<AttemptId, Attem
       " ON CONFLICT (org, project, domain, run_name, action_name, attempt) DO UPDATE SET phase = excluded.phase, "
       "end_time = excluded.end_time, error_message = excluded.error_message, error_kind = excluded.error_kind, "
       "error_code = excluded.error_code, output_uri = excluded.output_uri, log_info = excluded.log_info, "
-      "cluster = excluded.cluster";
+      "cluster = excluded.cluster, phase_history = excluded.phase_history, cluster_events = excluded.cluster_events";
   auto error_kind = [](const Attempt& a) -> std::optional<int64_t> {
     if (!a.error) return std::nullopt;
     return static_cast<int>(a.error->kind);
@@ -139,16 +142,16 @@ absl::Status UpsertAttempts(Tx& tx, const std::vector<std::pair<AttemptId, Attem
       p.insert(p.end(), {int64_t{static_cast<int>(a.phase)}, Micros(a.start_time), OptMicros(a.end_time),
                          a.error ? Value(a.error->message) : Value(nullptr), db::Nullable(error_kind(a)),
                          a.error ? Value(a.error->code) : Value(nullptr), a.output_uri, Bytes{a.log_info},
-                         a.cluster});
+                         a.cluster, EncodePhaseHistory(a.transitions), EncodeClusterEvents(a.cluster_events)});
       absl::StatusOr<int64_t> n = tx.Exec(std::string("INSERT INTO action_attempts (") + AttemptCols() +
-                                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + kConflict,
+                                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + kConflict,
                                           p);
       if (!n.ok()) return n.status();
     }
     return absl::OkStatus();
   }
   KeyArrays k;
-  PgArray phase, start, end, message, kind, code, output, log_info, cluster;
+  PgArray phase, start, end, message, kind, code, output, log_info, cluster, history, events;
   for (const auto& [id, a] : attempts) {
     k.Add(id);
     phase.Add(int64_t{static_cast<int>(a.phase)});
@@ -160,123 +163,25 @@ absl::Status UpsertAttempts(Tx& tx, const std::vector<std::pair<AttemptId, Attem
     output.Add(a.output_uri);
     log_info.Add(absl::BytesToHexString(a.log_info));
     cluster.Add(a.cluster);
+    history.Add(EncodePhaseHistory(a.transitions));
+    events.Add(EncodeClusterEvents(a.cluster_events));
   }
   std::vector<Value> p = k.Values();
-  for (const PgArray* c : {&phase, &start, &end, &message, &kind, &code, &output, &log_info, &cluster}) {
+  for (const PgArray* c :
+       {&phase, &start, &end, &message, &kind, &code, &output, &log_info, &cluster, &history, &events}) {
     p.push_back(c->ToValue());
   }
   return tx
       .Exec(std::string("INSERT INTO action_attempts (") + AttemptCols() +
                 ") SELECT org, project, domain, run_name, action_name, attempt, phase, start_time, end_time, "
-                "error_message, error_kind, error_code, output_uri, decode(log_info, 'hex'), cluster FROM unnest(" +
+                "error_message, error_kind, error_code, output_uri, decode(log_info, 'hex'), cluster, phase_history, "
+                "cluster_events FROM unnest(" +
                 kUnnestAttemptKey +
                 ", ?::int[], ?::bigint[], ?::bigint[], ?::text[], ?::int[], ?::text[], ?::text[], ?::text[], "
-                "?::text[]) AS u(" +
+                "?::text[], ?::text[], ?::text[]) AS u(" +
                 kAttemptKeyCols +
                 ", phase, start_time, end_time, error_message, error_kind, error_code, output_uri, log_info, "
-                "cluster)" + kConflict,
-            p)
-      .status();
-}
-
-// Closes the open history entries the attempts had before the batch. Before InsertTransitions: the entries it
-// adds must not be closed here.
-absl::Status CloseTransitions(Tx& tx, const std::vector<std::pair<AttemptId, TimePoint>>& closes) {
-  if (closes.empty()) return absl::OkStatus();
-  if (!Postgres(tx)) {
-    for (const auto& [id, at] : closes) {
-      std::vector<Value> p = {Micros(at)};
-      for (Value& v : AttemptKeyParams(id)) p.push_back(std::move(v));
-      absl::StatusOr<int64_t> n = tx.Exec(
-          std::string("UPDATE phase_transitions SET end_time = ? WHERE ") + kAttemptWhere + " AND end_time IS NULL",
-          p);
-      if (!n.ok()) return n.status();
-    }
-    return absl::OkStatus();
-  }
-  KeyArrays k;
-  PgArray end;
-  for (const auto& [id, at] : closes) {
-    k.Add(id);
-    end.Add(Micros(at));
-  }
-  std::vector<Value> p = k.Values();
-  p.push_back(end.ToValue());
-  return tx
-      .Exec(std::string("UPDATE phase_transitions AS t SET end_time = u.end_time FROM unnest(") + kUnnestAttemptKey +
-                ", ?::bigint[]) AS u(" + kAttemptKeyCols +
-                ", end_time) WHERE t.org = u.org AND t.project = u.project AND t.domain = u.domain AND "
-                "t.run_name = u.run_name AND t.action_name = u.action_name AND t.attempt = u.attempt AND "
-                "t.end_time IS NULL",
-            p)
-      .status();
-}
-
-// Rows are inserted in plan order (their ids order an attempt's history and events).
-absl::Status InsertTransitions(Tx& tx, const std::vector<PlannedTransition>& rows) {
-  if (rows.empty()) return absl::OkStatus();
-  if (!Postgres(tx)) {
-    for (const PlannedTransition& t : rows) {
-      std::vector<Value> p = AttemptKeyParams(t.attempt);
-      p.insert(p.end(), {int64_t{static_cast<int>(t.entry.phase)}, Micros(t.entry.start_time),
-                         OptMicros(t.entry.end_time)});
-      absl::StatusOr<int64_t> n = tx.Exec(std::string("INSERT INTO phase_transitions (") + kAttemptKeyCols +
-                                              ", phase, start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                          p);
-      if (!n.ok()) return n.status();
-    }
-    return absl::OkStatus();
-  }
-  KeyArrays k;
-  PgArray phase, start, end;
-  for (const PlannedTransition& t : rows) {
-    k.Add(t.attempt);
-    phase.Add(int64_t{static_cast<int>(t.entry.phase)});
-    start.Add(Micros(t.entry.start_time));
-    end.Add(t.entry.end_time ? std::optional<int64_t>(Micros(*t.entry.end_time)) : std::nullopt);
-  }
-  std::vector<Value> p = k.Values();
-  p.insert(p.end(), {phase.ToValue(), start.ToValue(), end.ToValue()});
-  return tx
-      .Exec(std::string("INSERT INTO phase_transitions (") + kAttemptKeyCols + ", phase, start_time, end_time) " +
-                "SELECT " + kAttemptKeyCols + ", phase, start_time, end_time FROM unnest(" + kUnnestAttemptKey +
-                ", ?::int[], ?::bigint[], ?::bigint[]) WITH ORDINALITY AS u(" + kAttemptKeyCols +
-                ", phase, start_time, end_time, i) ORDER BY i",
-            p)
-      .status();
-}
-
-absl::Status InsertClusterEvents(Tx& tx, const std::vector<PlannedClusterEvent>& rows) {
-  if (rows.empty()) return absl::OkStatus();
-  if (!Postgres(tx)) {
-    for (const PlannedClusterEvent& e : rows) {
-      std::vector<Value> p = AttemptKeyParams(e.attempt);
-      p.insert(p.end(), {Micros(e.event.occurred_at), e.event.message, int64_t{e.event.type}, e.event.reason});
-      absl::StatusOr<int64_t> n =
-          tx.Exec(std::string("INSERT INTO cluster_events (") + kAttemptKeyCols +
-                      ", occurred_at, message, event_type, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                  p);
-      if (!n.ok()) return n.status();
-    }
-    return absl::OkStatus();
-  }
-  KeyArrays k;
-  PgArray occurred, message, type, reason;
-  for (const PlannedClusterEvent& e : rows) {
-    k.Add(e.attempt);
-    occurred.Add(Micros(e.event.occurred_at));
-    message.Add(e.event.message);
-    type.Add(int64_t{e.event.type});
-    reason.Add(e.event.reason);
-  }
-  std::vector<Value> p = k.Values();
-  p.insert(p.end(), {occurred.ToValue(), message.ToValue(), type.ToValue(), reason.ToValue()});
-  return tx
-      .Exec(std::string("INSERT INTO cluster_events (") + kAttemptKeyCols +
-                ", occurred_at, message, event_type, reason) SELECT " + kAttemptKeyCols +
-                ", occurred_at, message, event_type, reason FROM unnest(" + kUnnestAttemptKey +
-                ", ?::bigint[], ?::text[], ?::int[], ?::text[]) WITH ORDINALITY AS u(" + kAttemptKeyCols +
-                ", occurred_at, message, event_type, reason, i) ORDER BY i",
+                "cluster, phase_history, cluster_events)" + kConflict,
             p)
       .status();
 }
@@ -326,7 +231,10 @@ absl::StatusOr<AttemptsById> LoadAttempts(Tx& tx, const std::vector<AttemptId>& 
           std::string("SELECT ") + AttemptCols() + " FROM action_attempts WHERE " + kAttemptWhere,
           AttemptKeyParams(id));
       if (!rows.ok()) return rows.status();
-      if (!rows->empty()) out.insert(AttemptFromRow(rows->front()));
+      if (rows->empty()) continue;
+      absl::StatusOr<std::pair<AttemptId, Attempt>> row = AttemptFromRow(rows->front());
+      if (!row.ok()) return row.status();
+      out.insert(*std::move(row));
     }
     return out;
   }
@@ -337,16 +245,17 @@ absl::StatusOr<AttemptsById> LoadAttempts(Tx& tx, const std::vector<AttemptId>& 
                    ") AS k(" + kAttemptKeyCols + ") USING (" + kAttemptKeyCols + ")",
                k.Values());
   if (!rows.ok()) return rows.status();
-  for (const Row& r : *rows) out.insert(AttemptFromRow(r));
+  for (const Row& r : *rows) {
+    absl::StatusOr<std::pair<AttemptId, Attempt>> row = AttemptFromRow(r);
+    if (!row.ok()) return row.status();
+    out.insert(*std::move(row));
+  }
   return out;
 }
 
 absl::Status WritePlan(Tx& tx, const EventPlan& plan) {
   if (absl::Status s = UpdateActions(tx, plan.actions); !s.ok()) return s;
-  if (absl::Status s = UpsertAttempts(tx, plan.attempts); !s.ok()) return s;
-  if (absl::Status s = CloseTransitions(tx, plan.closes); !s.ok()) return s;
-  if (absl::Status s = InsertTransitions(tx, plan.transitions); !s.ok()) return s;
-  return InsertClusterEvents(tx, plan.cluster_events);
+  return UpsertAttempts(tx, plan.attempts);
 }
 
 }  // namespace flyte::runs

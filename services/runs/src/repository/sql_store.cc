@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "flyte/db/array_param.h"
 #include "repository/action_rows.h"
+#include "repository/attempt_history.h"
 #include "repository/sql_common.h"
 #include "repository/sql_event_batch.h"
 
@@ -430,34 +431,10 @@ absl::StatusOr<ActionWithAttempts> SqlActionRepository::GetWithAttempts(const Ac
                      "action_name = ? ORDER BY attempt",
                  k);
     if (!attempts.ok()) return attempts.status();
-    for (const Row& r : *attempts) result.attempts.push_back(AttemptAt(r, 0));
-    auto find = [&](int64_t n) -> Attempt* {
-      for (Attempt& at : result.attempts) {
-        if (at.attempt == n) return &at;
-      }
-      return nullptr;
-    };
-    absl::StatusOr<Rows> transitions = tx.Query(
-        "SELECT attempt, phase, start_time, end_time FROM phase_transitions WHERE org = ? AND project = ? AND "
-        "domain = ? AND run_name = ? AND action_name = ? ORDER BY attempt, id",
-        k);
-    if (!transitions.ok()) return transitions.status();
-    for (const Row& r : *transitions) {
-      if (Attempt* at = find(r.Int(0))) {
-        at->transitions.push_back(
-            PhaseTransition{static_cast<Phase>(r.Int(1)), common::FromUnixMicros(r.Int(2)), OptTime(r, 3)});
-      }
-    }
-    absl::StatusOr<Rows> events = tx.Query(
-        "SELECT attempt, occurred_at, message, event_type, reason FROM cluster_events WHERE org = ? AND "
-        "project = ? AND domain = ? AND run_name = ? AND action_name = ? ORDER BY attempt, id",
-        k);
-    if (!events.ok()) return events.status();
-    for (const Row& r : *events) {
-      if (Attempt* at = find(r.Int(0))) {
-        at->cluster_events.push_back(ClusterEvent{common::FromUnixMicros(r.Int(1)), r.Str(2),
-                                                  static_cast<int>(r.Int(3)), r.Str(4)});
-      }
+    for (const Row& r : *attempts) {
+      absl::StatusOr<Attempt> at = AttemptAt(r, 0);
+      if (!at.ok()) return at.status();
+      result.attempts.push_back(*std::move(at));
     }
     out = std::move(result);
     return absl::OkStatus();
@@ -511,24 +488,26 @@ absl::StatusOr<Action> SqlActionRepository::ApplyEvent(const ActionKey& key, con
 
 namespace {
 
-// Phase history of one attempt: closes its open entry at `at` (unless the attempt has no history yet) and opens
-// one for `phase` from `at`, ending at `end` (NULL while the phase lasts).
-absl::Status AppendTransition(Tx& tx, const std::vector<Value>& attempt_key, Phase phase, int64_t at,
-                              const Value& end, bool has_history) {
-  if (has_history) {
-    std::vector<Value> close = {at};
-    close.insert(close.end(), attempt_key.begin(), attempt_key.end());
-    absl::StatusOr<int64_t> n = tx.Exec(
-        std::string("UPDATE phase_transitions SET end_time = ? WHERE ") + kAttemptWhere + " AND end_time IS NULL",
-        close);
-    if (!n.ok()) return n.status();
+// The attempt (KeyParams of its action, then its number) ends ABORTED at `at`: its row's phase and end, and its
+// phase history (whatever entry is still open closed at `at`, then an ABORTED entry).
+absl::Status AbortAttempt(Tx& tx, const std::vector<Value>& attempt_key, int64_t at) {
+  absl::StatusOr<Rows> rows =
+      tx.Query(std::string("SELECT phase_history FROM action_attempts WHERE ") + kAttemptWhere, attempt_key);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return absl::OkStatus();
+  absl::StatusOr<std::vector<PhaseTransition>> history = DecodePhaseHistory(rows->front().Str(0));
+  if (!history.ok()) return history.status();
+  const TimePoint end = common::FromUnixMicros(at);
+  for (PhaseTransition& t : *history) {
+    if (!t.end_time) t.end_time = end;
   }
-  std::vector<Value> ins = attempt_key;
-  ins.insert(ins.end(), {int64_t{static_cast<int>(phase)}, at, end});
+  history->push_back(PhaseTransition{Phase::kAborted, end, end});
+  std::vector<Value> p = {int64_t{static_cast<int>(Phase::kAborted)}, at, EncodePhaseHistory(*history)};
+  p.insert(p.end(), attempt_key.begin(), attempt_key.end());
   return tx
-      .Exec("INSERT INTO phase_transitions (org, project, domain, run_name, action_name, attempt, phase, "
-            "start_time, end_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ins)
+      .Exec(std::string("UPDATE action_attempts SET phase = ?, end_time = ?, phase_history = ? WHERE ") +
+                kAttemptWhere,
+            p)
       .status();
 }
 
@@ -600,12 +579,7 @@ absl::Status SqlActionRepository::AbortIn(Tx& tx, const ActionKey& key, const st
     if (attempts > 0) {
       std::vector<Value> ak = kp;
       ak.push_back(attempts);
-      std::vector<Value> up = {aborted, at};
-      up.insert(up.end(), ak.begin(), ak.end());
-      n = tx.Exec(std::string("UPDATE action_attempts SET phase = ?, end_time = ? WHERE ") + kAttemptWhere, up);
-      if (!n.ok()) return n.status();
-      absl::Status t = AppendTransition(tx, ak, Phase::kAborted, at, at, /*has_history=*/true);
-      if (!t.ok()) return t;
+      if (absl::Status t = AbortAttempt(tx, ak, at); !t.ok()) return t;
     }
     changes.push_back(ActionChange{k, row.OptStr(1), row.Int(4) + 1});
     changed.push_back(std::move(k));
