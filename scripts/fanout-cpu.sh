@@ -91,6 +91,8 @@ if [ "$DB" = postgres ]; then
               ' HOT), ' || round(n_tup_del::numeric / $N, 2) || ' deletes per action'
        FROM pg_stat_user_tables WHERE n_tup_ins > 0 ORDER BY relname" 2>/dev/null
   done
+  # QUEUE_SQL_AFTER: run against the queue database after the fan-out, output shown (e.g. an EXPLAIN).
+  [ -z "${QUEUE_SQL_AFTER:-}" ] || runuser -u postgres -- psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d queue -c "$QUEUE_SQL_AFTER"
   for db in runs queue; do
     echo "--- $db: statements by execution + planning time (calls per action, mean execution ms, mean planning ms, buffers per call)"
     runuser -u postgres -- psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d runs -Atc \
