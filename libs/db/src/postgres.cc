@@ -119,6 +119,10 @@ class PgConn final : public Tx {
     return rows;
   }
 
+  void CountInserted(std::string_view table, int64_t rows) override {
+    if (statistics_ != nullptr && rows > 0) statistics_->Inserted(table, rows);
+  }
+
   // Told about every INSERT, to keep planner statistics of growing tables fresh (nullptr: not told).
   void set_statistics(internal::PlannerStatistics* statistics) { statistics_ = statistics; }
 
@@ -220,6 +224,9 @@ class PostgresDatabase final : public Database {
   absl::Status Write(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
     return Run<pqxx::work>(op, fn);
   }
+  absl::Status WriteStatement(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
+    return Run<pqxx::nontransaction>(op, fn, /*may_retry=*/false);
+  }
   absl::Status Read(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
     return Run<pqxx::read_transaction>(op, fn);
   }
@@ -269,7 +276,7 @@ class PostgresDatabase final : public Database {
 
  private:
   template <class TxType>
-  absl::Status Run(std::string_view op, const std::function<absl::Status(Tx&)>& fn) {
+  absl::Status Run(std::string_view op, const std::function<absl::Status(Tx&)>& fn, bool may_retry = true) {
     const auto start = std::chrono::steady_clock::now();
     absl::Status s;
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -296,7 +303,7 @@ class PostgresDatabase final : public Database {
       const bool broken = conn.broken();
       Release(std::move(*c));
       // A connection found dead before commit: nothing was applied, so one retry on a fresh one is safe.
-      if (broken && !committing && s.code() == absl::StatusCode::kUnavailable && attempt == 0) continue;
+      if (may_retry && broken && !committing && s.code() == absl::StatusCode::kUnavailable && attempt == 0) continue;
       break;
     }
     if (hook_) hook_(op, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

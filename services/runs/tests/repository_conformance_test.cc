@@ -858,6 +858,19 @@ TEST_CASE("postgres: two stores on one database hear each other's changes", "[re
   for (const absl::StatusOr<Action>& applied : b.actions().ApplyEvents(batch)) REQUIRE(applied.ok());
   CHECK(WaitFor([&] { return theirs.Has("c1", 2) && theirs.Has("c2", 2) && theirs.Has("c3", 2); }));
   CHECK(WaitFor([&] { return mine.Has("c1", 2) && mine.Has("c2", 2) && mine.Has("c3", 2); }));
+  // A child created with its queue command (one statement of its own) is announced to both, with its parent, and
+  // once to the replica that created it (which ignores its own NOTIFY).
+  Action child = MakeChild("r1", "c4", "a0");
+  REQUIRE(b.actions()
+              .CreateActionAndRecord(child, QueueCommand{0, QueueCommandKind::kEnqueue, child.key, "", "req", 0})
+              .ok());
+  CHECK(WaitFor([&] { return theirs.Has("c4", 1) && mine.Has("c4", 1); }));
+  REQUIRE(other->Actions().ApplyEvent(KeyOf("r1", "c4"), MakeEvent(1, Phase::kInitializing, 5)).ok());
+  CHECK(WaitFor([&] { return mine.Has("c4", 2); }));  // later changes arrive after it
+  std::lock_guard<std::mutex> l(mine.mu);
+  CHECK(std::count_if(mine.seen.begin(), mine.seen.end(), [](const ActionChange& c) {
+          return c.key.name == "c4" && c.version == 1 && c.parent == std::optional<std::string>("a0");
+        }) == 1);
 }
 
 TEST_CASE("postgres: a replica whose LISTEN connection dropped re-reads the changes it missed",

@@ -13,6 +13,11 @@ const char kActionCols[] =
     "error_code, abort_reason, attempts, created_at, updated_at, started_at, ended_at, version";
 const char kActionPlaceholders[] =
     "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+const char kActionPgTypedPlaceholders[] =
+    "?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::int, ?::int, ?::text, ?::text, ?::text, ?::text, "
+    "?::text, ?::text, ?::text, ?::text, ?::text, ?::bytea, ?::bytea, ?::bytea, ?::bytea, ?::bytea, ?::text, "
+    "?::text, ?::text, ?::text, ?::int, ?::text, ?::text, ?::int, ?::bigint, ?::bigint, ?::bigint, ?::bigint, "
+    "?::bigint";
 const char kKeyWhere[] = "org = ? AND project = ? AND domain = ? AND run_name = ? AND name = ?";
 const char kAttemptWhere[] =
     "org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";

@@ -14,6 +14,9 @@ namespace flyte::runs {
 // Every column of `actions`, in ActionParams / ActionFromRow order.
 extern const char kActionCols[];
 extern const char kActionPlaceholders[];
+// The same placeholders with each column's PostgreSQL type, for an INSERT ... SELECT (where PostgreSQL would
+// otherwise take untyped parameters for text).
+extern const char kActionPgTypedPlaceholders[];
 // The primary-key clause, bound by KeyParams.
 extern const char kKeyWhere[];
 // The key clause of one action_attempts row: KeyParams of the action, then the attempt number.

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "flyte/db/array_param.h"
+#include "repository/action_rows.h"
 #include "repository/sql_common.h"
 #include "repository/sql_store.h"
 
@@ -132,11 +133,68 @@ absl::Status SqlActionRepository::CreateActionAndRecord(const Action& action, co
   if (!action.parent || action.key.name == kRootActionName) {
     return absl::InvalidArgumentError("a child action needs a parent and a name other than a0");
   }
+  if (postgres()) return CreateActionAndRecordInOneStatement(action, command);
   return Mutate("CreateAction", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
     absl::Status s = CreateActionIn(tx, action, changes);
     if (!s.ok()) return s;
     return SqlQueueOutbox::Record(tx, command, action.created_at);
   });
+}
+
+// PostgreSQL: what the SQLite path does in a transaction (check the run and parent, insert the action, record the
+// command, NOTIFY) as one statement that is its own transaction: one round trip instead of six (BEGIN, the four
+// statements, COMMIT), which was the largest share of runs-service's and PostgreSQL's CPU per child of a fan-out.
+// The same outcomes: kNotFound naming the run or the parent, kAlreadyExists for an action already there (nothing
+// recorded then).
+absl::Status SqlActionRepository::CreateActionAndRecordInOneStatement(const Action& action,
+                                                                      const QueueCommand& command) {
+  Action a = action;
+  a.version = 1;
+  const ActionChange change{a.key, a.parent, a.version, std::make_shared<const Action>(a)};
+  const RunKey& r = a.key.run;
+  std::vector<Value> params = {std::string(kRootActionName), *a.parent, r.org, r.project, r.domain, r.name,
+                               std::string(kRootActionName), *a.parent};
+  for (Value& v : ActionParams(a)) params.push_back(std::move(v));
+  for (Value& v : std::vector<Value>{int64_t{static_cast<int>(command.kind)}, command.key.run.org,
+                                     command.key.run.project, command.key.run.domain, command.key.run.name,
+                                     command.key.name, command.reason, Bytes{command.request},
+                                     Micros(a.created_at), std::string(kActionChangeChannel),
+                                     EncodeActionChange(change)}) {
+    params.push_back(std::move(v));
+  }
+  const std::string sql =
+      std::string("WITH found AS (SELECT coalesce(bool_or(name = ?), false) AS run, "
+                  "coalesce(bool_or(name = ?), false) AS parent FROM actions "
+                  "WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND name IN (?, ?)), "
+                  "ins AS (INSERT INTO actions (") +
+      kActionCols + ") SELECT " + kActionPgTypedPlaceholders +
+      " FROM found WHERE run AND parent ON CONFLICT DO NOTHING RETURNING 1), "
+      "recorded AS (INSERT INTO queue_outbox (kind, org, project, domain, run_name, action_name, reason, request, "
+      "next_attempt_at, created_at) SELECT ?::int, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, "
+      "?::bytea, 0, ?::bigint FROM ins), "
+      "notified AS (SELECT pg_notify(?::text, ?::text) FROM ins) "
+      "SELECT run, parent, (SELECT count(*) FROM ins), (SELECT count(*) FROM notified) FROM found";
+  bool run = false, parent = false, inserted = false;
+  absl::Status s = db_.WriteStatement("CreateAction", [&](Tx& tx) -> absl::Status {
+    absl::StatusOr<Rows> rows = tx.Query(sql, params);
+    if (!rows.ok()) return rows.status();
+    if (rows->size() != 1) return absl::InternalError("CreateAction: expected one row");
+    const Row& row = rows->front();
+    run = row.Int(0) == 1;
+    parent = row.Int(1) == 1;
+    inserted = row.Int(2) == 1;
+    if (inserted) {
+      tx.CountInserted("actions", 1);
+      tx.CountInserted("queue_outbox", 1);
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!run) return absl::NotFoundError("run " + r.name + " not found");
+  if (!parent) return absl::NotFoundError("parent action " + *a.parent + " not found");
+  if (!inserted) return absl::AlreadyExistsError("action " + r.name + "/" + a.key.name + " already exists");
+  Deliver(change);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<ActionKey>> SqlActionRepository::AbortAndRecord(const ActionKey& key,

@@ -69,6 +69,12 @@ class Tx {
   virtual absl::StatusOr<Rows> Query(std::string_view sql, const std::vector<Value>& params = {}) = 0;
   // Runs one statement and returns the number of affected rows.
   virtual absl::StatusOr<int64_t> Exec(std::string_view sql, const std::vector<Value>& params = {}) = 0;
+  // Tells the PostgreSQL planner-statistics keeper about rows a statement inserted that Exec could not see (an
+  // INSERT inside a WITH, say); Exec of a plain INSERT counts its own. No-op on SQLite.
+  virtual void CountInserted(std::string_view table, int64_t rows) {
+    (void)table;
+    (void)rows;
+  }
 };
 
 // Called once per unit of work with its label and wall time, e.g. to feed flyte_db_query_duration_seconds.
@@ -95,6 +101,12 @@ class Database {
   // is returned unchanged). `fn` may run a second time if the connection was found broken before any work
   // committed (PostgreSQL), so it must only touch the database and its own locals.
   virtual absl::Status Write(std::string_view op, const std::function<absl::Status(Tx&)>& fn) = 0;
+  // Runs `fn`, which issues exactly one statement, as that statement's own transaction: on PostgreSQL without the
+  // BEGIN and COMMIT round trips of Write. Not retried on a broken connection (the statement may have committed),
+  // so the statement should be idempotent. SQLite: Write.
+  virtual absl::Status WriteStatement(std::string_view op, const std::function<absl::Status(Tx&)>& fn) {
+    return Write(op, fn);
+  }
   // Runs `fn` against a read-only snapshot.
   virtual absl::Status Read(std::string_view op, const std::function<absl::Status(Tx&)>& fn) = 0;
   // One cheap round trip. kUnavailable if the database cannot be reached.
