@@ -278,6 +278,12 @@ TEST_CASE("a batch enqueue stores each entry once, in order, in one call", "[rep
   for (const QueueEntry& e : got->leased) order.push_back(e.key.name);
   CHECK(order == std::vector<std::string>{"a1", "a2", "a3"});
   CHECK(q->EnqueueMany({}, kT0)->empty());
+  // Payloads are kept byte for byte, whatever the bytes.
+  NewEntry binary = Entry("a4");
+  binary.payload.clear();
+  for (int c = 0; c < 256; ++c) binary.payload += static_cast<char>(c);
+  REQUIRE(q->EnqueueMany({binary, Entry("a5")}, kT0 + seconds(3)).ok());
+  CHECK(q->Get(Key("a4"))->payload == binary.payload);
 }
 
 TEST_CASE("a batch complete answers each lease as complete would", "[repository][sqlite][postgres]") {
