@@ -187,6 +187,33 @@ TEST_CASE("expired leases are handed out again with delivery + 1", "[repository]
   CHECK(q->Get(Key("a1"))->state == EntryState::kDone);
 }
 
+TEST_CASE("one acquire hands out expired leases before ready entries, with fresh lease ids",
+          "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  REQUIRE(q->Enqueue(Entry("a1"), kT0).ok());
+  auto first = q->Acquire("dead-exec", 5, kT0, kLease);
+  REQUIRE(first->leased.size() == 1);
+  REQUIRE(q->EnqueueMany({Entry("a2"), Entry("a3"), Entry("a4")}, kT0 + seconds(1)).ok());
+  auto got = q->Acquire("exec-2", 3, kT0 + kLease, kLease);  // room for three of the four
+  REQUIRE(got.ok());
+  std::vector<std::string> order;
+  std::set<std::string> lease_ids;
+  for (const QueueEntry& e : got->leased) {
+    order.push_back(e.key.name);
+    lease_ids.insert(e.lease_id);
+    CHECK(e.lease_id.size() == 32);
+    CHECK(e.lease_id.find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(e.state == EntryState::kLeased);
+    CHECK(e.lease_expires_at == kT0 + kLease + kLease);
+  }
+  CHECK(order == std::vector<std::string>{"a1", "a2", "a3"});
+  CHECK(got->expired_reclaimed == 1);
+  CHECK(lease_ids.size() == 3);
+  CHECK_FALSE(lease_ids.count(first->leased[0].lease_id));
+  CHECK(q->Acquire("exec-3", 3, kT0 + kLease, kLease)->leased.size() == 1);  // a4
+}
+
 TEST_CASE("heartbeat keeps a lease and reports lost ones", "[repository][sqlite][postgres]") {
   Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
   auto q = f.Open();

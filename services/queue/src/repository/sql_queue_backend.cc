@@ -9,6 +9,8 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "flyte/db/array_param.h"
 
 namespace flyte::queue {
@@ -21,25 +23,33 @@ constexpr char kColumns[] =
     "id, org, project, domain, run_name, action_name, parent_name, payload, state, lease_id, lease_owner, "
     "lease_expires_at, delivery_count, abort_requested, abort_reason, enqueued_at, updated_at";
 
-QueueEntry FromRow(const db::Row& r) {
+// kColumns, each prefixed with `alias.`.
+std::string QualifiedColumns(const std::string& alias) {
+  std::string out;
+  for (absl::string_view c : absl::StrSplit(kColumns, ", ")) absl::StrAppend(&out, out.empty() ? "" : ", ", alias, ".", c);
+  return out;
+}
+
+// An entry from kColumns starting at column `i`.
+QueueEntry FromRow(const db::Row& r, size_t i = 0) {
   QueueEntry e;
-  e.id = r.Int(0);
-  e.key.run.org = r.Str(1);
-  e.key.run.project = r.Str(2);
-  e.key.run.domain = r.Str(3);
-  e.key.run.name = r.Str(4);
-  e.key.name = r.Str(5);
-  e.parent = r.OptStr(6);
-  e.payload = r.Str(7);
-  e.state = static_cast<EntryState>(r.Int(8));
-  e.lease_id = r.Str(9);
-  e.lease_owner = r.Str(10);
-  if (std::optional<int64_t> exp = r.OptInt(11)) e.lease_expires_at = FromUnixMicros(*exp);
-  e.delivery_count = static_cast<uint32_t>(r.Int(12));
-  e.abort_requested = r.Int(13) != 0;
-  e.abort_reason = r.Str(14);
-  e.enqueued_at = FromUnixMicros(r.Int(15));
-  e.updated_at = FromUnixMicros(r.Int(16));
+  e.id = r.Int(i);
+  e.key.run.org = r.Str(i + 1);
+  e.key.run.project = r.Str(i + 2);
+  e.key.run.domain = r.Str(i + 3);
+  e.key.run.name = r.Str(i + 4);
+  e.key.name = r.Str(i + 5);
+  e.parent = r.OptStr(i + 6);
+  e.payload = r.Str(i + 7);
+  e.state = static_cast<EntryState>(r.Int(i + 8));
+  e.lease_id = r.Str(i + 9);
+  e.lease_owner = r.Str(i + 10);
+  if (std::optional<int64_t> exp = r.OptInt(i + 11)) e.lease_expires_at = FromUnixMicros(*exp);
+  e.delivery_count = static_cast<uint32_t>(r.Int(i + 12));
+  e.abort_requested = r.Int(i + 13) != 0;
+  e.abort_reason = r.Str(i + 14);
+  e.enqueued_at = FromUnixMicros(r.Int(i + 15));
+  e.updated_at = FromUnixMicros(r.Int(i + 16));
   return e;
 }
 
@@ -199,43 +209,26 @@ absl::StatusOr<int64_t> SqlQueueBackend::AbortAction(const ActionKey& action, co
   return flagged;
 }
 
-// Hands out `leased` (their new lease ids set) and finishes `dropped` (aborted entries whose lease expired). On
-// PostgreSQL one statement each, whatever their number; on SQLite one per row.
+// SQLite: hands out `leased` (their new lease ids set) and finishes `dropped` (aborted entries whose lease
+// expired), one row at a time.
 absl::Status SqlQueueBackend::WriteLeases(db::Tx& tx, const std::vector<QueueEntry>& leased,
                                           const std::vector<int64_t>& dropped, const std::string& executor,
                                           int64_t expires, int64_t t) {
-  constexpr char kDrop[] = "UPDATE queue_entries SET state = 2, lease_expires_at = NULL, updated_at = ? WHERE ";
-  constexpr char kLease[] =
-      "UPDATE queue_entries AS q SET state = 1, lease_id = u.lease_id, lease_owner = ?, lease_expires_at = ?, "
-      "delivery_count = q.delivery_count + 1, updated_at = ? ";
   if (!dropped.empty()) {
-    absl::StatusOr<int64_t> n = tx.Exec(kDrop + db::IdIn(tx.dialect(), "id"), {t, db::IdsParam(tx.dialect(), dropped)});
-    if (!n.ok()) return n.status();
-  }
-  if (leased.empty()) return absl::OkStatus();
-  int64_t updated = 0;
-  if (postgres()) {
-    db::PgArray ids, lease_ids;
-    for (const QueueEntry& e : leased) {
-      ids.Add(e.id);
-      lease_ids.Add(e.lease_id);
-    }
     absl::StatusOr<int64_t> n =
-        tx.Exec(std::string(kLease) + "FROM unnest(?::bigint[], ?::text[]) AS u(id, lease_id) WHERE q.id = u.id",
-                {executor, expires, t, ids.ToValue(), lease_ids.ToValue()});
+        tx.Exec("UPDATE queue_entries SET state = 2, lease_expires_at = NULL, updated_at = ? WHERE " +
+                    db::IdIn(tx.dialect(), "id"),
+                {t, db::IdsParam(tx.dialect(), dropped)});
     if (!n.ok()) return n.status();
-    updated = *n;
-  } else {
-    for (const QueueEntry& e : leased) {
-      absl::StatusOr<int64_t> n = tx.Exec(
-          "UPDATE queue_entries SET state = 1, lease_id = ?, lease_owner = ?, lease_expires_at = ?, "
-          "delivery_count = delivery_count + 1, updated_at = ? WHERE id = ?",
-          {e.lease_id, executor, expires, t, e.id});
-      if (!n.ok()) return n.status();
-      updated += *n;
-    }
   }
-  if (updated != static_cast<int64_t>(leased.size())) return absl::InternalError("acquire: entry vanished while locked");
+  for (const QueueEntry& e : leased) {
+    absl::StatusOr<int64_t> n = tx.Exec(
+        "UPDATE queue_entries SET state = 1, lease_id = ?, lease_owner = ?, lease_expires_at = ?, "
+        "delivery_count = delivery_count + 1, updated_at = ? WHERE id = ?",
+        {e.lease_id, executor, expires, t, e.id});
+    if (!n.ok()) return n.status();
+    if (*n != 1) return absl::InternalError("acquire: entry vanished while locked");
+  }
   return absl::OkStatus();
 }
 
@@ -245,21 +238,18 @@ absl::StatusOr<AcquireResult> SqlQueueBackend::Acquire(const std::string& execut
   if (max <= 0) return result;
   const int64_t t = ToUnixMicros(now);
   const int64_t expires = ToUnixMicros(now + lease_duration);
-  // Expired leases first (they were handed out before anything still ready), then ready entries, each in id
-  // order. Two queries rather than one `state = 0 OR (state = 1 AND ...)`: each matches one index, where the OR
-  // form made PostgreSQL walk the primary key past every finished entry.
-  const std::string lock = postgres() ? " FOR UPDATE SKIP LOCKED" : "";
+  if (postgres()) return AcquireInOneStatement(executor, max, t, expires);
+  // SQLite: expired leases first (they were handed out before anything still ready), then ready entries, each in
+  // id order, one query each (each matches one index).
   const std::string select_expired = std::string("SELECT ") + kColumns +
                                      " FROM queue_entries WHERE state = 1 AND lease_expires_at <= ? "
-                                     "ORDER BY id LIMIT ?" + lock;
+                                     "ORDER BY id LIMIT ?";
   const std::string select_ready =
-      std::string("SELECT ") + kColumns + " FROM queue_entries WHERE state = 0 ORDER BY id LIMIT ?" + lock;
-  // Idle executors poll often; a read (no writer lock on SQLite, no row locks on PostgreSQL) answers most of
-  // those polls. Anything found is re-checked under the write below.
+      std::string("SELECT ") + kColumns + " FROM queue_entries WHERE state = 0 ORDER BY id LIMIT ?";
+  // Idle executors poll often; a read (no writer lock) answers most of those polls. Anything found is re-checked
+  // under the write below.
   bool any = false;
   absl::Status probe = db_->Read("queue.acquire_probe", [&](db::Tx& tx) -> absl::Status {
-    // Each half ordered and limited, so that it is answered from its index whatever the statistics say: after a
-    // burst, PostgreSQL's estimate of ready rows lags and a plain "state = 0" became a scan of the whole table.
     absl::StatusOr<db::Rows> rows = tx.Query(
         "SELECT (SELECT id FROM queue_entries WHERE state = 0 ORDER BY id LIMIT 1), "
         "(SELECT id FROM queue_entries WHERE state = 1 AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT 1)",
@@ -314,6 +304,46 @@ absl::StatusOr<AcquireResult> SqlQueueBackend::Acquire(const std::string& execut
   return result;
 }
 
+// PostgreSQL: Acquire as one statement that is its own transaction (one round trip; an idle poll finds nothing,
+// locks nothing and writes nothing): expired leases of live entries, then ready entries, each in id order, locked
+// with SKIP LOCKED so replicas claim disjoint rows, leased with fresh random ids; expired leases of aborted entries
+// are finished (DONE) instead of handed out again. The leading row carries the dropped count (and no entry when
+// nothing was leased).
+absl::StatusOr<AcquireResult> SqlQueueBackend::AcquireInOneStatement(const std::string& executor, int max, int64_t t,
+                                                                     int64_t expires) {
+  // $n parameters, each used where it is needed: $1 now, $2 max, $3 now (updated_at), $4 executor, $5 expiry.
+  static const std::string sql = std::string(
+      "WITH expired AS (SELECT id FROM queue_entries WHERE state = 1 AND lease_expires_at <= $1 "
+      "  AND abort_requested = 0 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED), "
+      "ready AS (SELECT id FROM queue_entries WHERE state = 0 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED), "
+      "picked AS (SELECT id, reclaimed FROM (SELECT id, true AS reclaimed FROM expired UNION ALL "
+      "  SELECT id, false FROM ready) AS p ORDER BY reclaimed DESC, id LIMIT $2), "
+      "dropped AS (UPDATE queue_entries SET state = 2, lease_expires_at = NULL, updated_at = $3 WHERE id IN ("
+      "  SELECT id FROM queue_entries WHERE state = 1 AND lease_expires_at <= $1 AND abort_requested = 1 "
+      "  LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING id), "
+      "leased AS (UPDATE queue_entries AS q SET state = 1, lease_id = replace(gen_random_uuid()::text, '-', ''), "
+      "  lease_owner = $4, lease_expires_at = $5, delivery_count = q.delivery_count + 1, updated_at = $3 "
+      "  FROM picked WHERE q.id = picked.id RETURNING picked.reclaimed, ") +
+      QualifiedColumns("q") + ") " +
+      "SELECT (SELECT count(*) FROM dropped), leased.* FROM (SELECT 1) AS one LEFT JOIN leased ON true "
+      "ORDER BY leased.reclaimed DESC, leased.id";
+  AcquireResult result;
+  absl::Status s = db_->WriteStatement("queue.acquire", [&](db::Tx& tx) -> absl::Status {
+    absl::StatusOr<db::Rows> rows = tx.Query(sql, {t, int64_t{max}, t, executor, expires});
+    if (!rows.ok()) return rows.status();
+    result = AcquireResult{};
+    for (const db::Row& r : *rows) {
+      result.expired_dropped = r.Int(0);
+      if (r.IsNull(1)) continue;  // nothing leased
+      if (r.Int(1) != 0) ++result.expired_reclaimed;
+      result.leased.push_back(FromRow(r, 2));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return result;
+}
+
 absl::StatusOr<HeartbeatResult> SqlQueueBackend::Heartbeat(const std::string& executor,
                                                            const std::vector<std::string>& lease_ids, TimePoint now,
                                                            std::chrono::milliseconds lease_duration) {
@@ -357,7 +387,11 @@ absl::StatusOr<std::vector<absl::Status>> SqlQueueBackend::CompleteMany(const st
                                                                         TimePoint now) {
   std::vector<absl::Status> outcomes;
   if (lease_ids.empty()) return outcomes;
-  absl::Status s = db_->Write("queue.complete_many", [&](db::Tx& tx) -> absl::Status {
+  // PostgreSQL: one statement, its own transaction (no BEGIN/COMMIT round trips).
+  auto write = [&](auto&& fn) {
+    return postgres() ? db_->WriteStatement("queue.complete_many", fn) : db_->Write("queue.complete_many", fn);
+  };
+  absl::Status s = write([&](db::Tx& tx) -> absl::Status {
     outcomes.clear();  // Write may retry on a broken connection
     const int64_t t = ToUnixMicros(now);
     if (!postgres()) {

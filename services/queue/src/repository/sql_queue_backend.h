@@ -1,11 +1,13 @@
 #pragma once
 // QueueBackend on flyte::db, one implementation for SQLite and PostgreSQL (portable SQL with `?` parameters).
-// The dialects differ only in how Acquire claims rows:
+// The dialects differ in how Acquire claims rows:
 //  * SQLite: every write runs under the single writer connection (BEGIN IMMEDIATE), so select-then-update inside
 //    one Write is atomic against every other writer, in this process or another.
-//  * PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, so several queue-service replicas sharing one database claim
-//    disjoint rows without waiting on each other; a row changed concurrently is re-checked by PostgreSQL before it
-//    is locked (READ COMMITTED), so a reclaimed or completed entry is never handed out twice.
+//  * PostgreSQL: one statement that locks with FOR UPDATE SKIP LOCKED and leases what it locked, so several
+//    queue-service replicas sharing one database claim disjoint rows without waiting on each other; a row changed
+//    concurrently is re-checked by PostgreSQL before it is locked (READ COMMITTED), so a reclaimed or completed
+//    entry is never handed out twice.
+// Batch writes (enqueue, complete) are one statement over unnest() on PostgreSQL, one per row on SQLite.
 //
 // Thread-safe (the Database is). Owns the Database.
 #include <memory>
@@ -42,6 +44,8 @@ class SqlQueueBackend final : public QueueBackend {
  private:
   absl::Status WriteLeases(db::Tx& tx, const std::vector<QueueEntry>& leased, const std::vector<int64_t>& dropped,
                            const std::string& executor, int64_t expires, int64_t t);
+  absl::StatusOr<AcquireResult> AcquireInOneStatement(const std::string& executor, int max, int64_t t,
+                                                      int64_t expires);
   bool postgres() const { return db_->dialect() == db::Dialect::kPostgres; }
   std::unique_ptr<db::Database> db_;
 };
