@@ -378,6 +378,14 @@ absl::StatusOr<std::unique_ptr<Database>> OpenPostgres(const PostgresConfig& con
                                                        const DatabaseOptions& options) {
   std::string conninfo = PostgresConnectionString(config);
   if (conninfo.find("connect_timeout") == std::string::npos) conninfo += " connect_timeout=5";
+  if (!options.application_name.empty()) {
+    std::string quoted;  // a libpq conninfo value: single quotes, with ' and \ escaped
+    for (char c : options.application_name) {
+      if (c == '\'' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    conninfo += " application_name='" + quoted + "'";
+  }
   auto db = std::make_unique<PostgresDatabase>(std::move(conninfo), max_open_connections, options);
   absl::Status s = db->Init();
   if (!s.ok()) return s;

@@ -193,6 +193,37 @@ TEST_CASE("queue outbox: batches are claimed oldest first, retried and deleted t
   CHECK(outbox.Done({}).ok());
 }
 
+TEST_CASE("postgres: a replica takes over the outbox claims of a replica that is gone, not of a live one",
+          "[repository][postgres]") {
+  Backend b("postgres");
+  std::unique_ptr<Store> other = b.Open();  // a second replica on the same database
+  for (const char* name : {"r1", "r2"}) {
+    Action run = MakeRun(name);
+    REQUIRE(b.actions().CreateRunAndRecord(run, QueueCommand{0, QueueCommandKind::kEnqueue, run.key, "", "", 0}).ok());
+  }
+  const auto claim_for = std::chrono::microseconds(std::chrono::seconds(30));
+  REQUIRE(other->Outbox()->Claim(1, At(100), claim_for)->size() == 1);  // r1, claimed by the live replica
+  // Within its claim time, the first replica only gets what is unclaimed.
+  absl::StatusOr<std::vector<QueueCommand>> mine = b.store->Outbox()->Claim(10, At(101), claim_for);
+  REQUIRE(mine.ok());
+  REQUIRE(mine->size() == 1);
+  CHECK((*mine)[0].key.run.name == "r2");
+  REQUIRE(b.store->Outbox()->Retry({(*mine)[0].id}, At(101), "later").ok());
+  // The claiming replica goes away (its connections close), still within its claim time: r1 is taken over now.
+  other.reset();
+  std::set<std::string> taken;  // its server processes may linger a moment after the client closed
+  CHECK(WaitFor([&] {
+    absl::StatusOr<std::vector<QueueCommand>> got = b.store->Outbox()->Claim(10, At(102), claim_for);
+    if (got.ok()) {
+      for (const QueueCommand& c : *got) taken.insert(c.key.run.name);
+    }
+    return taken.count("r1") > 0;
+  }));
+  CHECK(taken == std::set<std::string>{"r1", "r2"});
+  // And a replica never takes over its own claims early: they are still in flight.
+  CHECK(b.store->Outbox()->Claim(10, At(103), claim_for)->empty());
+}
+
 TEST_CASE("CreateActionAndRecord: concurrent children each get the outcome of creating them one at a time",
           "[repository][sqlite][postgres]") {
   Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));

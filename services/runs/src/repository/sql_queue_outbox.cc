@@ -30,9 +30,18 @@ absl::StatusOr<std::vector<QueueCommand>> SqlQueueOutbox::Claim(size_t limit, Ti
     std::string sql =
         "SELECT id, kind, org, project, domain, run_name, action_name, reason, request, attempts FROM queue_outbox "
         "WHERE next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?";
-    // Replicas sharing the database skip rows another dispatcher is claiming right now.
-    if (pg) sql += " FOR UPDATE SKIP LOCKED";
-    absl::StatusOr<Rows> rows = tx.Query(sql, {at, at, static_cast<int64_t>(limit)});
+    std::vector<Value> params = {at, at, static_cast<int64_t>(limit)};
+    if (pg) {
+      // Replicas sharing the database skip rows another dispatcher is claiming right now, unless the process that
+      // claimed them has no connection left (it died: its claim would otherwise hold them for claim_for).
+      sql =
+          "SELECT id, kind, org, project, domain, run_name, action_name, reason, request, attempts FROM queue_outbox "
+          "WHERE next_attempt_at <= ? AND (claimed_until <= ? OR (claimed_by <> '' AND claimed_by <> ? AND NOT "
+          "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = ? || claimed_by))) "
+          "ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED";
+      params = {at, at, owner_, std::string(kOwnerApplicationPrefix), static_cast<int64_t>(limit)};
+    }
+    absl::StatusOr<Rows> rows = tx.Query(sql, params);
     if (!rows.ok()) return rows.status();
     for (const Row& r : *rows) {
       QueueCommand c;
@@ -49,8 +58,8 @@ absl::StatusOr<std::vector<QueueCommand>> SqlQueueOutbox::Claim(size_t limit, Ti
     std::vector<int64_t> ids;
     for (const QueueCommand& c : out) ids.push_back(c.id);
     return tx
-        .Exec("UPDATE queue_outbox SET claimed_until = ? WHERE " + db::IdIn(tx.dialect(), "id"),
-              {at + claim_for.count(), db::IdsParam(tx.dialect(), ids)})
+        .Exec("UPDATE queue_outbox SET claimed_until = ?, claimed_by = ? WHERE " + db::IdIn(tx.dialect(), "id"),
+              {at + claim_for.count(), owner_, db::IdsParam(tx.dialect(), ids)})
         .status();
   });
   if (!s.ok()) return s;
@@ -70,7 +79,7 @@ absl::Status SqlQueueOutbox::Retry(const std::vector<int64_t>& ids, TimePoint ne
   if (ids.empty()) return absl::OkStatus();
   return db_.Write("QueueCommandRetry", [&](Tx& tx) -> absl::Status {
     return tx
-        .Exec("UPDATE queue_outbox SET attempts = attempts + 1, next_attempt_at = ?, claimed_until = 0, "
+        .Exec("UPDATE queue_outbox SET attempts = attempts + 1, next_attempt_at = ?, claimed_until = 0, claimed_by = '', "
               "last_error = ? WHERE " + db::IdIn(tx.dialect(), "id"),
               {Micros(next_attempt_at), error.substr(0, 500), db::IdsParam(tx.dialect(), ids)})
         .status();
@@ -79,7 +88,7 @@ absl::Status SqlQueueOutbox::Retry(const std::vector<int64_t>& ids, TimePoint ne
 
 absl::Status SqlQueueOutbox::ReleaseClaims() {
   return db_.Write("ReleaseQueueClaims", [&](Tx& tx) -> absl::Status {
-    return tx.Exec("UPDATE queue_outbox SET claimed_until = 0 WHERE claimed_until <> 0").status();
+    return tx.Exec("UPDATE queue_outbox SET claimed_until = 0, claimed_by = '' WHERE claimed_until <> 0").status();
   });
 }
 

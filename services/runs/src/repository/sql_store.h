@@ -80,6 +80,10 @@ class SqlTaskRepository final : public TaskRepository {
 class SqlQueueOutbox final : public QueueOutbox {
  public:
   explicit SqlQueueOutbox(db::Database& db) : db_(db) {}
+  // PostgreSQL: this process's instance id; its pooled connections are named "flyte-runs <owner>" in
+  // pg_stat_activity (kOwnerApplicationPrefix). Claims record it, and a claim whose owner has no connection left
+  // (the process died) is taken over at once rather than after claim_for.
+  void set_owner(std::string owner) { owner_ = std::move(owner); }
   absl::StatusOr<std::vector<QueueCommand>> Claim(size_t limit, TimePoint now,
                                                   std::chrono::microseconds claim_for) override;
   absl::Status Done(const std::vector<int64_t>& ids) override;
@@ -92,7 +96,10 @@ class SqlQueueOutbox final : public QueueOutbox {
 
  private:
   db::Database& db_;
+  std::string owner_;
 };
+
+inline constexpr char kOwnerApplicationPrefix[] = "flyte-runs ";
 
 // Owns the database and both repositories.
 class SqlStore : public Store {
@@ -107,6 +114,7 @@ class SqlStore : public Store {
 
  protected:
   SqlActionRepository& sql_actions() { return actions_; }
+  SqlQueueOutbox& sql_outbox() { return outbox_; }
 
  private:
   std::unique_ptr<db::Database> db_;

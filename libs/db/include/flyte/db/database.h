@@ -86,6 +86,8 @@ struct DatabaseOptions {
   // Table Migrate() records applied versions in. Services sharing one database (flyte-manager, or runs and queue
   // on one PostgreSQL database) each need their own, since every service numbers its migrations from 1.
   std::string migrations_table = "schema_migrations";
+  // PostgreSQL: application_name of every pooled connection, as pg_stat_activity shows it ('' = libpq's default).
+  std::string application_name;
   // PostgreSQL: ANALYZE young, fast-growing tables (see src/pg_statistics.h). Off only in tests of that keeper.
   bool keep_planner_statistics = true;
 };

@@ -1,14 +1,25 @@
 #include "repository/postgres/postgres_store.h"
 
 #include <iostream>
+#include <random>
+
+#include <fmt/format.h>
 
 namespace flyte::runs {
 
 absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const db::PostgresConfig& config, int max_open,
                                                                    const db::DatabaseOptions& options) {
-  absl::StatusOr<std::unique_ptr<db::Database>> database = db::OpenPostgres(config, max_open, options);
+  // A random instance id names this process's connections, so that other replicas can tell its outbox claims
+  // from those of a process that died (SqlQueueOutbox::set_owner).
+  std::random_device rd;
+  const std::string instance = fmt::format("{:08x}{:08x}", rd(), rd());
+  db::DatabaseOptions named = options;
+  named.application_name = kOwnerApplicationPrefix + instance;
+  absl::StatusOr<std::unique_ptr<db::Database>> database = db::OpenPostgres(config, max_open, named);
   if (!database.ok()) return database.status();
-  return std::make_unique<PostgresStore>(std::move(*database), config);
+  auto store = std::make_unique<PostgresStore>(std::move(*database), config);
+  store->sql_outbox().set_owner(instance);
+  return store;
 }
 
 PostgresStore::~PostgresStore() {
