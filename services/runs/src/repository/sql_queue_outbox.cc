@@ -27,20 +27,20 @@ absl::StatusOr<std::vector<QueueCommand>> SqlQueueOutbox::Claim(size_t limit, Ti
   const int64_t at = Micros(now);
   absl::Status s = db_.Write("ClaimQueueCommands", [&](Tx& tx) -> absl::Status {
     out.clear();
-    std::string sql =
+    constexpr char kSelect[] =
         "SELECT id, kind, org, project, domain, run_name, action_name, reason, request, attempts FROM queue_outbox "
-        "WHERE next_attempt_at <= ? AND claimed_until <= ? ORDER BY id LIMIT ?";
-    std::vector<Value> params = {at, at, static_cast<int64_t>(limit)};
-    if (pg) {
-      // Replicas sharing the database skip rows another dispatcher is claiming right now, unless the process that
-      // claimed them has no connection left (it died: its claim would otherwise hold them for claim_for).
-      sql =
-          "SELECT id, kind, org, project, domain, run_name, action_name, reason, request, attempts FROM queue_outbox "
-          "WHERE next_attempt_at <= ? AND (claimed_until <= ? OR (claimed_by <> '' AND claimed_by <> ? AND NOT "
-          "EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = ? || claimed_by))) "
-          "ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED";
-      params = {at, at, owner_, std::string(kOwnerApplicationPrefix), static_cast<int64_t>(limit)};
-    }
+        "WHERE next_attempt_at <= ? AND ";
+    // SQLite: this process owns the file. PostgreSQL: replicas sharing the database skip rows another dispatcher is
+    // claiming right now, unless the process that claimed them has no connection left (it died: its claim would
+    // otherwise hold them for claim_for).
+    const std::string sql =
+        std::string(kSelect) +
+        (pg ? "(claimed_until <= ? OR (claimed_by <> '' AND claimed_by <> ? AND NOT EXISTS (SELECT 1 FROM "
+              "pg_stat_activity WHERE application_name = ? || claimed_by))) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED"
+            : "claimed_until <= ? ORDER BY id LIMIT ?");
+    const std::vector<Value> params =
+        pg ? std::vector<Value>{at, at, owner_, std::string(kOwnerApplicationPrefix), static_cast<int64_t>(limit)}
+           : std::vector<Value>{at, at, static_cast<int64_t>(limit)};
     absl::StatusOr<Rows> rows = tx.Query(sql, params);
     if (!rows.ok()) return rows.status();
     for (const Row& r : *rows) {
