@@ -4,8 +4,8 @@
 #include <mutex>
 #include <random>
 #include <set>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -251,11 +251,10 @@ absl::StatusOr<AcquireResult> SqlQueueBackend::Acquire(const std::string& execut
   bool any = false;
   absl::Status probe = db_->Read("queue.acquire_probe", [&](db::Tx& tx) -> absl::Status {
     absl::StatusOr<db::Rows> rows = tx.Query(
-        "SELECT (SELECT id FROM queue_entries WHERE state = 0 ORDER BY id LIMIT 1), "
-        "(SELECT id FROM queue_entries WHERE state = 1 AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT 1)",
-        {t});
+        "SELECT id FROM queue_entries WHERE state = 0 "
+        "UNION ALL SELECT id FROM queue_entries WHERE state = 1 AND lease_expires_at <= ? LIMIT 1", {t});
     if (!rows.ok()) return rows.status();
-    any = !rows->empty() && (!rows->front().IsNull(0) || !rows->front().IsNull(1));
+    any = !rows->empty();
     return absl::OkStatus();
   });
   if (!probe.ok()) return probe;
@@ -311,25 +310,25 @@ absl::StatusOr<AcquireResult> SqlQueueBackend::Acquire(const std::string& execut
 // nothing was leased).
 absl::StatusOr<AcquireResult> SqlQueueBackend::AcquireInOneStatement(const std::string& executor, int max, int64_t t,
                                                                      int64_t expires) {
-  // $n parameters, each used where it is needed: $1 now, $2 max, $3 now (updated_at), $4 executor, $5 expiry.
+  // $n parameters, each used where it is needed: $1 now, $2 max, $3 executor, $4 expiry.
   static const std::string sql = std::string(
       "WITH expired AS (SELECT id FROM queue_entries WHERE state = 1 AND lease_expires_at <= $1 "
       "  AND abort_requested = 0 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED), "
       "ready AS (SELECT id FROM queue_entries WHERE state = 0 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED), "
       "picked AS (SELECT id, reclaimed FROM (SELECT id, true AS reclaimed FROM expired UNION ALL "
       "  SELECT id, false FROM ready) AS p ORDER BY reclaimed DESC, id LIMIT $2), "
-      "dropped AS (UPDATE queue_entries SET state = 2, lease_expires_at = NULL, updated_at = $3 WHERE id IN ("
+      "dropped AS (UPDATE queue_entries SET state = 2, lease_expires_at = NULL, updated_at = $1 WHERE id IN ("
       "  SELECT id FROM queue_entries WHERE state = 1 AND lease_expires_at <= $1 AND abort_requested = 1 "
       "  LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING id), "
       "leased AS (UPDATE queue_entries AS q SET state = 1, lease_id = replace(gen_random_uuid()::text, '-', ''), "
-      "  lease_owner = $4, lease_expires_at = $5, delivery_count = q.delivery_count + 1, updated_at = $3 "
+      "  lease_owner = $3, lease_expires_at = $4, delivery_count = q.delivery_count + 1, updated_at = $1 "
       "  FROM picked WHERE q.id = picked.id RETURNING picked.reclaimed, ") +
       QualifiedColumns("q") + ") " +
       "SELECT (SELECT count(*) FROM dropped), leased.* FROM (SELECT 1) AS one LEFT JOIN leased ON true "
       "ORDER BY leased.reclaimed DESC, leased.id";
   AcquireResult result;
   absl::Status s = db_->WriteStatement("queue.acquire", [&](db::Tx& tx) -> absl::Status {
-    absl::StatusOr<db::Rows> rows = tx.Query(sql, {t, int64_t{max}, t, executor, expires});
+    absl::StatusOr<db::Rows> rows = tx.Query(sql, {t, int64_t{max}, executor, expires});
     if (!rows.ok()) return rows.status();
     result = AcquireResult{};
     for (const db::Row& r : *rows) {

@@ -171,7 +171,7 @@ absl::Status SqlActionRepository::CreateActionAndRecordInOneStatement(const Acti
                                      EncodeActionChange(change)}) {
     params.push_back(std::move(v));
   }
-  const std::string sql =
+  static const std::string sql =
       std::string("WITH found AS (SELECT coalesce(bool_or(name = ?), false) AS run, "
                   "coalesce(bool_or(name = ?), false) AS parent FROM actions "
                   "WHERE org = ? AND project = ? AND domain = ? AND run_name = ? AND name IN (?, ?)), "
