@@ -8,7 +8,7 @@ if(NOT CMAKE_CXX_COMPILER_LAUNCHER)
 endif()
 
 add_library(flyte_warnings INTERFACE)
-target_compile_options(flyte_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter)
+target_compile_options(flyte_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
 
 # flyte_cc_library(NAME x SRCS a.cc [PUBLIC_DEPS ...] [PRIVATE_DEPS ...] [INCLUDE_DIR dir])
 # Makes STATIC target flyte_<x> with alias flyte::<x>; `include/` (or INCLUDE_DIR) is its public header root.

@@ -310,6 +310,15 @@ std::optional<Section> Section::Child(std::string_view key) {
   return Section(std::move(child), KeyPath(key), problems_);
 }
 
+bool Section::RawYaml(std::string_view key, std::string* out) {
+  known_.emplace_back(key);
+  if (!Has(key)) return false;
+  YAML::Emitter emitter;
+  emitter << node_->node[std::string(key)];
+  *out = emitter.c_str();
+  return true;
+}
+
 void Section::Ignore(std::string_view key) { known_.emplace_back(key); }
 
 void Section::Finish() {

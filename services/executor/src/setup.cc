@@ -55,6 +55,9 @@ absl::StatusOr<std::unique_ptr<ExecutorModule>> ExecutorModule::Create(const Con
                                                                       metrics::Registry* metrics,
                                                                       std::shared_ptr<grpc::Channel> queue,
                                                                       std::shared_ptr<grpc::Channel> runs) {
+  if (config.runtime == Runtime::kKubernetes) {
+    return absl::UnimplementedError("executor.runtime kubernetes is not available in this build yet");
+  }
   auto p = std::make_unique<Parts>();
   ExecutorOptions options = ToExecutorOptions(config);
   absl::StatusOr<std::unique_ptr<Journal>> journal = Journal::Open(options.runtime.data_root + "/.executor");

@@ -18,6 +18,18 @@ void ReadSchema(config::Section& root, Config* out) {
   config::Problems& problems = *root.problems();
   if (std::optional<config::Section> queue = root.Child("queue")) {
     config::ParseServer(*queue, "server", &cfg.server.host, &cfg.server.port);
+    std::string backend = "sql";
+    queue->Enum("backend", &backend, {"sql", "kubernetes"});
+    cfg.backend = backend == "kubernetes" ? Backend::kKubernetes : Backend::kSql;
+    if (std::optional<config::Section> kube = queue->Child("kubernetes")) {
+      kube->String("namespace", &cfg.kubernetes.ns);
+      kube->String("kubeconfig", &cfg.kubernetes.kubeconfig);
+      kube->Finish();
+      if (cfg.kubernetes.ns.empty()) problems.Add("queue.kubernetes.namespace", "must not be empty");
+      if (cfg.backend != Backend::kKubernetes) {
+        problems.Add("queue.kubernetes", "only used with queue.backend: kubernetes");
+      }
+    }
     queue->Duration("leaseDuration", &cfg.lease_duration);
     queue->Int("maxWaitMs", &cfg.max_wait_ms, 0, 300000);
     queue->Duration("pollInterval", &cfg.poll_interval);
@@ -34,6 +46,9 @@ void ReadSchema(config::Section& root, Config* out) {
   }
   if (std::optional<config::Section> database = root.Child("database")) {
     config::ParseDatabase(*database, &cfg.database);
+    if (cfg.backend == Backend::kKubernetes) {
+      problems.Add("database", "not used with queue.backend: kubernetes (the queue is the TaskAction resources)");
+    }
   }
   if (std::optional<config::Section> logger = root.Child("logger")) {
     config::ParseLogger(*logger, &cfg.logger);

@@ -17,8 +17,19 @@ struct ServerConfig {
   int port = 8089;  // 0 picks a free port (tests)
 };
 
+// Where queued actions live: `sql` (the database below; executors take leases) or `kubernetes` (TaskAction
+// custom resources an executor with executor.runtime kubernetes reconciles; no database is used).
+enum class Backend { kSql, kKubernetes };
+
+struct KubernetesConfig {
+  std::string ns = "flyte";  // queue.kubernetes.namespace: where TaskActions are created
+  std::string kubeconfig;    // queue.kubernetes.kubeconfig: "" = $KUBECONFIG, in-cluster, or ~/.kube/config
+};
+
 struct Config {
   ServerConfig server;                                          // queue.server
+  Backend backend = Backend::kSql;                              // queue.backend: sql | kubernetes
+  KubernetesConfig kubernetes;                                  // queue.kubernetes
   std::chrono::milliseconds lease_duration{15000};              // queue.leaseDuration
   int max_wait_ms = 30000;                                      // queue.maxWaitMs: cap on Acquire's wait_ms
   std::chrono::milliseconds poll_interval{1000};                // queue.pollInterval: re-check while waiting

@@ -6,7 +6,9 @@
 #include "flyte/app/log.h"
 #include "flyte/app/main.h"
 #include "flyte/common/work_pool.h"
+#include "flyte/kube/client.h"
 #include "repository/backend_factory.h"
+#include "repository/kubernetes_action_queue.h"
 
 namespace flyte::queue {
 
@@ -27,7 +29,11 @@ QueueOptions ToQueueOptions(const Config& config) {
 
 QueueModule::QueueModule(rpc::Router& router, QueueBackend& backend, metrics::Registry* metrics,
                          const QueueOptions& options, common::Clock& clock)
-    : use_cases_(std::make_unique<QueueUseCases>(backend, clock, metrics, options)) {
+    : QueueModule(router, backend, &backend, metrics, options, clock) {}
+
+QueueModule::QueueModule(rpc::Router& router, ActionQueue& queue, QueueBackend* leases, metrics::Registry* metrics,
+                         const QueueOptions& options, common::Clock& clock)
+    : use_cases_(std::make_unique<QueueUseCases>(queue, leases, clock, metrics, options)) {
   api::RegisterQueueApi(router, *use_cases_);
   use_cases_->StartMaintenance();
 }
@@ -40,7 +46,10 @@ struct QueueService::Parts {
   Config config;
   std::unique_ptr<metrics::Registry> metrics;
   std::unique_ptr<common::WorkPool> pool;
-  std::unique_ptr<QueueBackend> backend;
+  std::unique_ptr<QueueBackend> backend;          // queue.backend sql
+  std::unique_ptr<kube::Client> kube;             // queue.backend kubernetes
+  std::unique_ptr<KubernetesActionQueue> kube_queue;
+  ActionQueue* queue = nullptr;
   std::unique_ptr<rpc::Router> router;
   std::unique_ptr<QueueModule> module;
   std::unique_ptr<rpc::Server> server;
@@ -56,27 +65,42 @@ absl::StatusOr<std::unique_ptr<QueueService>> QueueService::Create(const Config&
       "queue-db", static_cast<size_t>(config.worker_threads + config.max_waiting_acquires),
       config.max_queued_requests);
 
-  BackendOptions backend_options;
-  metrics::Registry* registry = p->metrics.get();
-  backend_options.query_hook = [registry](std::string_view op, double seconds) {
-    registry->ObserveDbQuery("queue", op, seconds);
-  };
-  absl::StatusOr<std::unique_ptr<QueueBackend>> backend = OpenQueueBackend(config.database, backend_options);
-  if (!backend.ok()) {
-    return absl::Status(backend.status().code(), "opening " + db::Describe(config.database) + ": " +
-                                                     std::string(backend.status().message()));
+  if (config.backend == Backend::kKubernetes) {
+    absl::StatusOr<kube::ClusterConfig> cluster = kube::ResolveClusterConfig(config.kubernetes.kubeconfig);
+    if (!cluster.ok()) return cluster.status();
+    kube::ClientOptions client_options;
+    client_options.metrics = p->metrics.get();
+    client_options.user_agent = "flyte-cpp queue-service";
+    absl::StatusOr<std::unique_ptr<kube::Client>> client = kube::Client::Create(*cluster, client_options);
+    if (!client.ok()) return client.status();
+    p->kube = std::move(*client);
+    p->kube_queue = std::make_unique<KubernetesActionQueue>(*p->kube, config.kubernetes.ns);
+    p->queue = p->kube_queue.get();
+  } else {
+    BackendOptions backend_options;
+    metrics::Registry* registry = p->metrics.get();
+    backend_options.query_hook = [registry](std::string_view op, double seconds) {
+      registry->ObserveDbQuery("queue", op, seconds);
+    };
+    absl::StatusOr<std::unique_ptr<QueueBackend>> backend = OpenQueueBackend(config.database, backend_options);
+    if (!backend.ok()) {
+      return absl::Status(backend.status().code(), "opening " + db::Describe(config.database) + ": " +
+                                                       std::string(backend.status().message()));
+    }
+    p->backend = std::move(*backend);
+    p->queue = p->backend.get();
   }
-  p->backend = std::move(*backend);
 
   p->router = std::make_unique<rpc::Router>(p->pool.get());
-  p->module = std::make_unique<QueueModule>(*p->router, *p->backend, p->metrics.get(), ToQueueOptions(config));
+  p->module = std::make_unique<QueueModule>(*p->router, *p->queue, p->backend.get(), p->metrics.get(),
+                                            ToQueueOptions(config));
 
   rpc::ServerOptions options;
   options.host = config.server.host;
   options.port = config.server.port;
   options.max_message_bytes = config.max_message_bytes;
-  QueueBackend* backend_ptr = p->backend.get();
-  options.readiness = [backend_ptr] { return backend_ptr->Ping(); };
+  ActionQueue* queue_ptr = p->queue;
+  options.readiness = [queue_ptr] { return queue_ptr->Ping(); };
   options.metrics = p->metrics.get();
   p->server = std::make_unique<rpc::Server>(p->router.get(), options);
   return std::unique_ptr<QueueService>(new QueueService(std::move(p)));
@@ -90,9 +114,15 @@ absl::Status QueueService::Start() {
   absl::Status s = parts_->server->Start();
   if (!s.ok()) return s;
   parts_->started = true;
-  FLYTE_LOG(kInfo, "queue-service listening on {}:{} (gRPC and Connect), database {}, lease {}",
-            parts_->config.server.host, parts_->server->port(), db::Describe(parts_->config.database),
-            config::FormatDuration(parts_->config.lease_duration));
+  if (parts_->kube) {
+    FLYTE_LOG(kInfo, "queue-service listening on {}:{} (gRPC and Connect), TaskActions in namespace {} of {} ({})",
+              parts_->config.server.host, parts_->server->port(), parts_->config.kubernetes.ns,
+              parts_->kube->config().server, parts_->kube->config().source);
+  } else {
+    FLYTE_LOG(kInfo, "queue-service listening on {}:{} (gRPC and Connect), database {}, lease {}",
+              parts_->config.server.host, parts_->server->port(), db::Describe(parts_->config.database),
+              config::FormatDuration(parts_->config.lease_duration));
+  }
   return absl::OkStatus();
 }
 
@@ -100,7 +130,11 @@ int QueueService::port() const { return parts_->started ? parts_->server->port()
 rpc::Server& QueueService::server() { return *parts_->server; }
 metrics::Registry& QueueService::metrics() { return *parts_->metrics; }
 QueueModule& QueueService::module() { return *parts_->module; }
-QueueBackend& QueueService::backend() { return *parts_->backend; }
+ActionQueue& QueueService::queue() { return *parts_->queue; }
+QueueBackend& QueueService::backend() {
+  if (!parts_->backend) std::abort();  // a caller bug: only the SQL backend has leases
+  return *parts_->backend;
+}
 
 void QueueService::Shutdown() {
   Parts& p = *parts_;
@@ -115,6 +149,8 @@ void QueueService::Shutdown() {
   p.server.reset();
   p.module.reset();
   p.router.reset();
+  p.kube_queue.reset();
+  p.kube.reset();
   p.backend.reset();
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Builds the queue-service object graph:
 //   WorkPool (workerThreads + maxWaitingAcquires threads, so parked long-polls never starve other calls)
-//   -> metrics Registry -> QueueBackend (OpenQueueBackend: SQLite or PostgreSQL, migrated)
+//   -> metrics Registry -> the queue: a QueueBackend (OpenQueueBackend: SQLite or PostgreSQL, migrated), or with
+//      queue.backend kubernetes a kube::Client and a KubernetesActionQueue (TaskActions; no leases, no database)
 //   -> QueueModule (use cases + maintenance thread, QueueService, EnqueueBatchService and LeaseService registered
 //      on a Router)
 //   -> one-port rpc::Server (gRPC + Connect, /healthz, /readyz = backend Ping, /metrics).
@@ -29,6 +30,9 @@ class QueueModule {
  public:
   QueueModule(rpc::Router& router, QueueBackend& backend, metrics::Registry* metrics, const QueueOptions& options,
               common::Clock& clock = common::Clock::System());
+  // A queue without leases (Kubernetes): LeaseService answers FAILED_PRECONDITION.
+  QueueModule(rpc::Router& router, ActionQueue& queue, QueueBackend* leases, metrics::Registry* metrics,
+              const QueueOptions& options, common::Clock& clock = common::Clock::System());
   ~QueueModule();  // Shutdown()
 
   QueueUseCases& use_cases() { return *use_cases_; }
@@ -56,6 +60,8 @@ class QueueService {
   rpc::Server& server();
   metrics::Registry& metrics();
   QueueModule& module();
+  ActionQueue& queue();
+  // The SQL backend; only with queue.backend sql (aborts otherwise).
   QueueBackend& backend();
 
   // Ordered: wake long-polls -> stop accepting and drain in-flight calls -> stop workers -> close the database.

@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "action_queue_cases.h"
 #include "flyte/testing/postgres.h"
 #include "flyte/testing/temp.h"
 #include "repository/backend_factory.h"
@@ -48,19 +49,8 @@ class Fixture {
   flyte::db::DatabaseConfig config_;
 };
 
-ActionKey Key(const std::string& action, const std::string& run = "r1") {
-  return ActionKey{RunKey{"org", "proj", "dev", run}, action};
-}
-
-NewEntry Entry(const std::string& action, const std::string& run = "r1",
-               std::optional<std::string> parent = std::nullopt) {
-  NewEntry e;
-  e.key = Key(action, run);
-  e.parent = std::move(parent);
-  e.payload = std::string("payload\0of ", 11) + action;
-  e.spec = SpecKind::kTask;
-  return e;
-}
+using cases::Entry;
+using cases::Key;
 
 }  // namespace
 

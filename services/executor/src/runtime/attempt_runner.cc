@@ -1,7 +1,5 @@
 #include "runtime/attempt_runner.h"
 
-#include <time.h>
-
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -10,30 +8,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "flyteidl2/core/execution.pb.h"
-#include "flyteidl2/core/tasks.pb.h"
-#include "flyteidl2/task/task_definition.pb.h"
+#include "runtime/task_launch.h"
 #include "runtime/template_substitution.h"
 
 namespace flyte::executor {
 namespace {
-
-// RFC 3339 in UTC with exactly six fractional digits: what Python's datetime.fromisoformat reads on every version.
-std::string Rfc3339(common::TimePoint t) {
-  int64_t us = common::ToUnixMicros(t);
-  time_t secs = static_cast<time_t>(us / 1'000'000);
-  int64_t frac = us % 1'000'000;
-  if (frac < 0) {
-    frac += 1'000'000;
-    --secs;
-  }
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lld+00:00", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(frac));
-  return buf;
-}
 
 std::string ReadTail(const std::string& path, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
@@ -85,27 +64,15 @@ void AttemptRunner::Report(ActionTransition t) {
 }
 
 void AttemptRunner::Start() {
-  flyteidl2::core::TaskTemplate tmpl;
-  std::string problem;
-  if (!action_.task_template.empty()) {
-    if (!tmpl.ParseFromString(action_.task_template)) problem = "task template does not parse";
-  } else if (!action_.task_spec.empty()) {
-    flyteidl2::task::TaskSpec spec;
-    if (!spec.ParseFromString(action_.task_spec)) {
-      problem = "task spec does not parse";
-    } else {
-      tmpl = spec.task_template();
-    }
-  } else {
-    problem = "the action carries no task";
-  }
-  if (problem.empty() && !tmpl.has_container()) {
-    problem = absl::StrCat("task type '", tmpl.type(), "' has no container: the local process runtime runs "
+  absl::StatusOr<TaskToRun> task = ParseTask(action_);
+  std::string problem = task.ok() ? "" : std::string(task.status().message());
+  if (problem.empty() && !task->tmpl.has_container()) {
+    problem = absl::StrCat("task type '", task->tmpl.type(), "' has no container: the local process runtime runs "
                            "container tasks only");
   }
   if (problem.empty()) {
-    for (const std::string& c : tmpl.container().command()) command_.push_back(c);
-    for (const std::string& a : tmpl.container().args()) command_.push_back(a);
+    command_ = task->command;
+    command_.insert(command_.end(), task->args.begin(), task->args.end());
     if (command_.empty()) problem = "the task's container has neither command nor args";
   }
   if (!problem.empty()) {
@@ -116,14 +83,9 @@ void AttemptRunner::Start() {
     Report(std::move(t));
     return;
   }
-  for (const auto& kv : tmpl.container().env()) container_env_.emplace_back(kv.key(), kv.value());
-  max_retries_ = action_.max_retries.value_or(static_cast<int>(tmpl.metadata().retries().retries()));
-  if (action_.timeout.has_value()) {
-    timeout_ = *action_.timeout;
-  } else {
-    const auto& d = tmpl.metadata().timeout();
-    timeout_ = std::chrono::milliseconds(d.seconds() * 1000 + d.nanos() / 1'000'000);
-  }
+  container_env_ = task->container_env;
+  max_retries_ = task->max_retries;
+  timeout_ = task->timeout;
   RunAttempt(action_.attempt);
 }
 
@@ -147,32 +109,8 @@ void AttemptRunner::RunAttempt(int attempt) {
   }
   const AttemptPaths& p = *planned;
 
-  std::string input_prefix = action_.input_uri;
-  std::string input_file;
-  if (absl::EndsWith(input_prefix, ".pb")) {
-    input_file = input_prefix;
-    input_prefix = input_prefix.substr(0, input_prefix.rfind('/'));
-  } else if (!input_prefix.empty()) {
-    while (absl::EndsWith(input_prefix, "/")) input_prefix.pop_back();
-    input_file = input_prefix + "/inputs.pb";
-  }
   std::string run_base = ToFileUri(p.run_dir);
-  TemplateVars vars;
-  vars.Set("input", input_file)
-      .Set("inputPrefix", input_prefix)
-      .Set("outputPrefix", ToFileUri(p.output_dir))
-      .Set("rawOutputDataPrefix", ToFileUri(p.raw_output_dir))
-      .Set("checkpointOutputPrefix", ToFileUri(p.checkpoint_dir))
-      .Set("prevCheckpointPrefix", p.prev_checkpoint_dir.empty() ? "" : ToFileUri(p.prev_checkpoint_dir))
-      .Set("runName", action_.key.run_name)
-      .Set("actionName", action_.key.action_name)
-      .Set("runStartTime", Rfc3339(action_.run_start_time))
-      .Set("perRetryUniqueKey", absl::StrCat(action_.key.run_name, "-", action_.key.action_name, "-", attempt))
-      .Set("taskRetryAttempt", absl::StrCat(attempt - 1))
-      .Set("runBase", run_base)
-      .Set("project", action_.key.project)
-      .Set("domain", action_.key.domain)
-      .Set("org", action_.key.org.empty() ? context_.env.default_org : action_.key.org);
+  TemplateVars vars = AttemptTemplateVars(action_, p, attempt, context_.env.default_org);
   Substituted argv = SubstituteTemplates(command_, vars);
 
   LaunchSpec spec;
@@ -251,19 +189,10 @@ void AttemptRunner::OnExit(int attempt, const ProcessExit& exit) {
     t = Make(attempt, Phase::kFailed);
     t.error = ActionError{"SpawnFailed", std::string(exit.start_error.message()), ErrorKind::kSystem, false};
     t.cluster_event = what;
-  } else if (std::ifstream err_in(p.error_path, std::ios::binary); err_in) {
+  } else if (std::optional<ActionError> doc_error = ReadErrorDocument(p.error_path)) {
     // The SDK reports task errors by writing error.pb and exiting 0: the exit code alone is not the verdict.
-    flyteidl2::core::ErrorDocument doc;
     t = Make(attempt, Phase::kFailed);
-    if (doc.ParseFromIstream(&err_in)) {
-      const auto& ce = doc.error();
-      ErrorKind kind = ce.origin() == flyteidl2::core::ExecutionError::SYSTEM ? ErrorKind::kSystem : ErrorKind::kUser;
-      t.error = ActionError{ce.code().empty() ? "UserError" : ce.code(), ce.message(), kind,
-                            ce.kind() == flyteidl2::core::ContainerError::RECOVERABLE};
-    } else {
-      t.error = ActionError{"BadErrorDocument", absl::StrCat(p.error_path, " is not a flyteidl2.core.ErrorDocument"),
-                            ErrorKind::kSystem, false};
-    }
+    t.error = std::move(doc_error);
     t.cluster_event = absl::StrCat("process ", what, "; error document found at ", ToFileUri(p.error_path));
   } else if (exit.outcome == ProcessExit::Outcome::kExited && exit.exit_code == 0) {
     t = Make(attempt, Phase::kSucceeded);

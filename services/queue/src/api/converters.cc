@@ -32,6 +32,13 @@ NewEntry ToNewEntry(const flyteidl2::workflow::EnqueueActionRequest& req) {
       e.spec = SpecKind::kNone;
   }
   e.payload = req.SerializeAsString();
+  if (req.has_task() && req.task().has_spec()) {
+    e.task_type = req.task().spec().task_template().type();
+    e.short_name = req.task().spec().short_name();
+  }
+  e.input_uri = req.input_uri();
+  e.run_output_base = req.run_output_base();
+  e.group = req.group();
   return e;
 }
 

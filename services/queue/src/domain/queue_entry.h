@@ -51,6 +51,12 @@ struct NewEntry {
   std::optional<std::string> parent;  // parent action name within the same run
   std::string payload;                // serialized EnqueueActionRequest, verbatim
   SpecKind spec = SpecKind::kNone;
+  // Read from the request for display (TaskAction spec fields, printer columns); the payload stays the truth.
+  std::string task_type;
+  std::string short_name;
+  std::string input_uri;
+  std::string run_output_base;
+  std::string group;
 };
 
 struct QueueEntry {

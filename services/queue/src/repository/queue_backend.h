@@ -1,6 +1,11 @@
 #pragma once
-// Persistence port of the queue. The SQL implementation (SQLite and PostgreSQL, repository/sql_queue_backend.h)
-// passes tests/backend_conformance_test.cc; a Kubernetes TaskAction backend would implement the same interface.
+// Persistence ports of the queue, in two halves:
+//  * ActionQueue: what QueueService needs (runs-service enqueues and aborts). Implemented by the SQL backend
+//    (SQLite and PostgreSQL, repository/sql_queue_backend.h) and by the Kubernetes backend (TaskAction custom
+//    resources, repository/kubernetes_action_queue.h); both pass tests/action_queue_conformance_test.cc.
+//  * QueueBackend: an ActionQueue that also hands its entries to executors under leases (LeaseService, the local
+//    process runtime). The SQL backend only, tested by tests/backend_conformance_test.cc. On Kubernetes the
+//    executor reconciles TaskActions instead, so there are no leases.
 //
 // Guarantees every implementation gives:
 //  * Enqueue is idempotent per ActionKey: a second enqueue of the same key (whatever its state) changes nothing.
@@ -9,7 +14,7 @@
 //    sharing a PostgreSQL database) never receive the same entry with overlapping leases.
 //  * Lease ids are unique per hand-out, so a stale lease id never matches a newer lease of the same entry.
 //
-// Thread-safe. Never throws: database unreachable -> kUnavailable, anything unexpected -> kInternal.
+// Thread-safe. Never throws: store unreachable -> kUnavailable, anything unexpected -> kInternal.
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -34,29 +39,38 @@ struct HeartbeatResult {
 
 struct QueueDepth {
   int64_t ready = 0;
-  int64_t leased = 0;  // includes leases past expiry not yet handed out again
-  int64_t done = 0;    // kept for doneRetention
+  int64_t leased = 0;  // includes leases past expiry not yet handed out again (Kubernetes: being run)
+  int64_t done = 0;    // kept for doneRetention (Kubernetes: finished TaskActions not yet deleted)
 };
 
-class QueueBackend {
+class ActionQueue {
  public:
-  virtual ~QueueBackend() = default;
+  virtual ~ActionQueue() = default;
 
   // Stores a READY entry. Returns true if it was new, false if the key was already queued (no change).
   // kInvalidArgument never (callers validate with ValidateNewEntry).
   virtual absl::StatusOr<bool> Enqueue(const NewEntry& entry, TimePoint now) = 0;
-  // Enqueue for each entry, in order, in one transaction: one result each (true = new; a key already queued, or
-  // repeated within the batch, is false). A failure stores none of them.
+  // Enqueue for each entry, in order: one result each (true = new; a key already queued, or repeated within the
+  // batch, is false). SQL: one transaction, a failure stores none of them. Kubernetes: one object each, a failure
+  // may leave the earlier ones stored (enqueueing them again is idempotent).
   virtual absl::StatusOr<std::vector<bool>> EnqueueMany(const std::vector<NewEntry>& entries, TimePoint now) = 0;
 
-  // Flags every not-DONE entry of the run aborted; READY ones become DONE at once. Returns how many were
-  // flagged (0 if the run has nothing queued: not an error).
+  // Asks every unfinished entry of the run to stop: READY ones never run. Returns how many were flagged (0 if
+  // the run has nothing queued: not an error).
   virtual absl::StatusOr<int64_t> AbortRun(const RunKey& run, const std::string& reason, TimePoint now) = 0;
-  // Same for one action and every descendant reachable through parent links. kNotFound if the action was never
-  // enqueued (or its DONE row was already cleaned up).
+  // Same for one action and every descendant. kNotFound if the action was never enqueued (or is cleaned up).
   virtual absl::StatusOr<int64_t> AbortAction(const ActionKey& action, const std::string& reason,
                                               TimePoint now) = 0;
 
+  // The entry of `key` (key, parent, payload, abort flag, state); kNotFound if absent.
+  virtual absl::StatusOr<QueueEntry> Get(const ActionKey& key) = 0;
+  virtual absl::StatusOr<QueueDepth> Depth() = 0;
+  // kUnavailable if the backing store cannot be reached (readiness).
+  virtual absl::Status Ping() = 0;
+};
+
+class QueueBackend : public ActionQueue {
+ public:
   // Leases up to `max` entries to `executor` until now + lease_duration: READY ones and LEASED ones whose lease
   // expired (those count as expired), oldest first. delivery_count + 1 for each. Expired leases of aborted
   // entries are not handed out again: they become DONE.
@@ -78,13 +92,8 @@ class QueueBackend {
   // Gives the entry back: READY again (DONE if it was aborted). kFailedPrecondition as for Complete.
   virtual absl::Status Release(const std::string& executor, const std::string& lease_id, TimePoint now) = 0;
 
-  virtual absl::StatusOr<QueueDepth> Depth() = 0;
-  // The entry of `key`; kNotFound if absent.
-  virtual absl::StatusOr<QueueEntry> Get(const ActionKey& key) = 0;
   // Deletes DONE entries last updated before `before`. Returns how many.
   virtual absl::StatusOr<int64_t> DeleteDoneBefore(TimePoint before) = 0;
-  // kUnavailable if the backing store cannot be reached (readiness).
-  virtual absl::Status Ping() = 0;
 };
 
 }  // namespace flyte::queue

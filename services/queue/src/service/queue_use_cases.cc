@@ -66,8 +66,19 @@ struct QueueUseCases::Metrics {
 
 QueueUseCases::QueueUseCases(QueueBackend& backend, common::Clock& clock, metrics::Registry* metrics,
                              QueueOptions options)
-    : backend_(backend), clock_(clock), options_(options) {
+    : QueueUseCases(backend, &backend, clock, metrics, options) {}
+
+QueueUseCases::QueueUseCases(ActionQueue& queue, QueueBackend* leases, common::Clock& clock,
+                             metrics::Registry* metrics, QueueOptions options)
+    : queue_(queue), leases_(leases), clock_(clock), options_(options) {
   if (metrics) metrics_ = std::make_unique<Metrics>(*metrics);
+}
+
+absl::Status QueueUseCases::NeedLeases() const {
+  if (leases_ != nullptr) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "this queue-service runs with queue.backend kubernetes: actions become TaskAction resources that an executor "
+      "with executor.runtime kubernetes reconciles; there are no leases to take");
 }
 
 QueueUseCases::~QueueUseCases() { Shutdown(); }
@@ -88,7 +99,7 @@ void QueueUseCases::WakeWaiters() {
 
 absl::Status QueueUseCases::Enqueue(const NewEntry& entry) {
   if (absl::Status s = ValidateNewEntry(entry); !s.ok()) return s;
-  absl::StatusOr<bool> created = backend_.Enqueue(entry, clock_.Now());
+  absl::StatusOr<bool> created = queue_.Enqueue(entry, clock_.Now());
   if (!created.ok()) return created.status();
   if (*created) {
     if (metrics_) metrics_->enqueued.Increment();
@@ -115,7 +126,7 @@ absl::StatusOr<std::vector<absl::Status>> QueueUseCases::EnqueueMany(std::vector
     index.push_back(i);
   }
   if (valid.empty()) return outcomes;
-  absl::StatusOr<std::vector<bool>> created = backend_.EnqueueMany(valid, clock_.Now());
+  absl::StatusOr<std::vector<bool>> created = queue_.EnqueueMany(valid, clock_.Now());
   if (!created.ok()) return created.status();
   int64_t fresh = 0;
   for (bool c : *created) fresh += c ? 1 : 0;
@@ -129,7 +140,7 @@ absl::StatusOr<std::vector<absl::Status>> QueueUseCases::EnqueueMany(std::vector
 
 absl::Status QueueUseCases::AbortRun(const RunKey& run, const std::string& reason) {
   if (absl::Status s = ValidateRunKey(run, "run_id"); !s.ok()) return s;
-  absl::StatusOr<int64_t> n = backend_.AbortRun(run, reason, clock_.Now());
+  absl::StatusOr<int64_t> n = queue_.AbortRun(run, reason, clock_.Now());
   if (!n.ok()) return n.status();
   if (metrics_) metrics_->aborts_run.Increment();
   return absl::OkStatus();
@@ -137,7 +148,7 @@ absl::Status QueueUseCases::AbortRun(const RunKey& run, const std::string& reaso
 
 absl::Status QueueUseCases::AbortAction(const ActionKey& action, const std::string& reason) {
   if (absl::Status s = ValidateActionKey(action, "action_id"); !s.ok()) return s;
-  absl::StatusOr<int64_t> n = backend_.AbortAction(action, reason, clock_.Now());
+  absl::StatusOr<int64_t> n = queue_.AbortAction(action, reason, clock_.Now());
   if (!n.ok()) return n.status();
   if (metrics_) metrics_->aborts_action.Increment();
   return absl::OkStatus();
@@ -147,6 +158,7 @@ absl::StatusOr<std::vector<QueueEntry>> QueueUseCases::Acquire(const std::string
                                                                std::chrono::milliseconds wait,
                                                                std::chrono::steady_clock::time_point deadline,
                                                                const AcquireCancelled& cancelled) {
+  if (absl::Status s = NeedLeases(); !s.ok()) return s;
   if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
   if (max < 0 || max > options_.max_leases_per_acquire) {
     return absl::InvalidArgumentError("max_leases must be 1.." + std::to_string(options_.max_leases_per_acquire));
@@ -174,7 +186,7 @@ absl::StatusOr<std::vector<QueueEntry>> QueueUseCases::Acquire(const std::string
       return cancelled_status;
     }
     absl::StatusOr<AcquireResult> got =
-        backend_.Acquire(executor, max, clock_.Now(), options_.lease_duration);
+        leases_->Acquire(executor, max, clock_.Now(), options_.lease_duration);
     if (!got.ok()) {
       leave();
       return got.status();
@@ -185,7 +197,7 @@ absl::StatusOr<std::vector<QueueEntry>> QueueUseCases::Acquire(const std::string
     if (!got->leased.empty() && is_cancelled()) {
       // Cancelled while the claim ran: give the work back at once.
       for (const QueueEntry& e : got->leased) {
-        if (absl::Status s = backend_.Release(executor, e.lease_id, clock_.Now()); !s.ok()) {
+        if (absl::Status s = leases_->Release(executor, e.lease_id, clock_.Now()); !s.ok()) {
           FLYTE_LOG(kWarn, "releasing lease {} of cancelled acquire: {}", e.lease_id, s.ToString());
         }
       }
@@ -218,19 +230,22 @@ absl::StatusOr<std::vector<QueueEntry>> QueueUseCases::Acquire(const std::string
 
 absl::StatusOr<HeartbeatResult> QueueUseCases::Heartbeat(const std::string& executor,
                                                          const std::vector<std::string>& lease_ids) {
+  if (absl::Status s = NeedLeases(); !s.ok()) return s;
   if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
   if (lease_ids.size() > 1000) return absl::InvalidArgumentError("lease_ids: at most 1000 per heartbeat");
-  return backend_.Heartbeat(executor, lease_ids, clock_.Now(), options_.lease_duration);
+  return leases_->Heartbeat(executor, lease_ids, clock_.Now(), options_.lease_duration);
 }
 
 absl::Status QueueUseCases::Complete(const std::string& executor, const std::string& lease_id) {
+  if (absl::Status s = NeedLeases(); !s.ok()) return s;
   if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
   if (lease_id.empty()) return absl::InvalidArgumentError("lease_id is required");
-  return backend_.Complete(executor, lease_id, clock_.Now());
+  return leases_->Complete(executor, lease_id, clock_.Now());
 }
 
 absl::StatusOr<std::vector<absl::Status>> QueueUseCases::CompleteMany(const std::string& executor,
                                                                       const std::vector<std::string>& lease_ids) {
+  if (absl::Status s = NeedLeases(); !s.ok()) return s;
   if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
   if (lease_ids.size() > kMaxBatch) {
     return absl::InvalidArgumentError("at most " + std::to_string(kMaxBatch) + " completions per batch, got " +
@@ -248,25 +263,28 @@ absl::StatusOr<std::vector<absl::Status>> QueueUseCases::CompleteMany(const std:
     index.push_back(i);
   }
   if (ids.empty()) return outcomes;
-  absl::StatusOr<std::vector<absl::Status>> done = backend_.CompleteMany(executor, ids, clock_.Now());
+  absl::StatusOr<std::vector<absl::Status>> done = leases_->CompleteMany(executor, ids, clock_.Now());
   if (!done.ok()) return done.status();
   for (size_t k = 0; k < done->size(); ++k) outcomes[index[k]] = (*done)[k];
   return outcomes;
 }
 
 absl::Status QueueUseCases::Release(const std::string& executor, const std::string& lease_id) {
+  if (absl::Status s = NeedLeases(); !s.ok()) return s;
   if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
   if (lease_id.empty()) return absl::InvalidArgumentError("lease_id is required");
-  absl::Status s = backend_.Release(executor, lease_id, clock_.Now());
+  absl::Status s = leases_->Release(executor, lease_id, clock_.Now());
   if (s.ok()) SignalWork();
   return s;
 }
 
 absl::Status QueueUseCases::RunMaintenance() {
-  absl::StatusOr<int64_t> deleted = backend_.DeleteDoneBefore(clock_.Now() - options_.done_retention);
-  if (!deleted.ok()) return deleted.status();
-  if (metrics_ && *deleted > 0) metrics_->cleaned.Increment(static_cast<double>(*deleted));
-  absl::StatusOr<QueueDepth> depth = backend_.Depth();
+  if (leases_ != nullptr) {
+    absl::StatusOr<int64_t> deleted = leases_->DeleteDoneBefore(clock_.Now() - options_.done_retention);
+    if (!deleted.ok()) return deleted.status();
+    if (metrics_ && *deleted > 0) metrics_->cleaned.Increment(static_cast<double>(*deleted));
+  }
+  absl::StatusOr<QueueDepth> depth = queue_.Depth();
   if (!depth.ok()) return depth.status();
   if (metrics_) metrics_->SetDepth(*depth);
   return absl::OkStatus();

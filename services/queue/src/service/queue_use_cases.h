@@ -1,6 +1,8 @@
 #pragma once
 // Use cases of queue-service: what QueueService (runs-service enqueues and aborts) and LeaseService (executors
-// take and keep work) do, over a QueueBackend. No gRPC types, no SQL.
+// take and keep work) do, over an ActionQueue and, for leases, a QueueBackend. No gRPC types, no SQL.
+// Without a lease backend (queue.backend: kubernetes, where executors reconcile TaskActions) every lease call
+// answers kFailedPrecondition saying so.
 //
 // Long-poll: Acquire with a wait blocks the calling (pool) thread on a condition variable until an Enqueue or
 // Release in this process signals new work, the poll interval passes (expired leases and other replicas' enqueues
@@ -53,6 +55,9 @@ class QueueUseCases {
 
   // `metrics` may be null. All references must outlive this object.
   QueueUseCases(QueueBackend& backend, common::Clock& clock, metrics::Registry* metrics, QueueOptions options);
+  // Enqueue and abort only: `leases` null means LeaseService is not available with this backend.
+  QueueUseCases(ActionQueue& queue, QueueBackend* leases, common::Clock& clock, metrics::Registry* metrics,
+                QueueOptions options);
   ~QueueUseCases();  // Shutdown()
   QueueUseCases(const QueueUseCases&) = delete;
   QueueUseCases& operator=(const QueueUseCases&) = delete;
@@ -106,8 +111,11 @@ class QueueUseCases {
  private:
   struct Metrics;
   void SignalWork();
+  // kFailedPrecondition when this queue has no leases.
+  absl::Status NeedLeases() const;
 
-  QueueBackend& backend_;
+  ActionQueue& queue_;
+  QueueBackend* leases_;  // null: no LeaseService
   common::Clock& clock_;
   const QueueOptions options_;
   std::unique_ptr<Metrics> metrics_;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace flyte::common {
 
@@ -34,5 +35,8 @@ inline int64_t ToUnixMicros(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 inline TimePoint FromUnixMicros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
+
+// "2026-12-06T05:28:07.123456" + `zone` ("Z", "+00:00"): UTC with exactly six fractional digits.
+std::string FormatUtcMicros(TimePoint t, const char* zone);
 
 }  // namespace flyte::common

@@ -86,6 +86,10 @@ class Section {
   // set) or `<key>Path` (file whose contents, minus a trailing newline, are the secret).
   void Secret(std::string_view key, std::string* out);
 
+  // The value of `key` as YAML text (any kind: mapping, list, scalar), for a caller that hands it to another
+  // schema (e.g. Kubernetes fields passed through to a Pod). False if absent; marks the key known.
+  bool RawYaml(std::string_view key, std::string* out);
+
   // A nested mapping, or nullopt if absent (or not a mapping, which is a problem). Marks the key known.
   std::optional<Section> Child(std::string_view key);
   // Marks a key known without reading it (e.g. a key a caller interprets itself, or a deprecated one).
