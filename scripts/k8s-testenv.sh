@@ -37,7 +37,10 @@ K8S_CMDS="kube-apiserver kube-controller-manager kube-scheduler kubectl"
 log() { echo "[k8s-testenv] $*" >&2; }
 
 build() {
-  command -v go >/dev/null || { log "go is required to build the control plane (Go module proxy)"; exit 1; }
+  command -v go >/dev/null || { log "go (1.25 or newer) is required to build the control plane from the Go module proxy"; exit 1; }
+  local gov
+  gov=$(go env GOVERSION | sed 's/^go//')
+  case $gov in 1.2[5-9]* | 1.[3-9]* | [2-9].*) ;; *) log "go $gov is too old to build Kubernetes v$K8S_VERSION (1.25 or newer)"; exit 1 ;; esac
   export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
   local work="$CACHE/.work" t0=$SECONDS
   mkdir -p "$work"

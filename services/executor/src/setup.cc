@@ -1,5 +1,7 @@
 #include "setup.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <utility>
 
@@ -9,10 +11,14 @@
 #include "clients/grpc_lease_client.h"
 #include "clients/grpc_state_client.h"
 #include "clients/state_reporter.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "flyte/app/log.h"
 #include "flyte/app/main.h"
 #include "flyte/common/work_pool.h"
+#include "flyte/kube/client.h"
 #include "flyte/rpc/router.h"
+#include "kubernetes/task_action_controller.h"
 #include "service/journal.h"
 
 namespace flyte::executor {
@@ -43,20 +49,84 @@ ExecutorOptions ToExecutorOptions(const Config& config) {
 }
 
 struct ExecutorModule::Parts {
-  std::unique_ptr<Journal> journal;
-  std::unique_ptr<GrpcLeaseClient> leases;
+  std::unique_ptr<Journal> journal;                 // local runtime
+  std::unique_ptr<GrpcLeaseClient> leases;          // local runtime
+  std::unique_ptr<kube::Client> kube;               // kubernetes runtime
+  std::string identity;                             // kubernetes runtime: hostname-pid-start
   std::unique_ptr<GrpcStateClient> state;
   std::unique_ptr<StateReporter> reporter;
-  std::unique_ptr<Executor> executor;
+  std::unique_ptr<Executor> executor;               // local runtime
+  std::unique_ptr<k8s::TaskActionController> controller;  // kubernetes runtime
   bool shut_down = false;
 };
+
+namespace {
+
+std::string ProcessIdentity() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat(host, "-", getpid(), "-", absl::ToUnixSeconds(absl::Now()));
+}
+
+k8s::ControllerOptions ToControllerOptions(const Config& config, const std::string& identity) {
+  const KubernetesRuntimeConfig& k = config.kubernetes;
+  ExecutorOptions local = ToExecutorOptions(config);
+  k8s::ControllerOptions o;
+  o.ns = k.ns;
+  o.pod.ns = k.ns;
+  o.pod.service_account = k.service_account;
+  o.pod.node_selector = k.node_selector;
+  o.pod.tolerations = k.tolerations;
+  o.pod.image_pull_secrets = k.image_pull_secrets;
+  o.pod.default_resources = k.default_resources;
+  o.pod.data_volume_claim = k.data_volume_claim;
+  o.pod.data_root = local.runtime.data_root;
+  o.pod.env = local.runtime.env;
+  o.pod.kill_grace = config.kill_grace_period;
+  o.workers = k.workers;
+  o.image_pull_grace = k.image_pull_grace;
+  o.resync = k.resync;
+  o.retention = k.retention;
+  o.leader_election = k.leader_election;
+  o.lease.ns = k.ns;
+  o.lease.name = k.lease_name;
+  o.lease.identity = identity;
+  o.lease.lease_duration = k.lease_duration;
+  o.lease.renew_deadline = k.renew_deadline;
+  o.lease.retry_period = k.retry_period;
+  return o;
+}
+
+absl::StatusOr<std::unique_ptr<ExecutorModule::Parts>> CreateKubernetesParts(const Config& config,
+                                                                             metrics::Registry* metrics,
+                                                                             std::shared_ptr<grpc::Channel> runs) {
+  auto p = std::make_unique<ExecutorModule::Parts>();
+  absl::StatusOr<kube::ClusterConfig> cluster = kube::ResolveClusterConfig(config.kubernetes.kubeconfig);
+  if (!cluster.ok()) return cluster.status();
+  kube::ClientOptions client_options;
+  client_options.metrics = metrics;
+  client_options.user_agent = "flyte-cpp executor";
+  absl::StatusOr<std::unique_ptr<kube::Client>> client = kube::Client::Create(*cluster, client_options);
+  if (!client.ok()) return client.status();
+  p->kube = std::move(*client);
+  p->identity = ProcessIdentity();
+  p->state = std::make_unique<GrpcStateClient>(std::move(runs));
+  p->reporter = std::make_unique<StateReporter>(*p->state);
+  p->controller = std::make_unique<k8s::TaskActionController>(*p->kube, *p->reporter,
+                                                              ToControllerOptions(config, p->identity), metrics);
+  return p;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<ExecutorModule>> ExecutorModule::Create(const Config& config,
                                                                       metrics::Registry* metrics,
                                                                       std::shared_ptr<grpc::Channel> queue,
                                                                       std::shared_ptr<grpc::Channel> runs) {
   if (config.runtime == Runtime::kKubernetes) {
-    return absl::UnimplementedError("executor.runtime kubernetes is not available in this build yet");
+    absl::StatusOr<std::unique_ptr<Parts>> parts = CreateKubernetesParts(config, metrics, std::move(runs));
+    if (!parts.ok()) return parts.status();
+    return std::unique_ptr<ExecutorModule>(new ExecutorModule(std::move(*parts)));
   }
   auto p = std::make_unique<Parts>();
   ExecutorOptions options = ToExecutorOptions(config);
@@ -73,20 +143,43 @@ absl::StatusOr<std::unique_ptr<ExecutorModule>> ExecutorModule::Create(const Con
 ExecutorModule::ExecutorModule(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 ExecutorModule::~ExecutorModule() { Shutdown(); }
 
-absl::Status ExecutorModule::Start() { return parts_->executor->Start(); }
-Executor& ExecutorModule::executor() { return *parts_->executor; }
-const std::string& ExecutorModule::executor_id() const { return parts_->journal->executor_id(); }
+absl::Status ExecutorModule::Start() {
+  return parts_->controller ? parts_->controller->Start() : parts_->executor->Start();
+}
+Executor& ExecutorModule::executor() {
+  if (!parts_->executor) std::abort();  // a caller bug: the Kubernetes runtime has no lease executor
+  return *parts_->executor;
+}
+const std::string& ExecutorModule::executor_id() const {
+  return parts_->controller ? parts_->identity : parts_->journal->executor_id();
+}
+absl::Status ExecutorModule::Ready() const {
+  if (parts_->controller) {
+    if (!parts_->controller->synced()) return absl::UnavailableError("listing TaskActions and Pods");
+    return absl::OkStatus();
+  }
+  if (!parts_->executor->started()) return absl::UnavailableError("recovering the journal, not taking work yet");
+  return absl::OkStatus();
+}
 
 void ExecutorModule::Shutdown() {
   Parts& p = *parts_;
   if (p.shut_down) return;
   p.shut_down = true;
-  p.executor->Shutdown();
+  if (p.controller) {
+    p.controller->Shutdown();
+    // Transitions already handed over get a short chance to reach runs-service; the rest are reported again by
+    // the next leader (it reads them from the TaskActions).
+    p.reporter->Flush(std::chrono::seconds(2));
+  }
+  if (p.executor) p.executor->Shutdown();
   p.reporter->Shutdown();
+  p.controller.reset();
   p.executor.reset();
   p.reporter.reset();
   p.state.reset();
   p.leases.reset();
+  p.kube.reset();
   p.journal.reset();  // unlocks the data root last
 }
 
@@ -121,11 +214,8 @@ absl::StatusOr<std::unique_ptr<ExecutorService>> ExecutorService::Create(const C
   options.host = config.server.host;
   options.port = config.server.port;
   options.metrics = p->metrics.get();
-  Executor* executor = &p->module->executor();
-  options.readiness = [executor]() -> absl::Status {
-    if (!executor->started()) return absl::UnavailableError("recovering the journal, not taking work yet");
-    return absl::OkStatus();
-  };
+  ExecutorModule* module_ptr = p->module.get();
+  options.readiness = [module_ptr]() -> absl::Status { return module_ptr->Ready(); };
   p->server = std::make_unique<rpc::Server>(p->router.get(), options);
   return std::unique_ptr<ExecutorService>(new ExecutorService(std::move(p)));
 }
@@ -137,9 +227,15 @@ absl::Status ExecutorService::Start() {
   absl::Status s = parts_->server->Start();
   if (!s.ok()) return s;
   parts_->started = true;
-  FLYTE_LOG(kInfo, "executor {}: health and metrics on {}:{}; queue {}, runs {}", parts_->module->executor_id(),
-            parts_->config.server.host, parts_->server->port(), parts_->config.queue_endpoint,
-            parts_->config.runs_endpoint);
+  if (parts_->config.runtime == Runtime::kKubernetes) {
+    FLYTE_LOG(kInfo, "executor {}: health and metrics on {}:{}; Kubernetes runtime, runs {}",
+              parts_->module->executor_id(), parts_->config.server.host, parts_->server->port(),
+              parts_->config.runs_endpoint);
+  } else {
+    FLYTE_LOG(kInfo, "executor {}: health and metrics on {}:{}; queue {}, runs {}", parts_->module->executor_id(),
+              parts_->config.server.host, parts_->server->port(), parts_->config.queue_endpoint,
+              parts_->config.runs_endpoint);
+  }
   return parts_->module->Start();
 }
 

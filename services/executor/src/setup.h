@@ -1,7 +1,10 @@
 #pragma once
 // Builds the executor object graph from a Config and runs it:
-//   Journal (<dataRoot>/.executor: lock, executor id, crash journal) -> gRPC channels to queue-service and
-//   runs-service -> GrpcLeaseClient, GrpcStateClient -> StateReporter -> Executor (LocalRuntime inside)
+//   executor.runtime local: Journal (<dataRoot>/.executor: lock, executor id, crash journal) -> gRPC channels to
+//     queue-service and runs-service -> GrpcLeaseClient, GrpcStateClient -> StateReporter -> Executor
+//     (LocalRuntime inside)
+//   executor.runtime kubernetes: kube::Client (kubeconfig or in-cluster) -> GrpcStateClient -> StateReporter ->
+//     k8s::TaskActionController (watches TaskActions and Pods, creates Pods; no queue-service connection)
 //   -> rpc::Server with no RPCs, serving /healthz, /readyz (= the executor took up work) and /metrics.
 // ExecutorModule is the part an all-in-one binary (flyte-manager) hosts with its own registry and channels
 // (e.g. in-process channels to the queue and runs servers it also hosts).
@@ -37,8 +40,11 @@ class ExecutorModule {
   // Ordered: stop acquiring -> kill processes -> flush final reports -> release leases -> stop the reporter.
   void Shutdown();
 
+  // The local runtime's executor; only with executor.runtime local (aborts otherwise).
   Executor& executor();
   const std::string& executor_id() const;
+  // Taking work: the local executor recovered its journal; the Kubernetes controller filled its caches.
+  absl::Status Ready() const;
 
   struct Parts;
 

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <filesystem>
 #include <optional>
 #include <sstream>
 #include <utility>
@@ -62,6 +63,11 @@ absl::StatusOr<Config> FromYaml(std::string_view yaml) {
   if (!doc.ok()) return doc.status();
   Config cfg = DefaultConfig();
   config::Problems own;
+  struct KubernetesSection {
+    std::string ns = "flyte";
+    std::string kubeconfig;
+  };
+  std::optional<KubernetesSection> kubernetes;
   config::Section root = doc->Root(&own);
   if (std::optional<config::Section> manager = root.Child("manager")) {
     config::ParseServer(*manager, "runsService", &cfg.runs.server.host, &cfg.runs.server.port);
@@ -72,9 +78,12 @@ absl::StatusOr<Config> FromYaml(std::string_view yaml) {
       executor->Finish();
       if (cfg.executor.server.host.empty()) own.Add("manager.executor.host", "must not be empty");
     }
-    if (manager->Has("kubernetes")) {
-      manager->Ignore("kubernetes");
-      own.Add("manager.kubernetes", "not supported: the executor runs tasks as local processes");
+    if (std::optional<config::Section> kube = manager->Child("kubernetes")) {
+      kubernetes = KubernetesSection{};
+      kube->String("namespace", &kubernetes->ns);
+      kube->String("kubeconfig", &kubernetes->kubeconfig);
+      kube->Finish();
+      if (kubernetes->ns.empty()) own.Add("manager.kubernetes.namespace", "must not be empty");
     }
     manager->Finish();
   }
@@ -105,8 +114,35 @@ absl::StatusOr<Config> FromYaml(std::string_view yaml) {
     Collect(runs_cfg.status(), &problems);
   }
 
+  // manager.kubernetes: the queue becomes TaskActions and the executor reconciles them into Pods in that namespace
+  // (runs stay in the manager's database). The sections may add their own Kubernetes options (e.g.
+  // executor.kubernetes.serviceAccountName) but not the ones the manager sets.
+  std::vector<std::pair<std::string, std::string>> queue_owned = {{"server", "manager.queueService"}};
+  std::vector<std::pair<std::string, std::string>> executor_owned = {{"server", "manager.executor"},
+                                                                     {"queueEndpoint", "manager.queueService"},
+                                                                     {"runsEndpoint", "manager.runsService"}};
+  if (kubernetes) {
+    queue_owned.emplace_back("backend", "manager.kubernetes");
+    executor_owned.emplace_back("runtime", "manager.kubernetes");
+  }
+  auto kube_section = [&](YAML::Node& service, const std::string& path) {
+    if (!kubernetes) return;
+    if (!service || !service.IsMap()) service = YAML::Node(YAML::NodeType::Map);
+    YAML::Node k = service["kubernetes"];
+    if (!k || k.IsNull()) k = YAML::Node(YAML::NodeType::Map);
+    if (!k.IsMap()) return;  // the service's parser reports it
+    for (const char* key : {"namespace", "kubeconfig"}) {
+      if (k[key]) problems.push_back(path + ".kubernetes." + key + ": set by flyte-manager; use manager.kubernetes." + key + " instead");
+    }
+    k["namespace"] = kubernetes->ns;
+    if (!kubernetes->kubeconfig.empty()) k["kubeconfig"] = kubernetes->kubeconfig;
+    service["kubernetes"] = k;
+  };
+
   YAML::Node queue_doc(YAML::NodeType::Map);
-  YAML::Node queue = PassThrough(in, "queue", {{"server", "manager.queueService"}}, &problems);
+  YAML::Node queue = PassThrough(in, "queue", queue_owned, &problems);
+  kube_section(queue, "queue");
+  if (kubernetes) queue["backend"] = "kubernetes";
   if (queue) queue_doc["queue"] = queue;
   absl::StatusOr<queue::Config> queue_cfg = queue::ParseConfig(ToYaml(queue_doc));
   if (queue_cfg.ok()) {
@@ -117,11 +153,14 @@ absl::StatusOr<Config> FromYaml(std::string_view yaml) {
   }
 
   YAML::Node executor_doc(YAML::NodeType::Map);
-  YAML::Node executor = PassThrough(in, "executor",
-                                    {{"server", "manager.executor"},
-                                     {"queueEndpoint", "manager.queueService"},
-                                     {"runsEndpoint", "manager.runsService"}},
-                                    &problems);
+  YAML::Node executor = PassThrough(in, "executor", executor_owned, &problems);
+  kube_section(executor, "executor");
+  if (kubernetes) {
+    executor["runtime"] = "kubernetes";
+    // Task Pods mount the shared volume at the data root: an absolute path, whatever the manager's directory.
+    std::string root = executor["dataRoot"] && executor["dataRoot"].IsScalar() ? executor["dataRoot"].Scalar() : "./data";
+    executor["dataRoot"] = std::filesystem::absolute(root).lexically_normal().string();
+  }
   if (executor) executor_doc["executor"] = executor;
   absl::StatusOr<executor::Config> executor_cfg = executor::ParseConfig(ToYaml(executor_doc));
   if (executor_cfg.ok()) {

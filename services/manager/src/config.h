@@ -5,6 +5,9 @@
 //     runsService:  {host, port}        -> runs.server      (default 0.0.0.0:8090)
 //     queueService: {host, port}        -> queue.server     (default 0.0.0.0:8089)
 //     executor:     {host, healthProbePort} -> executor.server (default 0.0.0.0:8081: /healthz, /readyz, /metrics)
+//     kubernetes:   {namespace, kubeconfig} -> queue.backend kubernetes + executor.runtime kubernetes in that
+//                                          namespace (TaskActions and Pods; docs/kubernetes.md). Absent: local
+//                                          processes, as without a cluster.
 //   database: ...                       one database for all services (default SQLite ./flyte.db)
 //   logger: ...
 //   runs: ...                           runs-service options except `server` (docs/runs-service.md)

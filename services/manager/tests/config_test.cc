@@ -121,6 +121,7 @@ manager:
   queueServce: {}
   kubernetes:
     namespace: flyte
+    contxt: x
 runs:
   server:
     port: 1
@@ -139,7 +140,7 @@ toplevel: 1
   const std::string m = Message(c);
   CHECK_THAT(m, Catch::Contains("manager.runsService.port"));
   CHECK_THAT(m, Catch::Contains("manager.queueServce"));
-  CHECK_THAT(m, Catch::Contains("manager.kubernetes: not supported"));
+  CHECK_THAT(m, Catch::Contains("manager.kubernetes.contxt: unknown key"));
   CHECK_THAT(m, Catch::Contains("runs.server: set by flyte-manager; use manager.runsService instead"));
   CHECK_THAT(m, Catch::Contains("runs.watchBuferSize"));
   CHECK_THAT(m, Catch::Contains("queue.leaseDuration"));
@@ -147,6 +148,48 @@ toplevel: 1
   CHECK_THAT(m, Catch::Contains("executor.bogus"));
   CHECK_THAT(m, Catch::Contains("database.sqlte"));
   CHECK_THAT(m, Catch::Contains("toplevel"));
+}
+
+TEST_CASE("manager.kubernetes puts the queue and the executor on the cluster", "[unit]") {
+  absl::StatusOr<Config> c = ParseConfig(R"(
+manager:
+  kubernetes:
+    namespace: flyte-test
+    kubeconfig: /etc/kube/config
+executor:
+  kubernetes:
+    serviceAccountName: flyte-task
+)");
+  REQUIRE(c.ok());
+  CHECK(c->queue.backend == queue::Backend::kKubernetes);
+  CHECK(c->queue.kubernetes.ns == "flyte-test");
+  CHECK(c->queue.kubernetes.kubeconfig == "/etc/kube/config");
+  CHECK(c->executor.runtime == executor::Runtime::kKubernetes);
+  CHECK(c->executor.kubernetes.ns == "flyte-test");
+  CHECK(c->executor.kubernetes.kubeconfig == "/etc/kube/config");
+  CHECK(c->executor.kubernetes.service_account == "flyte-task");
+  CHECK(c->executor.data_root.front() == '/');  // made absolute: task Pods mount the data volume there
+  CHECK(c->runs.database.sqlite);                 // runs stay in the manager's database
+
+  absl::StatusOr<Config> clash = ParseConfig(R"(
+manager:
+  kubernetes: {namespace: a}
+queue:
+  backend: sql
+executor:
+  runtime: local
+  kubernetes: {namespace: b}
+)");
+  REQUIRE_FALSE(clash.ok());
+  const std::string m = Message(clash);
+  CHECK_THAT(m, Catch::Contains("queue.backend: set by flyte-manager; use manager.kubernetes instead"));
+  CHECK_THAT(m, Catch::Contains("executor.runtime: set by flyte-manager; use manager.kubernetes instead"));
+  CHECK_THAT(m, Catch::Contains("executor.kubernetes.namespace: set by flyte-manager"));
+
+  absl::StatusOr<Config> local = ParseConfig("manager: {}\n");
+  REQUIRE(local.ok());
+  CHECK(local->queue.backend == queue::Backend::kSql);
+  CHECK(local->executor.runtime == executor::Runtime::kLocal);
 }
 
 TEST_CASE("bad YAML and a missing file", "[unit]") {

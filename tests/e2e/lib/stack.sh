@@ -50,6 +50,7 @@ QUEUE_PORT=$(free_port)
 RUNS_PORT=$(free_port)
 RUNS2_PORT=$(free_port)
 EXEC_PORT=$(free_port)
+EXEC2_PORT=$(free_port)
 
 database_yaml() {  # database_yaml FILE_FOR_SQLITE
   if [ "$DB" = postgres ]; then
@@ -115,7 +116,7 @@ executor:
 YAML
 }
 
-# start NAME: starts queue|runs|runs2|executor with its config and waits for /readyz.
+# start NAME: starts queue|runs|runs2|executor|executor2 with $WORK/NAME.yaml and waits for /readyz.
 start() {
   local name=$1 bin port
   case $name in
@@ -123,6 +124,7 @@ start() {
     runs) bin=runs-service port=$RUNS_PORT ;;
     runs2) bin=runs-service port=$RUNS2_PORT ;;
     executor) bin=executor port=$EXEC_PORT ;;
+    executor2) bin=executor port=$EXEC2_PORT ;;
   esac
   (cd "$WORK" && exec "$BIN/$bin" --config "$WORK/$name.yaml") >>"$WORK/$name.log" 2>&1 &
   SVC_PID[$name]=$!

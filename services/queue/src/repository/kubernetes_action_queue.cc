@@ -33,6 +33,14 @@ bool Deleting(const Json& object) {
   return object.contains("metadata") && object["metadata"].contains("deletionTimestamp");
 }
 
+// The executor reports the reason with ABORTED; the annotation carries it there (best effort: a failure here
+// still deletes, and the executor then says the TaskAction was deleted).
+void AnnotateAbort(kube::Client& client, const std::string& ns, const std::string& name, const std::string& reason) {
+  if (reason.empty()) return;
+  Json patch = {{"metadata", {{"annotations", {{"flyte.org/abort-reason", reason.substr(0, 1024)}}}}}};
+  (void)client.Patch(kube::kTaskActions, ns, name, patch, kube::PatchType::kMerge);
+}
+
 kube::DeleteOptions Foreground() {
   kube::DeleteOptions o;
   o.propagation_policy = "Foreground";
@@ -137,6 +145,7 @@ absl::StatusOr<int64_t> KubernetesActionQueue::AbortRun(const RunKey& run, const
         spec->ref.domain != run.domain || spec->ref.run != run.name || Deleting(root)) {
       continue;
     }
+    AnnotateAbort(client_, ns_, root["metadata"].value("name", ""), reason);
     absl::Status s = client_.Delete(kube::kTaskActions, ns_, root["metadata"].value("name", ""), Foreground());
     if (s.ok()) ++flagged;
     else if (!absl::IsNotFound(s)) return s;
@@ -155,6 +164,7 @@ absl::StatusOr<int64_t> KubernetesActionQueue::AbortAction(const ActionKey& acti
   absl::StatusOr<Json> found = Find(Ref(action));
   if (!found.ok()) return found.status();
   if (Deleting(*found)) return 0;
+  AnnotateAbort(client_, ns_, (*found)["metadata"].value("name", ""), reason);
   absl::Status s = client_.Delete(kube::kTaskActions, ns_, (*found)["metadata"].value("name", ""), Foreground());
   if (absl::IsNotFound(s)) return 0;
   if (!s.ok()) return s;

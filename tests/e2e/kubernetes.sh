@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# Kubernetes mode end to end, against a REAL control plane (etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler; kwok is the stand-in kubelet: it moves Pods through their phases as tests/k8s/kwok-stages.yaml
+# says, and nothing runs in them) started by scripts/k8s-testenv.sh on loopback.
+#
+# runs-service (SQLite), queue-service (queue.backend: kubernetes) and the executor (executor.runtime: kubernetes)
+# run as local processes; queue-service and the executor each use the token of their own ServiceAccount bound to
+# the least-privilege Roles of deploy/kubernetes/rbac.yaml. A task picks what its Pod does with annotations in its
+# Pod template (kwok.flyte.test/outcome: succeed | fail | run | image-pull-error, .../exit-code, .../delay-ms).
+set -euo pipefail
+source "$(dirname "$0")/lib/stack.sh"
+
+K8S_STATE=$WORK/k8s
+export K8S_TESTENV_DIR=$K8S_STATE
+KBIN=$(bash "$ROOT/scripts/k8s-testenv.sh" bin)
+stack_cleanup_with_cluster() {
+  local rc=$?
+  if [ $rc -ne 0 ] && [ -f "$K8S_STATE/admin.kubeconfig" ]; then
+    echo "--- cluster state at failure" >&2
+    "$KBIN/kubectl" --kubeconfig="$K8S_STATE/admin.kubeconfig" get taskactions,pods -A -o wide >&2 2>&1 || true
+  fi
+  bash "$ROOT/scripts/k8s-testenv.sh" down >/dev/null 2>&1 || true
+  (exit $rc)
+  cleanup
+}
+trap stack_cleanup_with_cluster EXIT
+
+step "starting the test control plane"
+ADMIN_KC=$(bash "$ROOT/scripts/k8s-testenv.sh" up | tail -1)
+kc() { "$KBIN/kubectl" --kubeconfig="$ADMIN_KC" "$@"; }
+kc apply -f "$ROOT/deploy/crds/flyte.org_taskactions.yaml" >/dev/null
+kc wait --for condition=established --timeout=60s crd/taskactions.flyte.org >/dev/null
+
+# setup_namespace NS: the namespace, its default ServiceAccount (Pods need it) and the shipped RBAC in it.
+setup_namespace() {
+  local ns=$1
+  kc create namespace "$ns" >/dev/null
+  sed "s/namespace: flyte\b/namespace: $ns/g" "$ROOT/deploy/kubernetes/rbac.yaml" | kc apply -f - >/dev/null
+  for _ in $(seq 1 100); do kc -n "$ns" get serviceaccount default >/dev/null 2>&1 && return 0; sleep 0.2; done
+  fail "namespace $ns has no default ServiceAccount"
+}
+# token_kubeconfig SA NS FILE: a kubeconfig that authenticates as that ServiceAccount (kubectl create token).
+token_kubeconfig() {
+  local sa=$1 ns=$2 file=$3 token server
+  token=$(kc -n "$ns" create token "$sa" --duration=2h)
+  server=$(kc config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+  "$KBIN/kubectl" config set-cluster testenv --server="$server" --certificate-authority="$K8S_STATE/pki/ca.crt" \
+    --embed-certs --kubeconfig="$file" >/dev/null
+  "$KBIN/kubectl" config set-credentials "$sa" --token="$token" --kubeconfig="$file" >/dev/null
+  "$KBIN/kubectl" config set-context "$sa" --cluster=testenv --user="$sa" --namespace="$ns" --kubeconfig="$file" >/dev/null
+  "$KBIN/kubectl" config use-context "$sa" --kubeconfig="$file" >/dev/null
+}
+
+NS=flyte-e2e
+setup_namespace "$NS"
+token_kubeconfig flyte-queue "$NS" "$WORK/queue.kubeconfig"
+token_kubeconfig flyte-executor "$NS" "$WORK/executor.kubeconfig"
+
+step "the ServiceAccounts can do what their service does and nothing more"
+can() { kc auth can-i "$1" "$2" -n "$3" --as="system:serviceaccount:$NS:$4"; }
+[ "$(can create taskactions.flyte.org "$NS" flyte-queue)" = yes ] || fail "queue-service cannot create TaskActions"
+[ "$(can create pods "$NS" flyte-executor)" = yes ] || fail "the executor cannot create Pods"
+for check in "get secrets $NS flyte-executor" "get secrets $NS flyte-queue" "create pods $NS flyte-queue" \
+             "create taskactions.flyte.org $NS flyte-executor" "create pods default flyte-executor" \
+             "list taskactions.flyte.org default flyte-queue"; do
+  # shellcheck disable=SC2086
+  [ "$(can $check || true)" = no ] || fail "a ServiceAccount may do more than it needs: can-i $check"
+done
+
+write_kube_configs() {  # write_kube_configs NAMESPACE EXECUTOR_KUBECONFIG
+  cat >"$WORK/queue.yaml" <<YAML
+queue:
+  server: {host: 127.0.0.1, port: $QUEUE_PORT}
+  backend: kubernetes
+  kubernetes: {namespace: $1, kubeconfig: "$WORK/queue.kubeconfig"}
+YAML
+  cat >"$WORK/runs.yaml" <<YAML
+runs:
+  server: {host: 127.0.0.1, port: $RUNS_PORT}
+  storagePrefix: file://$WORK/data
+  queue: {endpoint: "127.0.0.1:$QUEUE_PORT", minBackoff: 50ms, maxBackoff: 500ms}
+database:
+  sqlite: {file: "$WORK/runs.db"}
+YAML
+  for e in executor:$EXEC_PORT executor2:$EXEC2_PORT; do
+    cat >"$WORK/${e%%:*}.yaml" <<YAML
+executor:
+  server: {host: 127.0.0.1, port: ${e##*:}}
+  runtime: kubernetes
+  runsEndpoint: "127.0.0.1:$RUNS_PORT"
+  dataRoot: "$WORK/data"
+  killGracePeriod: 1s
+  kubernetes:
+    namespace: $1
+    kubeconfig: "$2"
+    imagePullGracePeriod: 1s
+    leaderElection: {leaseDuration: 3s, renewDeadline: 2s, retryPeriod: 300ms}
+YAML
+  done
+}
+
+# pod_run NAME ANNOTATIONS_JSON [TASK_METADATA_JSON]: a run whose task carries a Pod template (primary container
+# "main") with those annotations: kwok decides the Pod's fate from them.
+pod_run() {
+  local name=$1 ann=$2 meta=${3:-'{}'}
+  rpc flyteidl2.workflow.RunService/CreateRun "$(jq -cn --argjson id "$(run_id "$name")" --argjson ann "$ann" \
+    --argjson meta "$meta" '{runId: $id, taskSpec: {shortName: "t", taskTemplate: {id: {name: "t", version: "1"},
+      type: "python", metadata: $meta, config: {primary_container_name: "main"},
+      k8sPod: {primaryContainerName: "main", metadata: {labels: {team: "e2e"}, annotations: $ann},
+               podSpec: {containers: [{name: "main", image: "example.org/flyte-task:1",
+                 args: ["run-task", "--inputs", "{{.input}}", "--output-prefix", "{{.outputPrefix}}"]}]}}}}}')"
+}
+ta() { kc -n "$NS" get taskaction "$@"; }
+pods_of() { kc -n "$NS" get pods -l "flyte.org/run=$1" -o name | wc -l; }
+
+write_kube_configs "$NS" "$WORK/executor.kubeconfig"
+start queue
+start runs
+start executor
+
+step "a container task -> SUCCEEDED; its TaskAction and Pod show it"
+create_run ok1 'echo hi' >/dev/null || fail "CreateRun ok1"
+wait_phase ok1 ACTION_PHASE_SUCCEEDED 60
+[ "$(ta ok1-a0 -o jsonpath='{.status.phase}')" = Succeeded ] || fail "TaskAction ok1-a0 is not Succeeded: $(ta ok1-a0 -o yaml)"
+[ "$(kc -n "$NS" get pod ok1-a0-1 -o jsonpath='{.status.phase}')" = Succeeded ] || fail "no Succeeded pod ok1-a0-1"
+[ "$(kc -n "$NS" get pod ok1-a0-1 -o jsonpath='{.metadata.ownerReferences[0].name}')" = ok1-a0 ] || fail "pod not owned by its TaskAction"
+kc -n "$NS" get pod ok1-a0-1 -o jsonpath='{.spec.containers[0].env[?(@.name=="_U_RUN_BASE")].value}' | grep -q "file://$WORK/data" ||
+  fail "pod env lacks the run base"
+kc -n "$NS" get pod ok1-a0-1 -o jsonpath='{.spec.restartPolicy}' | grep -qx Never || fail "restartPolicy is not Never"
+# The finalizer goes once SUCCEEDED is recorded.
+for _ in $(seq 1 50); do [ -z "$(ta ok1-a0 -o jsonpath='{.metadata.finalizers}')" ] && break; sleep 0.1; done
+[ -z "$(ta ok1-a0 -o jsonpath='{.metadata.finalizers}')" ] || fail "finalizer still on a finished TaskAction"
+ta >"$WORK/ta.txt"
+grep -q "^ok1-a0 *ok1 *a0 *Succeeded *1 " "$WORK/ta.txt" || fail "kubectl get taskactions columns: $(cat "$WORK/ta.txt")"
+
+step "a Pod-template task: template labels/annotations merged, {{.vars}} substituted"
+pod_run pt1 '{"kwok.flyte.test/outcome": "succeed"}' >/dev/null || fail "CreateRun pt1: $(cat "$WORK/rpc.out")"
+wait_phase pt1 ACTION_PHASE_SUCCEEDED 60
+[ "$(kc -n "$NS" get pod pt1-a0-1 -o jsonpath='{.metadata.labels.team}')" = e2e ] || fail "template label missing"
+kc -n "$NS" get pod pt1-a0-1 -o jsonpath='{.spec.containers[0].args}' | grep -q "file://$WORK/data/$PROJECT/$DOMAIN/pt1/a0/1" ||
+  fail "output prefix not substituted: $(kc -n "$NS" get pod pt1-a0-1 -o jsonpath='{.spec.containers[0].args}')"
+
+step "a failing Pod (exit 3), retries 1 -> FAILED after 2 attempts with the exit code"
+pod_run f1 '{"kwok.flyte.test/outcome": "fail", "kwok.flyte.test/exit-code": "3"}' '{"retries":{"retries":1}}' >/dev/null ||
+  fail "CreateRun f1"
+wait_phase f1 ACTION_PHASE_FAILED 60 lenient
+d=$(details f1)
+[ "$(jq -r '.details.action.status.attempts' <<<"$d")" = 2 ] || fail "expected 2 attempts: $d"
+jq -r '.details.action.errorInfo.message // .details.attempts[-1].errorInfo.message' <<<"$d" | grep -q "exited with code 3" ||
+  fail "error does not carry exit code 3: $d"
+[ "$(pods_of f1)" = 2 ] || fail "expected 2 pods for f1 (one per attempt)"
+[ "$(ta f1-a0 -o jsonpath='{.status.phase}/{.status.attempt}/{.status.error.code}')" = "Failed/2/NonZeroExit" ] ||
+  fail "TaskAction status: $(ta f1-a0 -o jsonpath='{.status}')"
+
+step "an image that cannot be pulled -> FAILED, system error"
+pod_run ip1 '{"kwok.flyte.test/outcome": "image-pull-error"}' >/dev/null || fail "CreateRun ip1"
+wait_phase ip1 ACTION_PHASE_FAILED 60
+details ip1 | jq -r '.details.action.errorInfo.kind' | grep -q SYSTEM || fail "image pull failure is not a system error: $(details ip1)"
+
+step "a timeout of 2s on a Pod that keeps running -> TIMED_OUT, Pod deleted"
+pod_run to1 '{"kwok.flyte.test/outcome": "run"}' '{"timeout":"2s"}' >/dev/null || fail "CreateRun to1"
+wait_phase to1 ACTION_PHASE_TIMED_OUT 60
+for _ in $(seq 1 100); do kc -n "$NS" get pod to1-a0-1 >/dev/null 2>&1 || break; sleep 0.1; done
+kc -n "$NS" get pod to1-a0-1 >/dev/null 2>&1 && fail "timed-out pod still exists"
+
+step "AbortRun of a running run -> ABORTED; its TaskActions and Pods are deleted"
+pod_run ab1 '{"kwok.flyte.test/outcome": "run"}' >/dev/null || fail "CreateRun ab1"
+wait_phase ab1 ACTION_PHASE_RUNNING 60
+rpc flyteidl2.workflow.RunService/AbortRun "{\"runId\":$(run_id ab1),\"reason\":\"e2e abort\"}" >/dev/null || fail "AbortRun"
+[ "$(phase ab1)" = ACTION_PHASE_ABORTED ] || fail "run not ABORTED right after AbortRun"
+t0=$(now_ms)
+for _ in $(seq 1 200); do [ "$(pods_of ab1)" = 0 ] && ! ta ab1-a0 >/dev/null 2>&1 && break; sleep 0.1; done
+[ "$(pods_of ab1)" = 0 ] || fail "pods of ab1 left after the abort"
+ta ab1-a0 >/dev/null 2>&1 && fail "TaskAction ab1-a0 left after the abort: $(ta ab1-a0 -o yaml)"
+echo "abort: TaskAction and Pod gone $(($(now_ms) - t0)) ms after AbortRun"
+
+step "a parent with 20 children: TaskActions owned by the parent's, all SUCCEEDED"
+pod_run par1 '{"kwok.flyte.test/delay-ms": "12000"}' >/dev/null || fail "CreateRun par1"
+wait_phase par1 ACTION_PHASE_RUNNING 60
+base="file://$WORK/data/$PROJECT/$DOMAIN/par1/"
+for i in $(seq 1 20); do
+  rpc flyteidl2.workflow.QueueService/EnqueueAction "$(jq -cn --argjson id "$(run_id par1)" --arg base "$base" --arg n "c$i" '{
+    actionId: {run: $id, name: $n}, parentActionName: "a0", inputUri: ($base + $n + "/inputs.pb"), runOutputBase: $base,
+    task: {id: {org: $id.org, project: $id.project, domain: $id.domain, name: "sub", version: "1"},
+           spec: {shortName: "sub", taskTemplate: {type: "container", container: {image: "busybox", args: ["true"]}}}}}')" \
+    >/dev/null || fail "EnqueueAction c$i: $(cat "$WORK/rpc.out")"
+done
+parent_uid=$(ta par1-a0 -o jsonpath='{.metadata.uid}')
+for _ in $(seq 1 300); do
+  out=$(rpc flyteidl2.workflow.RunService/ListActions "{\"runId\":$(run_id par1)}") || fail "ListActions"
+  [ "$(jq '[.actions[] | select(.metadata.parent == "a0" and .status.phase == "ACTION_PHASE_SUCCEEDED")] | length' <<<"$out")" = 20 ] && break
+  sleep 0.1
+done
+[ "$(jq '[.actions[] | select(.metadata.parent == "a0" and .status.phase == "ACTION_PHASE_SUCCEEDED")] | length' <<<"$out")" = 20 ] ||
+  fail "not all 20 children SUCCEEDED: $out"
+owned=$(kc -n "$NS" get taskactions -l flyte.org/run=par1,flyte.org/is-root=false -o json |
+  jq --arg uid "$parent_uid" '[.items[] | select(.metadata.ownerReferences[0].uid == $uid)] | length')
+[ "$owned" = 20 ] || fail "$owned of 20 child TaskActions owned by the parent's"
+wait_phase par1 ACTION_PHASE_SUCCEEDED 60
+
+step "kill -9 of the executor mid-run -> the run finishes, its Pod adopted, not duplicated"
+pod_run kx1 '{"kwok.flyte.test/delay-ms": "5000"}' >/dev/null || fail "CreateRun kx1"
+wait_phase kx1 ACTION_PHASE_RUNNING 60
+stop executor KILL
+start executor
+wait_phase kx1 ACTION_PHASE_SUCCEEDED 60
+[ "$(pods_of kx1)" = 1 ] || fail "kx1 has $(pods_of kx1) pods after the executor restart (expected 1)"
+[ "$(details kx1 | jq -r '.details.action.status.attempts')" = 1 ] || fail "kx1 ran more than once"
+
+step "two executor replicas: one leads; kill -9 of the leader -> the other takes over, every action ends once"
+start executor2
+holder() { kc -n "$NS" get lease flyte-executor -o jsonpath='{.spec.holderIdentity}'; }
+leader_before=$(holder)
+for i in $(seq 1 6); do pod_run "ha$i" '{"kwok.flyte.test/delay-ms": "4000"}' >/dev/null || fail "CreateRun ha$i"; done
+wait_phase ha1 ACTION_PHASE_RUNNING 60
+# The leader is the replica whose pid is in the holder identity (<host>-<pid>-<start>).
+if [[ "$leader_before" == *"-${SVC_PID[executor]}-"* ]]; then leader=executor; else leader=executor2; fi
+t0=$(now_ms)
+stop "$leader" KILL
+for _ in $(seq 1 100); do [ "$(holder)" != "$leader_before" ] && break; sleep 0.1; done
+[ "$(holder)" != "$leader_before" ] || fail "no takeover of the lease after the leader was killed"
+echo "leader failover: lease taken over $(($(now_ms) - t0)) ms after kill -9 (lease duration 3 s)"
+for i in $(seq 1 6); do
+  wait_phase "ha$i" ACTION_PHASE_SUCCEEDED 60
+  [ "$(pods_of "ha$i")" = 1 ] || fail "ha$i has $(pods_of "ha$i") pods"
+  [ "$(details "ha$i" | jq -r '.details.action.status.attempts')" = 1 ] || fail "ha$i ran more than once"
+done
+[ "$leader" = executor ] && start executor
+[ "$leader" = executor2 ] && stop executor2
+
+step "kube-apiserver restarted mid-run -> the run still finishes"
+pod_run rs1 '{"kwok.flyte.test/delay-ms": "6000"}' >/dev/null || fail "CreateRun rs1"
+wait_phase rs1 ACTION_PHASE_RUNNING 60
+bash "$ROOT/scripts/k8s-testenv.sh" restart-apiserver >/dev/null
+wait_phase rs1 ACTION_PHASE_SUCCEEDED 90
+create_run rs2 'echo after' >/dev/null || fail "CreateRun rs2"
+wait_phase rs2 ACTION_PHASE_SUCCEEDED 60
+
+stop executor
+stop runs
+stop queue
+
+step "flyte-manager with the seed's config and manager.kubernetes -> SUCCEEDED through a TaskAction and a Pod"
+NS2=flyte-manager-e2e
+setup_namespace "$NS2"
+kc -n "$NS2" create serviceaccount flyte-manager >/dev/null
+kc -n "$NS2" create rolebinding flyte-manager-queue --role=flyte-queue --serviceaccount="$NS2:flyte-manager" >/dev/null
+kc -n "$NS2" create rolebinding flyte-manager-executor --role=flyte-executor --serviceaccount="$NS2:flyte-manager" >/dev/null
+token_kubeconfig flyte-manager "$NS2" "$WORK/manager.kubeconfig"
+MGR_RUNS=$(free_port) MGR_QUEUE=$(free_port) MGR_EXEC=$(free_port)
+cat >"$WORK/manager.yaml" <<YAML
+manager:
+  runsService: {host: "127.0.0.1", port: $MGR_RUNS}
+  queueService: {host: "127.0.0.1", port: $MGR_QUEUE}
+  executor: {healthProbePort: $MGR_EXEC}
+  kubernetes:
+    namespace: "$NS2"
+    kubeconfig: "$WORK/manager.kubeconfig"
+database:
+  type: "sqlite"
+  sqlite:
+    file: "$WORK/flyte.db"
+logger:
+  level: 4
+  show-source: true
+YAML
+(cd "$WORK" && exec "$BIN/flyte-manager" --config "$WORK/manager.yaml") >>"$WORK/manager.log" 2>&1 &
+SVC_PID[manager]=$!
+for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$MGR_EXEC/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$MGR_EXEC/readyz" >/dev/null || fail "flyte-manager not ready"
+RUNS_PORT=$MGR_RUNS
+create_run mg1 'echo manager' >/dev/null || fail "CreateRun on flyte-manager: $(cat "$WORK/rpc.out")"
+wait_phase mg1 ACTION_PHASE_SUCCEEDED 60
+[ "$(kc -n "$NS2" get taskaction mg1-a0 -o jsonpath='{.status.phase}')" = Succeeded ] || fail "no Succeeded TaskAction mg1-a0"
+stop manager
+
+echo "kubernetes e2e: OK"
