@@ -182,17 +182,21 @@ up() {
   wait_for 60 etcd curl -sf "http://127.0.0.1:$etcd_port/readyz"
   start_apiserver
   wait_for 120 kube-apiserver curl -sf --cacert "$P/ca.crt" --cert "$P/admin.crt" --key "$P/admin.key" "https://127.0.0.1:$api_port/readyz"
+  # Client rate limits off for the controller-manager and scheduler (their defaults, 20 and 50 requests/s, would
+  # pace every test and benchmark here; a real cluster's control plane is sized for its load).
   start kube-controller-manager "$B/kube-controller-manager" \
     --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
     --bind-address=127.0.0.1 --secure-port="$kcm_port" --leader-elect=false \
     --service-account-private-key-file="$P/sa.key" --root-ca-file="$P/ca.crt" \
     --cluster-signing-cert-file="$P/ca.crt" --cluster-signing-key-file="$P/ca.key" \
-    --service-cluster-ip-range=10.96.0.0/16 --use-service-account-credentials=false --v=1
+    --service-cluster-ip-range=10.96.0.0/16 --use-service-account-credentials=false --v=1 \
+    --kube-api-qps=5000 --kube-api-burst=10000
   # Pod admission needs the namespace's `default` ServiceAccount, which the controller-manager makes.
   wait_for 120 kube-controller-manager "$kk" --kubeconfig="$kc" -n default get serviceaccount default
   start kube-scheduler "$B/kube-scheduler" \
     --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
-    --bind-address=127.0.0.1 --secure-port="$sched_port" --leader-elect=false --v=1
+    --bind-address=127.0.0.1 --secure-port="$sched_port" --leader-elect=false --v=1 \
+    --kube-api-qps=5000 --kube-api-burst=10000
   wait_for 60 kube-scheduler curl -skf "https://127.0.0.1:$sched_port/healthz"
   start kwok "$B/kwok" --kubeconfig="$kc" --config="$STAGES" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \

@@ -12,47 +12,24 @@ source "$(dirname "$0")/lib/stack.sh"
 
 K8S_STATE=$WORK/k8s
 export K8S_TESTENV_DIR=$K8S_STATE
-KBIN=$(bash "$ROOT/scripts/k8s-testenv.sh" bin)
+source "$ROOT/scripts/lib/k8s.sh"
 stack_cleanup_with_cluster() {
   local rc=$?
-  if [ $rc -ne 0 ] && [ -f "$K8S_STATE/admin.kubeconfig" ]; then
+  if [ $rc -ne 0 ] && [ -n "${ADMIN_KC:-}" ]; then
     echo "--- cluster state at failure" >&2
-    "$KBIN/kubectl" --kubeconfig="$K8S_STATE/admin.kubeconfig" get taskactions,pods -A -o wide >&2 2>&1 || true
+    kc get taskactions,pods -A -o wide >&2 2>&1 || true
   fi
-  bash "$ROOT/scripts/k8s-testenv.sh" down >/dev/null 2>&1 || true
+  k8s_down
   (exit $rc)
   cleanup
 }
 trap stack_cleanup_with_cluster EXIT
 
 step "starting the test control plane"
-ADMIN_KC=$(bash "$ROOT/scripts/k8s-testenv.sh" up | tail -1)
-kc() { "$KBIN/kubectl" --kubeconfig="$ADMIN_KC" "$@"; }
-kc apply -f "$ROOT/deploy/crds/flyte.org_taskactions.yaml" >/dev/null
-kc wait --for condition=established --timeout=60s crd/taskactions.flyte.org >/dev/null
-
-# setup_namespace NS: the namespace, its default ServiceAccount (Pods need it) and the shipped RBAC in it.
-setup_namespace() {
-  local ns=$1
-  kc create namespace "$ns" >/dev/null
-  sed "s/namespace: flyte\b/namespace: $ns/g" "$ROOT/deploy/kubernetes/rbac.yaml" | kc apply -f - >/dev/null
-  for _ in $(seq 1 100); do kc -n "$ns" get serviceaccount default >/dev/null 2>&1 && return 0; sleep 0.2; done
-  fail "namespace $ns has no default ServiceAccount"
-}
-# token_kubeconfig SA NS FILE: a kubeconfig that authenticates as that ServiceAccount (kubectl create token).
-token_kubeconfig() {
-  local sa=$1 ns=$2 file=$3 token server
-  token=$(kc -n "$ns" create token "$sa" --duration=2h)
-  server=$(kc config view --minify -o jsonpath='{.clusters[0].cluster.server}')
-  "$KBIN/kubectl" config set-cluster testenv --server="$server" --certificate-authority="$K8S_STATE/pki/ca.crt" \
-    --embed-certs --kubeconfig="$file" >/dev/null
-  "$KBIN/kubectl" config set-credentials "$sa" --token="$token" --kubeconfig="$file" >/dev/null
-  "$KBIN/kubectl" config set-context "$sa" --cluster=testenv --user="$sa" --namespace="$ns" --kubeconfig="$file" >/dev/null
-  "$KBIN/kubectl" config use-context "$sa" --kubeconfig="$file" >/dev/null
-}
+k8s_up
 
 NS=flyte-e2e
-setup_namespace "$NS"
+setup_namespace "$NS" || fail "namespace $NS"
 token_kubeconfig flyte-queue "$NS" "$WORK/queue.kubeconfig"
 token_kubeconfig flyte-executor "$NS" "$WORK/executor.kubeconfig"
 
@@ -68,20 +45,7 @@ for check in "get secrets $NS flyte-executor" "get secrets $NS flyte-queue" "cre
 done
 
 write_kube_configs() {  # write_kube_configs NAMESPACE EXECUTOR_KUBECONFIG
-  cat >"$WORK/queue.yaml" <<YAML
-queue:
-  server: {host: 127.0.0.1, port: $QUEUE_PORT}
-  backend: kubernetes
-  kubernetes: {namespace: $1, kubeconfig: "$WORK/queue.kubeconfig"}
-YAML
-  cat >"$WORK/runs.yaml" <<YAML
-runs:
-  server: {host: 127.0.0.1, port: $RUNS_PORT}
-  storagePrefix: file://$WORK/data
-  queue: {endpoint: "127.0.0.1:$QUEUE_PORT", minBackoff: 50ms, maxBackoff: 500ms}
-database:
-  sqlite: {file: "$WORK/runs.db"}
-YAML
+  write_queue_and_runs_configs "$WORK" $1 "$QUEUE_PORT" "$RUNS_PORT"
   for e in executor:$EXEC_PORT executor2:$EXEC2_PORT; do
     cat >"$WORK/${e%%:*}.yaml" <<YAML
 executor:
@@ -242,7 +206,7 @@ stop queue
 
 step "flyte-manager with the seed's config and manager.kubernetes -> SUCCEEDED through a TaskAction and a Pod"
 NS2=flyte-manager-e2e
-setup_namespace "$NS2"
+setup_namespace "$NS2" || fail "namespace $NS2"
 kc -n "$NS2" create serviceaccount flyte-manager >/dev/null
 kc -n "$NS2" create rolebinding flyte-manager-queue --role=flyte-queue --serviceaccount="$NS2:flyte-manager" >/dev/null
 kc -n "$NS2" create rolebinding flyte-manager-executor --role=flyte-executor --serviceaccount="$NS2:flyte-manager" >/dev/null

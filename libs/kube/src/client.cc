@@ -10,6 +10,7 @@
 
 #include <boost/asio/ssl.hpp>
 #include <cpprest/http_client.h>
+#include <pplx/threadpool.h>
 #include <cpprest/rawptrstream.h>
 #include <cpprest/containerstream.h>
 #include <prometheus/counter.h>
@@ -197,6 +198,16 @@ struct Client::Impl {
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClusterConfig config, ClientOptions options) {
   if (config.server.empty()) return absl::InvalidArgumentError("kubernetes client: no server");
+  // cpprestsdk's I/O runs on one process-wide asio pool, 40 threads unless told otherwise before first use; a few
+  // are plenty for this client (callers block on their own threads), and each idle thread costs memory.
+  static std::once_flag pool_once;
+  std::call_once(pool_once, [] {
+    try {
+      crossplat::threadpool::initialize_with_threads(4);
+    } catch (const std::exception&) {
+      // Already initialised by someone else in this process: keep theirs.
+    }
+  });
   auto impl = std::make_unique<Impl>();
   try {
     web::uri base(config.server);

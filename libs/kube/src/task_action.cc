@@ -123,6 +123,7 @@ Json BuildTaskAction(const TaskActionSpec& s, const std::string& ns, const std::
   if (!s.input_uri.empty()) spec["inputUri"] = s.input_uri;
   if (!s.run_output_base.empty()) spec["runOutputBase"] = s.run_output_base;
   if (!s.group.empty()) spec["group"] = s.group;
+  if (s.enqueued_at) spec["enqueuedAt"] = FormatMicroTime(*s.enqueued_at);
   Json meta = {{"name", name}, {"namespace", ns}, {"labels", labels}, {"finalizers", Json::array({kExecutorFinalizer})}};
   if (owner) {
     meta["ownerReferences"] = Json::array({Json{{"apiVersion", kTaskActionApiVersion},
@@ -157,6 +158,9 @@ absl::StatusOr<TaskActionSpec> ParseTaskActionSpec(const Json& object) {
     if (str(required).empty()) {
       return absl::InvalidArgumentError(absl::StrCat("TaskAction ", name, ": spec.", required, " is required"));
     }
+  }
+  if (std::string at = str("enqueuedAt"); !at.empty()) {
+    if (absl::StatusOr<std::chrono::system_clock::time_point> t = ParseTime(at); t.ok()) s.enqueued_at = *t;
   }
   if (!absl::Base64Unescape(str("enqueueRequest"), &s.enqueue_request)) {
     return absl::InvalidArgumentError(absl::StrCat("TaskAction ", name, ": spec.enqueueRequest is not base64"));

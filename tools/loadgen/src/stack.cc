@@ -46,6 +46,9 @@ struct Common {
   std::chrono::nanoseconds rpc_timeout{};
   std::string storage_prefix;
   std::string command;  // the no-op task's shell command
+  // KEY=VALUE: the parent task runs from a Pod template carrying this annotation (on Kubernetes, a kwok test
+  // cluster is told by it to keep the parent's Pod running); "" = a plain container task.
+  std::string parent_annotation;
   bool quiet = false;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<wf::RunService::Stub> runs;
@@ -55,7 +58,8 @@ struct Common {
 
 absl::StatusOr<Common> MakeCommon(const Flags& f, const std::vector<std::string>& extra_known) {
   std::vector<std::string> known = {"target", "org", "project", "domain", "executor-pid", "rss-every",
-                                    "wait-timeout", "timeout", "storage-prefix", "command", "quiet", "json"};
+                                    "wait-timeout", "timeout", "storage-prefix", "command", "quiet", "json",
+                                    "parent-annotation"};
   known.insert(known.end(), extra_known.begin(), extra_known.end());
   if (auto s = f.CheckKnown(known); !s.ok()) return s;
   Common c;
@@ -76,6 +80,10 @@ absl::StatusOr<Common> MakeCommon(const Flags& f, const std::vector<std::string>
   c.storage_prefix = f.Str("storage-prefix", "file:///tmp/flyte-loadgen-data");
   if (!c.storage_prefix.empty() && c.storage_prefix.back() != '/') c.storage_prefix.push_back('/');
   c.command = f.Str("command", "true");
+  c.parent_annotation = f.Str("parent-annotation", "");
+  if (!c.parent_annotation.empty() && c.parent_annotation.find('=') == std::string::npos) {
+    return absl::InvalidArgumentError("--parent-annotation wants KEY=VALUE, got '" + c.parent_annotation + "'");
+  }
   c.quiet = f.Bool("quiet");
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
@@ -116,6 +124,24 @@ void FillTemplate(const Common& c, const std::string& name, const std::string& s
   ct->add_command("sh");
   ct->add_command("-c");
   ct->add_command(shell);
+}
+
+// The same task with its container in a Pod template annotated `key=value`.
+void UsePodTemplate(const std::string& annotation, flyteidl2::task::TaskSpec* spec) {
+  auto* tmpl = spec->mutable_task_template();
+  const flyteidl2::core::Container ct = tmpl->container();
+  auto* pod = tmpl->mutable_k8s_pod();  // clears `container` (one target)
+  pod->set_primary_container_name("main");
+  size_t eq = annotation.find('=');
+  (*pod->mutable_metadata()->mutable_annotations())[annotation.substr(0, eq)] = annotation.substr(eq + 1);
+  auto& fields = *pod->mutable_pod_spec()->mutable_fields();
+  google::protobuf::Value container;
+  auto& cf = *container.mutable_struct_value()->mutable_fields();
+  cf["name"].set_string_value("main");
+  cf["image"].set_string_value(ct.image());
+  for (const std::string& arg : ct.command()) cf["command"].mutable_list_value()->add_values()->set_string_value(arg);
+  *fields["containers"].mutable_list_value()->add_values() = container;
+  (*tmpl->mutable_config())["primary_container_name"] = "main";
 }
 
 wf::CreateRunRequest MakeRun(const Common& c, const std::string& run_name, const std::string& shell) {
@@ -387,7 +413,14 @@ struct Parent {
 };
 
 absl::StatusOr<Parent> StartParent(const Common& c, const std::string& run_name) {
-  if (auto s = CreateRun(c, run_name, "sleep 600"); !s.ok()) return s;
+  wf::CreateRunRequest run = MakeRun(c, run_name, "sleep 600");
+  if (!c.parent_annotation.empty()) UsePodTemplate(c.parent_annotation, run.mutable_task_spec());
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx, c.rpc_timeout);
+    wf::CreateRunResponse resp;
+    if (auto s = FromGrpc(c.runs->CreateRun(&ctx, run, &resp), "CreateRun " + run_name); !s.ok()) return s;
+  }
   Parent p;
   p.run.set_org(c.scope.org);
   p.run.set_project(c.scope.project);

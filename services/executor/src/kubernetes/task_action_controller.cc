@@ -2,6 +2,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 
 #include "absl/strings/str_cat.h"
 #include "flyte/app/log.h"
@@ -32,13 +33,19 @@ struct TaskActionController::Metrics {
                    .Help("TaskActions and Pods held in the executor's watch caches")
                    .Register(r.prometheus())),
         cached_actions(cached.Add({{"kind", "taskaction"}})),
-        cached_pods(cached.Add({{"kind", "pod"}})) {}
+        cached_pods(cached.Add({{"kind", "pod"}})),
+        enqueue_to_pod(prometheus::BuildHistogram()
+                           .Name("flyte_executor_enqueue_to_pod_seconds")
+                           .Help("From queue-service creating a TaskAction to the executor creating its first Pod")
+                           .Register(r.prometheus())
+                           .Add({}, metrics::Registry::LatencyBuckets())) {}
   prometheus::Family<prometheus::Counter>& transitions;
   prometheus::Gauge& leader;
   prometheus::Counter& reconcile_errors;
   prometheus::Family<prometheus::Gauge>& cached;
   prometheus::Gauge& cached_actions;
   prometheus::Gauge& cached_pods;
+  prometheus::Histogram& enqueue_to_pod;
 };
 
 TaskActionController::TaskActionController(kube::Client& client, StateReporter& reporter, ControllerOptions options,
@@ -148,6 +155,11 @@ size_t TaskActionController::cached_pods() const {
   return pods_.size();
 }
 
+void TaskActionController::ObservePodCreated(const TaskActionView& ta) {
+  if (!metrics_ || !ta.enqueued_at) return;
+  metrics_->enqueue_to_pod.Observe(std::chrono::duration<double>(clock_.Now() - *ta.enqueued_at).count());
+}
+
 void TaskActionController::CountTransition(Phase phase) {
   if (metrics_) metrics_->transitions.Add({{"phase", PhaseName(phase)}}).Increment();
 }
@@ -212,16 +224,23 @@ void TaskActionController::OnTaskAction(kube::WatchEventType type, kube::Json ob
   Enqueue(name);
 }
 
+bool TaskActionController::NotNeededLocked(const PodView& p) const {
+  // A finished Pod of an action whose end is recorded is never looked at again.
+  if (p.phase != "Succeeded" && p.phase != "Failed") return false;
+  auto it = actions_.find(p.task_action);
+  return it != actions_.end() && it->second.ended() && !it->second.has_finalizer;
+}
+
 void TaskActionController::OnPods(std::vector<kube::Json> items) {
-  std::unordered_map<std::string, PodView> fresh;
-  for (const kube::Json& item : items) {
-    PodView p = PodView::FromJson(item);
-    std::string name = p.name;
-    fresh.emplace(std::move(name), std::move(p));
-  }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    pods_ = std::move(fresh);
+    pods_.clear();
+    for (const kube::Json& item : items) {
+      PodView p = PodView::FromJson(item);
+      if (NotNeededLocked(p)) continue;
+      std::string name = p.name;
+      pods_.emplace(std::move(name), std::move(p));
+    }
   }
   EnqueueAll();
 }
@@ -231,10 +250,10 @@ void TaskActionController::OnPod(kube::WatchEventType type, kube::Json object) {
   std::string owner = p.task_action;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (type == kube::WatchEventType::kDeleted) {
+    created_pods_.erase(p.name);
+    if (type == kube::WatchEventType::kDeleted || NotNeededLocked(p)) {
       pods_.erase(p.name);
     } else {
-      created_pods_.erase(p.name);
       pods_[p.name] = std::move(p);
     }
   }

@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -91,6 +92,8 @@ class TaskActionController {
   void OnPod(kube::WatchEventType type, kube::Json object);
   void EnqueueAll();
   void CountTransition(Phase phase);
+  void ObservePodCreated(const TaskActionView& ta);
+  bool NotNeededLocked(const PodView& pod) const;
   void Enqueue(const std::string& name);
   void Worker();
   void ResyncLoop();
@@ -100,6 +103,10 @@ class TaskActionController {
   absl::Status ReconcileDeleted(const TaskActionView& ta);
   absl::Status FinishEnded(const TaskActionView& ta);
   absl::Status Advance(const TaskActionView& ta);
+  // Follows the Pod of the current attempt: running, ended, timed out, gone.
+  absl::Status Observe(const TaskActionView& ta, const ActionToRun& action, const TaskToRun& task);
+  // A TaskAction whose status was never written but whose first Pod exists, as if that had been written.
+  std::optional<TaskActionView> FirstAttemptView(const TaskActionView& ta);
   absl::Status StartAttempt(const TaskActionView& ta, TaskActionStatus status, const ActionToRun& action,
                             const TaskToRun& task, int attempt);
   absl::Status AttemptEnded(const TaskActionView& ta, const ActionToRun& action, const TaskToRun& task,

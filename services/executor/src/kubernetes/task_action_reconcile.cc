@@ -140,7 +140,11 @@ absl::Status TaskActionController::RemoveFinalizer(const TaskActionView& ta) {
   if (!done.ok()) return done.status();  // the list changed under us (422 on the test): reconcile again
   std::lock_guard<std::mutex> lock(mu_);
   final_recorded_.erase(ta.uid);
+  sent_.erase(ta.uid);
   if (absl::StatusOr<TaskActionView> v = TaskActionView::FromJson(*done); v.ok()) actions_[ta.name] = std::move(*v);
+  for (auto it = pods_.begin(); it != pods_.end();) {
+    it = it->second.task_action == ta.name && NotNeededLocked(it->second) ? pods_.erase(it) : std::next(it);
+  }
   return absl::OkStatus();
 }
 
@@ -245,6 +249,7 @@ absl::Status TaskActionController::StartAttempt(const TaskActionView& ta, TaskAc
   }
   absl::StatusOr<kube::Json> created = client_.Create(kube::kPods, options_.ns, pod->pod);
   if (created.ok()) {
+    if (attempt == 1) ObservePodCreated(ta);
     std::lock_guard<std::mutex> lock(mu_);
     pods_[pod->name] = PodView::FromJson(*created);
     created_pods_[pod->name] = std::chrono::steady_clock::now();
@@ -264,7 +269,33 @@ absl::Status TaskActionController::StartAttempt(const TaskActionView& ta, TaskAc
   st.pod_name = pod->name;
   st.started_at.reset();
   st.Append(kube::kPhaseInitializing, attempt, clock_.Now(), event);
+  if (attempt == 1 && ta.status.attempt == 0) {
+    // The first attempt is not written down yet: its Pod is the record (see FirstAttemptView). The status is
+    // written when the Pod is seen running or ends; INITIALIZING is reported now.
+    TaskActionView view = ta;
+    view.status = std::move(st);
+    ReportPending(view);
+    return absl::OkStatus();
+  }
   return WriteStatusAndReport(ta, st);
+}
+
+std::optional<TaskActionView> TaskActionController::FirstAttemptView(const TaskActionView& ta) {
+  const std::string name = kube::PodName(ta.ref, 1);
+  PodView pod;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = pods_.find(name);
+    if (it == pods_.end() || it->second.task_action != ta.name) return std::nullopt;
+    pod = it->second;
+  }
+  TaskActionView view = ta;
+  view.status.phase = kube::kPhaseInitializing;
+  view.status.attempt = 1;
+  view.status.pod_name = name;
+  view.status.Append(kube::kPhaseInitializing, 1, pod.created,
+                     absl::StrCat("attempt 1: pod ", name, " created in namespace ", options_.ns));
+  return view;
 }
 
 absl::Status TaskActionController::AttemptEnded(const TaskActionView& ta, const ActionToRun& action,
@@ -306,7 +337,21 @@ absl::Status TaskActionController::Advance(const TaskActionView& ta) {
     return FailWithoutAttempt(ta, ActionError{"InvalidTask", std::string(task.status().message()), ErrorKind::kUser,
                                               false});
   }
-  if (ta.status.attempt == 0) return StartAttempt(ta, ta.status, *action, *task, std::max(1, action->attempt));
+  if (ta.status.attempt == 0) {
+    // Until the first attempt's status is written, its Pod stands for it (created by this process, or by another
+    // before a crash or a change of leader: adopted either way).
+    std::optional<TaskActionView> first = FirstAttemptView(ta);
+    if (!first) return StartAttempt(ta, ta.status, *action, *task, 1);
+    ReportPending(*first);
+    return Observe(*first, *action, *task);
+  }
+  return Observe(ta, *action, *task);
+}
+
+absl::Status TaskActionController::Observe(const TaskActionView& ta, const ActionToRun& action_in,
+                                           const TaskToRun& task_in) {
+  const ActionToRun* action = &action_in;
+  const TaskToRun* task = &task_in;
 
   absl::StatusOr<PodView> pod = FindPod(ta.status.pod_name);
   if (absl::IsNotFound(pod.status())) {

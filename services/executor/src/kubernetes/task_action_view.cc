@@ -163,8 +163,14 @@ absl::StatusOr<TaskActionView> TaskActionView::FromJson(const Json& object) {
   v.parent = spec->parent_action;
   v.action_type = spec->action_type;
   v.run_output_base = spec->run_output_base;
+  v.enqueued_at = spec->enqueued_at;
   v.status = TaskActionStatus::FromJson(Field(object, "status"));
-  if (!v.ended()) v.enqueue_request = std::move(spec->enqueue_request);
+  if (!v.ended()) {
+    v.enqueue_request = std::move(spec->enqueue_request);
+  } else if (!v.has_finalizer && v.status.history.size() > 1) {
+    v.status.history.erase(v.status.history.begin(), v.status.history.end() - 1);
+    v.status.history.shrink_to_fit();
+  }
   return v;
 }
 

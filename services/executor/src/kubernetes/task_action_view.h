@@ -63,12 +63,15 @@ struct TaskActionView {
   std::string parent;
   std::string action_type;            // task | trace | condition
   std::string run_output_base;
+  std::optional<TimePoint> enqueued_at;
   std::string enqueue_request;        // serialized EnqueueActionRequest; empty once the action ended
   TaskActionStatus status;
 
   bool is_root() const { return parent.empty(); }
   bool ended() const { return kube::IsTerminalPhase(status.phase); }
-  // kInvalidArgument when the object is not a usable TaskAction (no name, broken spec).
+  // kInvalidArgument when the object is not a usable TaskAction (no name, broken spec). A TaskAction that ended
+  // and whose end is recorded (no finalizer) keeps only its latest history entry: nothing else is needed of it,
+  // and finished actions can be many.
   static absl::StatusOr<TaskActionView> FromJson(const Json& object);
 };
 

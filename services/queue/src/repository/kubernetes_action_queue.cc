@@ -1,5 +1,9 @@
 #include "repository/kubernetes_action_queue.h"
 
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "flyte/app/log.h"
 
@@ -10,6 +14,7 @@ using kube::Json;
 
 constexpr std::chrono::minutes kOwnerCacheTtl{5};
 constexpr size_t kOwnerCacheMax = 10000;
+constexpr size_t kParallelCreates = 16;
 
 kube::ActionRef Ref(const ActionKey& key) {
   return kube::ActionRef{key.run.org, key.run.project, key.run.domain, key.run.name, key.name};
@@ -80,7 +85,7 @@ std::optional<kube::OwnerRef> KubernetesActionQueue::ParentOwner(const kube::Act
   return owner;
 }
 
-absl::StatusOr<bool> KubernetesActionQueue::Enqueue(const NewEntry& entry, TimePoint) {
+absl::StatusOr<bool> KubernetesActionQueue::Enqueue(const NewEntry& entry, TimePoint now) {
   kube::TaskActionSpec spec;
   spec.ref = Ref(entry.key);
   spec.parent_action = entry.parent.value_or("");
@@ -91,6 +96,7 @@ absl::StatusOr<bool> KubernetesActionQueue::Enqueue(const NewEntry& entry, TimeP
   spec.run_output_base = entry.run_output_base;
   spec.group = entry.group;
   spec.enqueue_request = entry.payload;
+  spec.enqueued_at = now;
   std::optional<kube::OwnerRef> owner;
   if (!spec.parent_action.empty()) {
     kube::ActionRef parent = spec.ref;
@@ -122,12 +128,53 @@ absl::StatusOr<bool> KubernetesActionQueue::Enqueue(const NewEntry& entry, TimeP
 
 absl::StatusOr<std::vector<bool>> KubernetesActionQueue::EnqueueMany(const std::vector<NewEntry>& entries,
                                                                      TimePoint now) {
-  std::vector<bool> out;
-  out.reserve(entries.size());
-  for (const NewEntry& e : entries) {
-    absl::StatusOr<bool> created = Enqueue(e, now);
-    if (!created.ok()) return created.status();
-    out.push_back(*created);
+  // One create per entry, kParallelCreates at a time: a sequence of round trips would cap a fan-out at the API
+  // server's latency. An entry whose parent is in the same batch waits for a later wave (its owner reference
+  // needs the parent's uid); a key repeated within the batch is created by its first entry only.
+  std::vector<bool> out(entries.size(), false);
+  std::vector<int> wave(entries.size(), 0);
+  std::map<std::string, size_t> first;  // key -> first index
+  for (size_t i = 0; i < entries.size(); ++i) first.emplace(entries[i].key.ToString(), i);
+  bool changed = true;
+  for (int pass = 0; changed && pass < 64; ++pass) {
+    changed = false;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (!entries[i].parent) continue;
+      ActionKey parent = entries[i].key;
+      parent.name = *entries[i].parent;
+      auto it = first.find(parent.ToString());
+      if (it != first.end() && it->second != i && wave[i] <= wave[it->second]) {
+        wave[i] = wave[it->second] + 1;
+        changed = true;
+      }
+    }
+  }
+  const int last_wave = entries.empty() ? 0 : *std::max_element(wave.begin(), wave.end());
+  for (int w = 0; w <= last_wave; ++w) {
+    std::vector<size_t> todo;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (wave[i] == w && first[entries[i].key.ToString()] == i) todo.push_back(i);
+    }
+    std::atomic<size_t> next{0};
+    std::mutex mu;
+    absl::Status failure;
+    auto work = [&] {
+      for (size_t k; (k = next.fetch_add(1)) < todo.size();) {
+        absl::StatusOr<bool> created = Enqueue(entries[todo[k]], now);
+        std::lock_guard<std::mutex> lock(mu);
+        if (created.ok()) {
+          out[todo[k]] = *created;
+        } else if (failure.ok()) {
+          failure = created.status();
+        }
+      }
+    };
+    const size_t threads = std::min(todo.size(), kParallelCreates);
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (std::thread& t : pool) t.join();
+    if (!failure.ok()) return failure;  // the ones created stay (enqueueing them again is idempotent)
   }
   return out;
 }

@@ -9,6 +9,7 @@
 // `<run>-<action>-<attempt>` the same way. Label values that are not valid label values are hashed the same way,
 // so selectors built with LabelValue always match.
 // Pure functions; thread-safe.
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +68,7 @@ struct TaskActionSpec {
   std::string run_output_base;
   std::string group;
   std::string enqueue_request;  // serialized flyteidl2.workflow.EnqueueActionRequest, verbatim (binary)
+  std::optional<std::chrono::system_clock::time_point> enqueued_at;  // when queue-service took it (microseconds)
 };
 
 // A valid DNS-1123 label of at most `max` characters: `text` itself when it already is one, otherwise a sanitised
