@@ -40,7 +40,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 # executor starts (install the flyte SDK on top, or set INSTALL_FLYTE_SDK=true).
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends \
       libabsl20220623 libc-ares2 libfmt9 libgrpc++1.51 libgrpc29 libprotobuf32 libre2-9 \
-      libpq5 libpqxx-6.4 libsqlite3-0 libyaml-cpp0.7 libprometheus-cpp-core1.0 libssl3 \
+      libpq5 libpqxx-6.4 libsqlite3-0 libyaml-cpp0.7 libprometheus-cpp-core1.0 libssl3 libcpprest2.10 \
       ca-certificates curl python3 python3-venv tini \
     && rm -rf /var/lib/apt/lists/*
 ARG INSTALL_FLYTE_SDK=false

@@ -165,6 +165,15 @@ TEST_CASE("tasks the Pod builder refuses, naming why", "[executor][kubernetes_po
   CHECK(std::string(named.status().message()).find("metadata.pod_template_name 'gpu-template'") != std::string::npos);
 
   f.task.tmpl.mutable_metadata()->clear_pod_template_name();
+  f.task.tmpl.mutable_extended_resources()->mutable_gpu_accelerator()->set_device("nvidia-a100");
+  CHECK(std::string(f.Build().status().message()).find("extended_resources.gpu_accelerator") != std::string::npos);
+  f.task.tmpl.mutable_extended_resources()->clear_gpu_accelerator();
+  f.task.tmpl.mutable_extended_resources()->mutable_shared_memory()->set_size_limit("1Gi");
+  auto shm = f.Build();
+  REQUIRE(shm.ok());
+  CHECK(shm->pod["spec"]["volumes"][1]["emptyDir"]["sizeLimit"] == "1Gi");
+  CHECK(shm->pod["spec"]["containers"][0]["volumeMounts"][1]["mountPath"] == "/dev/shm");
+
   f.task.tmpl.mutable_container()->set_image("");
   CHECK(std::string(f.Build().status().message()).find("has no image") != std::string::npos);
 }

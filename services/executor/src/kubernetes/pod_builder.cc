@@ -89,6 +89,11 @@ absl::StatusOr<BuiltPod> BuildPod(const PodSettings& s, const PodRequest& r) {
         "metadata.pod_template_name '", tmpl.metadata().pod_template_name(),
         "' is not supported by this executor: give the Pod template with the task (flyte.PodTemplate)"));
   }
+  if (tmpl.extended_resources().has_gpu_accelerator()) {
+    return absl::InvalidArgumentError(
+        "extended_resources.gpu_accelerator is not supported by this executor: request GPUs with the task's "
+        "resources (gpu=N) and pick nodes with a Pod template (nodeSelector, tolerations)");
+  }
   BuiltPod out;
   Json spec = Json::object();
   Json labels = Json::object();
@@ -172,6 +177,18 @@ absl::StatusOr<BuiltPod> BuildPod(const PodSettings& s, const PodRequest& r) {
     spec["volumes"].push_back(Json{{"name", kDataVolumeName}, {"persistentVolumeClaim", {{"claimName", s.data_volume_claim}}}});
   }
 
+  if (tmpl.extended_resources().has_shared_memory()) {
+    // flyte.Resources(shm=...): a memory-backed emptyDir, at /dev/shm unless the task says otherwise.
+    const auto& shm = tmpl.extended_resources().shared_memory();
+    std::string name = shm.mount_name().empty() ? "flyte-shm" : shm.mount_name();
+    Json empty_dir = {{"medium", "Memory"}};
+    if (!shm.size_limit().empty()) empty_dir["sizeLimit"] = shm.size_limit();
+    if (!spec.contains("volumes")) spec["volumes"] = Json::array();
+    spec["volumes"].push_back(Json{{"name", name}, {"emptyDir", empty_dir}});
+    if (!primary->contains("volumeMounts")) (*primary)["volumeMounts"] = Json::array();
+    (*primary)["volumeMounts"].push_back(
+        Json{{"name", name}, {"mountPath", shm.mount_path().empty() ? "/dev/shm" : shm.mount_path()}});
+  }
   spec["restartPolicy"] = "Never";
   const std::string& task_sa = tmpl.security_context().run_as().k8s_service_account();
   if (!task_sa.empty()) {
