@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "flyte/kube/task_action.h"
 #include "flyte/kube/yaml_json.h"
 
 #ifndef FLYTE_SOURCE_DIR
@@ -99,6 +100,50 @@ void EnsureTaskActionCrd(Client& admin) {
   }, 30000);
   if (!established) {
     fprintf(stderr, "the TaskAction CRD did not become Established\n");
+    std::abort();
+  }
+  WaitForGarbageCollectorToKnowTaskActions(admin);
+}
+
+// kube-controller-manager's garbage collector learns new resource types by rediscovery (every 30 s), and until it
+// does a foreground delete of a TaskAction leaves its children alone. Tests that abort a parent rely on the garbage
+// collector, so a freshly created CRD is probed: a parent deleted in the foreground is gone only once the collector
+// has dealt with its child.
+void WaitForGarbageCollectorToKnowTaskActions(Client& admin) {
+  static bool known = false;
+  if (known) return;
+  std::random_device rd;
+  const std::string suffix = std::to_string(rd() % 1000000000);
+  auto probe = [&](const std::string& name, const Json* owner) {
+    Json ta = {{"apiVersion", "flyte.org/v1"},
+               {"kind", "TaskAction"},
+               {"metadata", {{"name", name}, {"labels", {{"flyte.test/gc-probe", "true"}}}}},
+               {"spec",
+                {{"org", "probe"}, {"project", "probe"}, {"domain", "probe"}, {"runName", "probe"},
+                 {"actionName", name}, {"actionType", "task"}, {"enqueueRequest", "cHJvYmU="}}}};
+    if (owner != nullptr) {
+      ta["metadata"]["ownerReferences"] = Json::array({{{"apiVersion", "flyte.org/v1"},
+                                                        {"kind", "TaskAction"},
+                                                        {"name", (*owner)["metadata"]["name"]},
+                                                        {"uid", (*owner)["metadata"]["uid"]},
+                                                        {"blockOwnerDeletion", true}}});
+    }
+    return admin.Create(kTaskActions, "default", ta);
+  };
+  absl::StatusOr<Json> parent = probe("gc-probe-" + suffix, nullptr);
+  absl::StatusOr<Json> child = parent.ok() ? probe("gc-probe-" + suffix + "-c", &*parent) : parent;
+  if (!child.ok()) {
+    fprintf(stderr, "cannot create the garbage-collector probe: %s\n", child.status().ToString().c_str());
+    std::abort();
+  }
+  DeleteOptions foreground;
+  foreground.propagation_policy = "Foreground";
+  (void)admin.Delete(kTaskActions, "default", "gc-probe-" + suffix, foreground);
+  known = Eventually([&] {
+    return absl::IsNotFound(admin.Get(kTaskActions, "default", "gc-probe-" + suffix).status());
+  }, 120000);
+  if (!known) {
+    fprintf(stderr, "kube-controller-manager's garbage collector never dealt with TaskActions\n");
     std::abort();
   }
 }

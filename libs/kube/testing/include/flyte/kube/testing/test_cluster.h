@@ -21,6 +21,9 @@ const std::string& UnrelatedCaPem();
 // Creates the TaskAction CRD (deploy/crds/flyte.org_taskactions.yaml) if absent and waits until it is
 // Established. Idempotent.
 void EnsureTaskActionCrd(Client& admin);
+// Waits (once per process, up to 2 minutes) until kube-controller-manager's garbage collector handles TaskActions:
+// it discovers new resource types every 30 s, and foreground deletes of parents depend on it.
+void WaitForGarbageCollectorToKnowTaskActions(Client& admin);
 
 // A namespace of its own ("t-<prefix>-<random>"), deleted (with everything in it) on destruction.
 class TestNamespace {
