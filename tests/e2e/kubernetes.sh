@@ -5,7 +5,8 @@
 #
 # runs-service (SQLite), queue-service (queue.backend: kubernetes) and the executor (executor.runtime: kubernetes)
 # run as local processes; queue-service and the executor each use the token of their own ServiceAccount bound to
-# the least-privilege Roles of deploy/kubernetes/rbac.yaml. A task picks what its Pod does with annotations in its
+# the least-privilege Roles of the Helm chart (helm/flyte-cpp; deploy/kubernetes/rbac.yaml, the same rules, when
+# helm is not built). A task picks what its Pod does with annotations in its
 # Pod template (kwok.flyte.test/outcome: succeed | fail | run | image-pull-error, .../exit-code, .../delay-ms).
 set -euo pipefail
 source "$(dirname "$0")/lib/stack.sh"
@@ -30,6 +31,7 @@ k8s_up
 
 NS=flyte-e2e
 setup_namespace "$NS" || fail "namespace $NS"
+if [ -x "$KBIN/helm" ]; then echo "  ServiceAccounts and Roles: the Helm chart's (helm/flyte-cpp)"; else echo "  ServiceAccounts and Roles: deploy/kubernetes/rbac.yaml (helm not built)"; fi
 token_kubeconfig flyte-queue "$NS" "$WORK/queue.kubeconfig"
 token_kubeconfig flyte-executor "$NS" "$WORK/executor.kubeconfig"
 
