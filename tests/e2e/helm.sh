@@ -209,6 +209,16 @@ done
   fail "the generated database password changed on upgrade"
 echo "  every Deployment has a new ReplicaSet; the generated database password was kept (lookup)"
 
+step "helm upgrade --wait fails when the new Pods never become ready (so the waits above mean something)"
+# kwok keeps these Pods waiting on an image pull (tests/k8s/kwok-stages.yaml): never Ready, as with a bad image.
+if helm upgrade flyte "$CHART" -n flyte "${STORAGE[@]}" --set logLevel=5 \
+     --set-string 'queueService.podAnnotations.kwok\.flyte\.test/outcome=image-pull-error' --wait --timeout 10s >"$WORK/out" 2>&1; then
+  fail "helm upgrade --wait succeeded although the new queue-service Pods are not ready"
+fi
+[ "$(kc -n flyte get deploy flyte-flyte-cpp-queue -o jsonpath='{.status.readyReplicas}')" = 2 ] ||
+  fail "the old queue-service Pods did not stay ready during the failed rollout (maxUnavailable 0)"
+echo "  refused: $(grep -o 'context deadline exceeded\|timed out[^"]*\|resource Deployment/[^ ]* not ready[^"]*' "$WORK/out" | head -1)"
+
 step "helm uninstall keeps the data claims and the CRD"
 helm uninstall flyte -n flyte --wait --timeout 2m >/dev/null
 [ -z "$(kc -n flyte get deploy,sts,svc,sa,role,rolebinding,configmap -l app.kubernetes.io/instance=flyte -o name)" ] || fail "objects left"
