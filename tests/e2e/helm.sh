@@ -116,6 +116,22 @@ render | check checksums | sort >"$WORK/sum1"
 render --set logLevel=5 | check checksums | sort >"$WORK/sum2"
 [ "$(join "$WORK/sum1" "$WORK/sum2" | awk '$2 != $3' | wc -l)" = 3 ] || { paste "$WORK/sum1" "$WORK/sum2" >&2; fail "checksums"; }
 
+step "the PrometheusRule's alerts: promtool check rules and unit tests (tests/e2e/lib/helm_rules_test.yaml)"
+if command -v promtool >/dev/null; then
+  mkdir -p "$WORK/rules"
+  render -f "$CHART/ci/monitoring-values.yaml" --show-only templates/monitoring.yaml | python3 -c '
+import sys, yaml
+for d in yaml.safe_load_all(sys.stdin):
+    if d and d["kind"] == "PrometheusRule":
+        print(yaml.safe_dump({"groups": d["spec"]["groups"]}))' >"$WORK/rules/rules.yaml"
+  cp "$ROOT/tests/e2e/lib/helm_rules_test.yaml" "$WORK/rules/"
+  promtool check rules "$WORK/rules/rules.yaml" >"$WORK/check" 2>&1 || { cat "$WORK/check" >&2; fail "promtool check rules"; }
+  (cd "$WORK/rules" && promtool test rules helm_rules_test.yaml) >"$WORK/out" 2>&1 || { cat "$WORK/out" >&2; fail "promtool test rules"; }
+  echo "  $(grep -o '[0-9]* rules found' "$WORK/check"), valid; every alert fires in its unit test"
+else
+  echo "  promtool not installed (Debian package prometheus): not checked"
+fi
+
 step "starting the test control plane"
 k8s_up
 export KUBECONFIG=$ADMIN_KC   # for helm
