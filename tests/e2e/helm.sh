@@ -146,6 +146,11 @@ for v in "${VALUES[@]}"; do
     { cat "$WORK/out" >&2; fail "the API server refused objects of $(basename "$v")"; }
   echo "  $(basename "$v"): $(grep -c 'server dry run' "$WORK/out") objects accepted"
 done
+# The longest release name Helm allows (53): every name stays a valid DNS label.
+long=$(printf 'r%.0s' $(seq 1 53))
+helm template "$long" "$CHART" --namespace flyte >"$WORK/rendered.yaml"
+kc apply --dry-run=server --validate=strict -f "$WORK/rendered.yaml" >"$WORK/out" 2>&1 || { cat "$WORK/out" >&2; fail "a 53-character release name"; }
+echo "  release name of 53 characters: accepted"
 # Tasks in their own namespace: the Roles, the task ServiceAccount and the configs point there.
 kc create namespace flyte-tasks >/dev/null
 render --set tasks.namespace=flyte-tasks --set data.persistence.tasksClaim=tasks-data >"$WORK/rendered.yaml"
