@@ -83,6 +83,21 @@ refused "a bad duration" "/tasks/retention" --set tasks.retention=soon
 refused "external database without host" "externalDatabase.host" --set postgresql.enabled=false
 refused "tasks in another namespace without a claim there" "data.persistence.tasksClaim" --set tasks.namespace=flyte-tasks
 
+step "what each values file creates"
+kinds() { render -f "$CHART/ci/$1-values.yaml" | check kinds | sed 's|/.*||' | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}'; }
+want_kinds() {  # want_kinds VALUES "Kind=N ..." (exact counts)
+  local got; got=$(kinds "$1")
+  [ "$got" = "$2 " ] || fail "$1-values.yaml renders $got, expected $2"
+  echo "  $1: $got"
+}
+want_kinds default "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=2 RoleBinding=2 Secret=1 Service=4 ServiceAccount=5 StatefulSet=1"
+want_kinds external-postgres "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=2 RoleBinding=2 Service=3 ServiceAccount=4"
+want_kinds manager "ConfigMap=1 Deployment=1 PersistentVolumeClaim=2 Role=1 RoleBinding=1 Service=1 ServiceAccount=2"
+want_kinds monitoring "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 PrometheusRule=1 Role=2 RoleBinding=2 Secret=1 Service=4 ServiceAccount=5 ServiceMonitor=1 StatefulSet=1"
+render -f "$CHART/ci/external-postgres-values.yaml" --show-only templates/services.yaml >"$WORK/ext.yaml"
+grep -A1 "secretKeyRef:" "$WORK/ext.yaml" | grep -q "name: flyte-db" || fail "runs-service does not read the existing Secret flyte-db"
+grep -q "host: postgres.databases.svc.cluster.local" "$WORK/ext.yaml" || fail "runs-service config lacks the external host"
+
 step "Pod security, probes and resources; RBAC = deploy/kubernetes/rbac.yaml"
 for v in "${VALUES[@]}"; do
   render -f "$v" | check pods || fail "Pod templates of $(basename "$v")"
