@@ -238,8 +238,14 @@ PV
     --set executor.extraConfig.executor.kubernetes.kubeconfig="$WORK/executor3.kubeconfig" \
     --show-only templates/services.yaml | python3 "$ROOT/tests/e2e/lib/helm_render.py" configs "$WORK/chart"
   cp "$WORK/chart/queue.yaml" "$WORK/queue.yaml"; cp "$WORK/chart/executor.yaml" "$WORK/executor.yaml"
+  # As the chart runs them: not root, in a working directory they cannot write (the chart mounts the root
+  # filesystem read-only, with an emptyDir at /tmp).
+  chmod 644 "$WORK/queue3.kubeconfig" "$WORK/executor3.kubeconfig"
+  RUN_AS=(setpriv --reuid=65534 --regid=65534 --clear-groups)
   start queue
   start executor
+  RUN_AS=()
+  [ "$(stat -c %u "/proc/${SVC_PID[executor]}")" = 65534 ] || fail "the executor does not run as uid 65534"
   create_run ch1 'echo chart' >/dev/null || fail "CreateRun ch1"
   wait_phase ch1 ACTION_PHASE_SUCCEEDED 60
   pod() { kc -n "$NS3" get pod ch1-a0-1 -o jsonpath="$1"; }
@@ -251,7 +257,7 @@ PV
     fail "the data claim is not at data.mountPath: $(pod '{.spec.containers[0].volumeMounts}')"
   [[ "$(pod '{.spec.containers[0].env[?(@.name=="_U_EP_OVERRIDE")].value}')" == *"//flyte-runs.$NS3.svc:8090" ]] ||
     fail "task Pods do not call runs-service's Service: $(pod '{.spec.containers[0].env}')"
-  echo "  ch1 SUCCEEDED: Pod as flyte-task, claim flyte-data at /var/lib/flyte/data, runs-service at flyte-runs.$NS3.svc:8090"
+  echo "  ch1 SUCCEEDED (queue-service and executor as uid 65534, working directory not writable): Pod as flyte-task, claim flyte-data at /var/lib/flyte/data, runs-service at flyte-runs.$NS3.svc:8090"
   stop executor
   stop queue
 fi
