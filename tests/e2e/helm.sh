@@ -28,7 +28,9 @@ fi
 WORK=$(mktemp -d /tmp/flyte-helm-XXXXXX)
 export K8S_TESTENV_DIR=$WORK/k8s
 export HELM_CACHE_HOME=$WORK/helm/cache HELM_CONFIG_HOME=$WORK/helm/config HELM_DATA_HOME=$WORK/helm/data
-ADMIN_KC=""
+ADMIN_KC="" RUNS_PID="" PG_DATA=""
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+chmod 755 "$WORK"   # PostgreSQL (user postgres) keeps its data below it
 source "$ROOT/scripts/lib/k8s.sh"
 cleanup() {
   local rc=$?
@@ -38,6 +40,8 @@ cleanup() {
     kc get events -A --sort-by=.lastTimestamp 2>&1 | tail -n 30 >&2 || true
   fi
   [ -n "$ADMIN_KC" ] && k8s_down
+  [ -n "$RUNS_PID" ] && { kill "$RUNS_PID" 2>/dev/null; wait "$RUNS_PID" 2>/dev/null; }
+  [ -n "$PG_DATA" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DATA" -m immediate stop >/dev/null 2>&1
   rm -rf "$WORK"
   exit $rc
 }
@@ -130,6 +134,41 @@ step "a changed value changes every Deployment's config checksum"
 render | check checksums | sort >"$WORK/sum1"
 render --set logLevel=5 | check checksums | sort >"$WORK/sum2"
 [ "$(join "$WORK/sum1" "$WORK/sum2" | awk '$2 != $3' | wc -l)" = 3 ] || { paste "$WORK/sum1" "$WORK/sum2" >&2; fail "checksums"; }
+
+step "runs-service on the chart's config: PostgreSQL with the password from the environment, not root"
+# The config the chart renders for the bundled PostgreSQL (user and database flyte, passwordEnv), pointed at a
+# throwaway server on loopback that requires that password; runs-service runs as uid 65534 in a directory it cannot
+# write, with a directory it owns standing in for the data claim.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PG_PORT=$(free_port) RUNS_PORT=$(free_port)
+mkdir -p "$WORK/pg" "$WORK/data" && chown postgres "$WORK/pg" && chown 65534:65534 "$WORK/data"
+echo "$FLYTE_DB_PASSWORD" >"$WORK/pg/pw" && chown postgres "$WORK/pg/pw"
+runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/pg/data" -U flyte --auth=scram-sha-256 --pwfile="$WORK/pg/pw" \
+  >"$WORK/pg/initdb.log" 2>&1 || { cat "$WORK/pg/initdb.log" >&2; fail "initdb"; }
+PG_DATA=$WORK/pg/data
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DATA" -w -l "$WORK/pg/server.log" \
+  -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null || fail "pg_ctl start"
+PGPASSWORD=$FLYTE_DB_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U flyte -d postgres -qc "CREATE DATABASE flyte" || fail "createdb"
+d=$WORK/cfg/pg; mkdir -p "$d"
+render --set runsService.extraConfig.runs.server.host=127.0.0.1 --set runsService.extraConfig.runs.server.port="$RUNS_PORT" \
+  --set runsService.extraConfig.runs.storagePrefix="file://$WORK/data" \
+  --set runsService.extraConfig.database.postgres.host=127.0.0.1 --set runsService.extraConfig.database.postgres.port="$PG_PORT" \
+  --show-only templates/services.yaml | check configs "$d"
+(cd "$WORK" && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/runs-service" --config "$d/runs.yaml") \
+  >"$WORK/runs.log" 2>&1 &
+RUNS_PID=$!
+for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$RUNS_PORT/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$RUNS_PORT/readyz" >/dev/null || { cat "$WORK/runs.log" >&2; fail "runs-service on the chart's config is not ready"; }
+code=$(curl -s -o "$WORK/rpc.out" -w '%{http_code}' -H 'content-type: application/json' \
+  -d '{"runId":{"org":"o","project":"flytesnacks","domain":"development","name":"helm1"},"taskSpec":{"shortName":"t","taskTemplate":{"id":{"name":"t","version":"1"},"type":"container","container":{"image":"x","command":["true"]}}},"inputs":{}}' \
+  "http://127.0.0.1:$RUNS_PORT/flyteidl2.workflow.RunService/CreateRun")
+[ "$code" = 200 ] || fail "CreateRun on the chart's runs-service config: $code $(cat "$WORK/rpc.out")"
+written=$(find "$WORK/data" -type f -user 65534 | wc -l)
+[ "$written" -ge 1 ] || fail "runs-service wrote nothing under its data root"
+PGPASSWORD=wrong psql -h 127.0.0.1 -p "$PG_PORT" -U flyte -d flyte -qc "select 1" >/dev/null 2>&1 && fail "PostgreSQL accepts any password"
+kill "$RUNS_PID"; wait "$RUNS_PID" 2>/dev/null || true; RUNS_PID=""
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null; PG_DATA=""
+echo "  ready as uid 65534 on PostgreSQL with a password (scram-sha-256) from FLYTE_DB_PASSWORD; CreateRun answered 200, $written file(s) under the data root"
 
 step "the PrometheusRule's alerts: promtool check rules and unit tests (tests/e2e/lib/helm_rules_test.yaml)"
 if command -v promtool >/dev/null; then
