@@ -3,14 +3,18 @@
 # (scripts/k8s-testenv.sh: etcd, kube-apiserver, kube-controller-manager, kube-scheduler on loopback; kwok is the
 # stand-in kubelet, so Deployment Pods go Running/Ready and nothing runs in them; images are never pulled):
 #   1. the chart's CRD is deploy/crds' file; `helm lint --strict` with every shipped values file (helm/flyte-cpp/ci);
-#      values.schema.json refuses a wrong type and an unknown key, naming it;
-#      every Pod template is non-root, read-only, without capabilities, seccomp RuntimeDefault, with resources and
-#      /healthz + /readyz probes; the chart's Roles are deploy/kubernetes/rbac.yaml's, nothing on Secrets or
-#      cluster-wide; the rendered configs pass each binary's --validate-config (and a misspelt extraConfig key fails);
+#      `helm package` carries crds/; values.schema.json refuses a wrong type and an unknown key, naming it; each
+#      values file renders the objects it should; every Pod template is non-root, read-only, without capabilities,
+#      seccomp RuntimeDefault, with resources and /healthz + /readyz probes; the chart's Roles are
+#      deploy/kubernetes/rbac.yaml's, nothing on Secrets or cluster-wide; the rendered configs pass each binary's
+#      --validate-config (and a misspelt extraConfig key fails); runs-service on the chart's PostgreSQL config runs
+#      as uid 65534 against a throwaway PostgreSQL that requires the password; the PrometheusRule passes promtool
+#      (when installed);
 #   2. `helm template | kubectl apply --dry-run=server` with every values file (the monitoring CRDs first: stand-ins);
 #   3. `helm install --wait` (PostgreSQL StatefulSet, claims bound to test PersistentVolumes), what the chart's
 #      ServiceAccounts may and may not do (`kubectl auth can-i`), `helm upgrade` with a changed value rolls every
-#      Deployment (new checksum, new ReplicaSet), `helm uninstall` (claims and the CRD kept); manager mode likewise.
+#      Deployment (new checksum, new ReplicaSet), an upgrade whose Pods never get ready fails --wait, `helm
+#      uninstall` (claims and the CRD kept); manager mode likewise.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export FLYTE_BUILD_DIR=${FLYTE_BUILD_DIR:-$ROOT/build}
