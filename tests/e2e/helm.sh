@@ -32,18 +32,19 @@ fi
 WORK=$(mktemp -d /tmp/flyte-helm-XXXXXX)
 export K8S_TESTENV_DIR=$WORK/k8s
 export HELM_CACHE_HOME=$WORK/helm/cache HELM_CONFIG_HOME=$WORK/helm/config HELM_DATA_HOME=$WORK/helm/data
-ADMIN_KC="" RUNS_PID="" PG_DATA=""
+ADMIN_KC="" K8S_STARTED="" RUNS_PID="" PG_DATA=""
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 chmod 755 "$WORK"   # PostgreSQL (user postgres) keeps its data below it
 source "$ROOT/scripts/lib/k8s.sh"
 cleanup() {
   local rc=$?
+  set +e   # stop everything even if one step of the clean-up fails
   if [ $rc -ne 0 ] && [ -n "$ADMIN_KC" ]; then
     echo "--- cluster state at failure" >&2
     kc get all,pvc,pv -A -o wide >&2 2>&1 || true
     kc get events -A --sort-by=.lastTimestamp 2>&1 | tail -n 30 >&2 || true
   fi
-  [ -n "$ADMIN_KC" ] && k8s_down
+  [ -n "$K8S_STARTED" ] && k8s_down   # also after a failed start: down stops what up left running
   [ -n "$RUNS_PID" ] && { kill "$RUNS_PID" 2>/dev/null; wait "$RUNS_PID" 2>/dev/null; }
   [ -n "$PG_DATA" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DATA" -m immediate stop >/dev/null 2>&1
   rm -rf "$WORK"
@@ -191,6 +192,7 @@ else
 fi
 
 step "starting the test control plane"
+K8S_STARTED=1
 k8s_up
 export KUBECONFIG=$ADMIN_KC   # for helm
 kc apply -f "$ROOT/tests/k8s/monitoring-crds-standin.yaml" >/dev/null

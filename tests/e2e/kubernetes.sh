@@ -16,6 +16,7 @@ export K8S_TESTENV_DIR=$K8S_STATE
 source "$ROOT/scripts/lib/k8s.sh"
 stack_cleanup_with_cluster() {
   local rc=$?
+  set +e  # `(exit $rc)` below must hand rc to cleanup, not end the shell before the services are stopped
   if [ $rc -ne 0 ] && [ -n "${ADMIN_KC:-}" ]; then
     echo "--- cluster state at failure" >&2
     kc get taskactions,pods -A -o wide >&2 2>&1 || true
