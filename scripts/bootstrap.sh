@@ -10,7 +10,7 @@ APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config git curl pytho
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev libsqlitecpp-dev libsqlite3-dev sqlite3 libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev
   libfmt-dev catch2 prometheus-cpp-dev libboost-dev libboost-system-dev zlib1g-dev
-  postgresql postgresql-contrib docker-compose clang libclang-rt-14-dev nodejs npm jq)
+  postgresql postgresql-contrib docker-compose clang libclang-rt-14-dev nodejs npm jq python3-yaml)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -108,7 +108,14 @@ build() {
   log "binaries ready in $CACHE/bin (+$((SECONDS - t0))s)"
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# free_ports N: N distinct free loopback ports. All are held open until all are chosen: ports picked one at a time
+# can repeat (the kernel may hand a just-closed port out again), and two components then race for one port.
+free_ports() {
+  python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}
 
 wait_for() {  # wait_for <seconds> <what> <command...>
   local limit=$1 what=$2; shift 2
@@ -158,8 +165,8 @@ up() {
   pki
   local P=$STATE/pki
   local etcd_port etcd_peer api_port kcm_port sched_port kwok_port
-  etcd_port=$(free_port); etcd_peer=$(free_port); api_port=${K8S_API_PORT:-$(free_port)}
-  kcm_port=$(free_port); sched_port=$(free_port); kwok_port=$(free_port)
+  read -r etcd_port etcd_peer api_port kcm_port sched_port kwok_port <<<"$(free_ports 6)"
+  api_port=${K8S_API_PORT:-$api_port}
   echo "$api_port" > "$STATE/api-port"
   local kc=$STATE/admin.kubeconfig kk="$B/kubectl"
   "$kk" config set-cluster testenv --server="https://127.0.0.1:$api_port" --certificate-authority="$P/ca.crt" --embed-certs --kubeconfig="$kc" >/dev/null

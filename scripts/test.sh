@@ -3,7 +3,8 @@
 #   1. the C++ suites (ctest: unit, SQLite, PostgreSQL on a throwaway server, API over both transports, contract),
 #      then the ones that need a real Kubernetes API server (label `kubernetes`) against the test control plane
 #      of scripts/k8s-testenv.sh (built once from the Go module proxy into a per-version cache),
-#   2. the end-to-end scripts against the real binaries (tests/e2e/*.sh, tests/e2e/kubernetes.sh included),
+#   2. the end-to-end scripts against the real binaries (tests/e2e/*.sh, tests/e2e/kubernetes.sh and the Helm chart's
+#      tests/e2e/helm.sh included),
 #   3. the official Python SDK against the real stack (tests/sdk/run.sh),
 #   4. the Connect codec fuzzer for a bounded time (FUZZ_SECONDS, default 60).
 # Stops at the first failing stage and exits non-zero.
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/build.sh
-bash scripts/k8s-testenv.sh build
+K8S_WITH_HELM=1 bash scripts/k8s-testenv.sh build   # + helm for tests/e2e/helm.sh (cached by version)
 export FLYTE_BUILD_DIR=$PWD/build
 
 echo "=== ctest"

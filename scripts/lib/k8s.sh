@@ -1,5 +1,5 @@
 # Sourced by tests/e2e/kubernetes.sh and scripts/bench-kubernetes.sh: the test control plane of
-# scripts/k8s-testenv.sh with the TaskAction CRD, and namespaces with the shipped least-privilege RBAC.
+# scripts/k8s-testenv.sh with the TaskAction CRD, and namespaces with the Helm chart's least-privilege RBAC.
 # The caller sets ROOT and K8S_TESTENV_DIR (exported) and calls k8s_up; k8s_down stops what k8s_up started.
 KBIN=$(bash "$ROOT/scripts/k8s-testenv.sh" bin)
 
@@ -11,11 +11,19 @@ k8s_up() {
 k8s_down() { bash "$ROOT/scripts/k8s-testenv.sh" down >/dev/null 2>&1 || true; }
 kc() { "$KBIN/kubectl" --kubeconfig="$ADMIN_KC" "$@"; }
 
-# setup_namespace NS: the namespace, its default ServiceAccount (Pods need it) and deploy/kubernetes/rbac.yaml in it.
+# setup_namespace NS: the namespace, its default ServiceAccount (Pods need it), and the ServiceAccounts, Roles and
+# RoleBindings of the Helm chart (helm/flyte-cpp, rendered with fullnameOverride=flyte: flyte-queue, flyte-executor)
+# in it, so the services run with exactly the chart's rights. Without helm (scripts/k8s-testenv.sh builds it with
+# K8S_WITH_HELM=1), deploy/kubernetes/rbac.yaml, which tests/e2e/helm.sh proves has the same rules.
 setup_namespace() {
   local ns=$1
   kc create namespace "$ns" >/dev/null
-  sed "s/namespace: flyte\b/namespace: $ns/g" "$ROOT/deploy/kubernetes/rbac.yaml" | kc apply -f - >/dev/null
+  if [ -x "$KBIN/helm" ]; then
+    "$KBIN/helm" template flyte "$ROOT/helm/flyte-cpp" --namespace "$ns" --set fullnameOverride=flyte \
+      --show-only templates/serviceaccounts.yaml --show-only templates/rbac.yaml | kc apply -f - >/dev/null
+  else
+    sed "s/namespace: flyte\b/namespace: $ns/g" "$ROOT/deploy/kubernetes/rbac.yaml" | kc apply -f - >/dev/null
+  fi
   for _ in $(seq 1 100); do kc -n "$ns" get serviceaccount default >/dev/null 2>&1 && return 0; sleep 0.2; done
   echo "namespace $ns has no default ServiceAccount" >&2
   return 1

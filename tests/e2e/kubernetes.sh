@@ -5,7 +5,8 @@
 #
 # runs-service (SQLite), queue-service (queue.backend: kubernetes) and the executor (executor.runtime: kubernetes)
 # run as local processes; queue-service and the executor each use the token of their own ServiceAccount bound to
-# the least-privilege Roles of deploy/kubernetes/rbac.yaml. A task picks what its Pod does with annotations in its
+# the least-privilege Roles of the Helm chart (helm/flyte-cpp; deploy/kubernetes/rbac.yaml, the same rules, when
+# helm is not built). A task picks what its Pod does with annotations in its
 # Pod template (kwok.flyte.test/outcome: succeed | fail | run | image-pull-error, .../exit-code, .../delay-ms).
 set -euo pipefail
 source "$(dirname "$0")/lib/stack.sh"
@@ -15,6 +16,7 @@ export K8S_TESTENV_DIR=$K8S_STATE
 source "$ROOT/scripts/lib/k8s.sh"
 stack_cleanup_with_cluster() {
   local rc=$?
+  set +e  # `(exit $rc)` below must hand rc to cleanup, not end the shell before the services are stopped
   if [ $rc -ne 0 ] && [ -n "${ADMIN_KC:-}" ]; then
     echo "--- cluster state at failure" >&2
     kc get taskactions,pods -A -o wide >&2 2>&1 || true
@@ -30,6 +32,7 @@ k8s_up
 
 NS=flyte-e2e
 setup_namespace "$NS" || fail "namespace $NS"
+if [ -x "$KBIN/helm" ]; then echo "  ServiceAccounts and Roles: the Helm chart's (helm/flyte-cpp)"; else echo "  ServiceAccounts and Roles: deploy/kubernetes/rbac.yaml (helm not built)"; fi
 token_kubeconfig flyte-queue "$NS" "$WORK/queue.kubeconfig"
 token_kubeconfig flyte-executor "$NS" "$WORK/executor.kubeconfig"
 
@@ -201,15 +204,77 @@ create_run rs2 'echo after' >/dev/null || fail "CreateRun rs2"
 wait_phase rs2 ACTION_PHASE_SUCCEEDED 60
 
 stop executor
-stop runs
 stop queue
+
+if [ -x "$KBIN/helm" ]; then
+  step "the Helm chart's own queue-service and executor configs, ServiceAccounts, task ServiceAccount and data claim"
+  # The configs the chart renders (helm/flyte-cpp, fullnameOverride=flyte), changed only where a process outside
+  # the cluster must differ: loopback ports, a kubeconfig with the chart's ServiceAccount tokens instead of the
+  # in-cluster one, runs-service on loopback. Task Pods get the chart's task ServiceAccount and data claim.
+  NS3=flyte-chart-e2e
+  kc create namespace "$NS3" >/dev/null
+  kc apply -f - >/dev/null <<PV
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: flyte-chart-e2e-data}
+spec:
+  capacity: {storage: 100Gi}
+  accessModes: [ReadWriteMany]
+  storageClassName: flyte-e2e
+  hostPath: {path: /tmp/flyte-chart-e2e-data}
+PV
+  chart() {
+    "$KBIN/helm" template flyte "$ROOT/helm/flyte-cpp" --namespace "$NS3" --set fullnameOverride=flyte \
+      --set data.persistence.storageClassName=flyte-e2e "$@"
+  }
+  chart --show-only templates/serviceaccounts.yaml --show-only templates/rbac.yaml --show-only templates/tasks.yaml \
+    --show-only templates/data.yaml | kc apply -f - >/dev/null
+  token_kubeconfig flyte-queue "$NS3" "$WORK/queue3.kubeconfig"
+  token_kubeconfig flyte-executor "$NS3" "$WORK/executor3.kubeconfig"
+  mkdir -p "$WORK/chart"
+  chart --set queueService.extraConfig.queue.server.host=127.0.0.1 --set queueService.extraConfig.queue.server.port="$QUEUE_PORT" \
+    --set queueService.extraConfig.queue.kubernetes.kubeconfig="$WORK/queue3.kubeconfig" \
+    --set executor.extraConfig.executor.server.host=127.0.0.1 --set executor.extraConfig.executor.server.port="$EXEC_PORT" \
+    --set executor.extraConfig.executor.runsEndpoint="127.0.0.1:$RUNS_PORT" \
+    --set executor.extraConfig.executor.kubernetes.kubeconfig="$WORK/executor3.kubeconfig" \
+    --show-only templates/services.yaml | python3 "$ROOT/tests/e2e/lib/helm_render.py" configs "$WORK/chart"
+  cp "$WORK/chart/queue.yaml" "$WORK/queue.yaml"; cp "$WORK/chart/executor.yaml" "$WORK/executor.yaml"
+  # As the chart runs them: not root, in a working directory they cannot write (the chart mounts the root
+  # filesystem read-only, with an emptyDir at /tmp).
+  chmod 644 "$WORK/queue3.kubeconfig" "$WORK/executor3.kubeconfig"
+  RUN_AS=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  start queue
+  start executor
+  RUN_AS=()
+  [ "$(stat -c %u "/proc/${SVC_PID[executor]}")" = 65534 ] || fail "the executor does not run as uid 65534"
+  create_run ch1 'echo chart' >/dev/null || fail "CreateRun ch1"
+  wait_phase ch1 ACTION_PHASE_SUCCEEDED 60
+  pod() { kc -n "$NS3" get pod ch1-a0-1 -o jsonpath="$1"; }
+  [ "$(pod '{.spec.serviceAccountName}')" = flyte-task ] || fail "the task Pod's ServiceAccount is not the chart's"
+  [ "$(pod '{.spec.volumes[?(@.persistentVolumeClaim)].persistentVolumeClaim.claimName}')" = flyte-data ] ||
+    fail "the task Pod does not mount the chart's data claim"
+  vol=$(pod '{.spec.volumes[?(@.persistentVolumeClaim.claimName=="flyte-data")].name}')
+  [ "$(pod "{.spec.containers[0].volumeMounts[?(@.name==\"$vol\")].mountPath}")" = /var/lib/flyte/data ] ||
+    fail "the data claim is not at data.mountPath: $(pod '{.spec.containers[0].volumeMounts}')"
+  [[ "$(pod '{.spec.containers[0].env[?(@.name=="_U_EP_OVERRIDE")].value}')" == *"//flyte-runs.$NS3.svc:8090" ]] ||
+    fail "task Pods do not call runs-service's Service: $(pod '{.spec.containers[0].env}')"
+  echo "  ch1 SUCCEEDED (queue-service and executor as uid 65534, working directory not writable): Pod as flyte-task, claim flyte-data at /var/lib/flyte/data, runs-service at flyte-runs.$NS3.svc:8090"
+  stop executor
+  stop queue
+fi
+stop runs
 
 step "flyte-manager with the seed's config and manager.kubernetes -> SUCCEEDED through a TaskAction and a Pod"
 NS2=flyte-manager-e2e
 setup_namespace "$NS2" || fail "namespace $NS2"
-kc -n "$NS2" create serviceaccount flyte-manager >/dev/null
-kc -n "$NS2" create rolebinding flyte-manager-queue --role=flyte-queue --serviceaccount="$NS2:flyte-manager" >/dev/null
-kc -n "$NS2" create rolebinding flyte-manager-executor --role=flyte-executor --serviceaccount="$NS2:flyte-manager" >/dev/null
+if [ -x "$KBIN/helm" ]; then  # the chart's manager mode: one ServiceAccount, one Role with both services' rules
+  "$KBIN/helm" template flyte "$ROOT/helm/flyte-cpp" --namespace "$NS2" --set fullnameOverride=flyte --set mode=manager \
+    --show-only templates/serviceaccounts.yaml --show-only templates/rbac.yaml | kc apply -f - >/dev/null
+else
+  kc -n "$NS2" create serviceaccount flyte-manager >/dev/null
+  kc -n "$NS2" create rolebinding flyte-manager-queue --role=flyte-queue --serviceaccount="$NS2:flyte-manager" >/dev/null
+  kc -n "$NS2" create rolebinding flyte-manager-executor --role=flyte-executor --serviceaccount="$NS2:flyte-manager" >/dev/null
+fi
 token_kubeconfig flyte-manager "$NS2" "$WORK/manager.kubeconfig"
 MGR_RUNS=$(free_port) MGR_QUEUE=$(free_port) MGR_EXEC=$(free_port)
 cat >"$WORK/manager.yaml" <<YAML

@@ -116,7 +116,9 @@ executor:
 YAML
 }
 
-# start NAME: starts queue|runs|runs2|executor|executor2 with $WORK/NAME.yaml and waits for /readyz.
+# start NAME: starts queue|runs|runs2|executor|executor2 with $WORK/NAME.yaml and waits for /readyz. The command is
+# prefixed with the words of RUN_AS (e.g. setpriv ... to run as another user) when set.
+RUN_AS=()
 start() {
   local name=$1 bin port
   case $name in
@@ -126,7 +128,7 @@ start() {
     executor) bin=executor port=$EXEC_PORT ;;
     executor2) bin=executor port=$EXEC2_PORT ;;
   esac
-  (cd "$WORK" && exec "$BIN/$bin" --config "$WORK/$name.yaml") >>"$WORK/$name.log" 2>&1 &
+  (cd "$WORK" && exec "${RUN_AS[@]}" "$BIN/$bin" --config "$WORK/$name.yaml") >>"$WORK/$name.log" 2>&1 &
   SVC_PID[$name]=$!
   for _ in $(seq 1 150); do
     curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
