@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build, the stack and the tests need. Idempotent: re-running does only what is missing.
-#   apt packages (C++ libraries, PostgreSQL, sqlite3, docker-compose), a Python venv in .venv with the pinned
-#   flyteidl2 (and flyte SDK), and buf from npm in tools/node_modules.
+#   apt packages (C++ libraries, PostgreSQL, sqlite3, docker-compose, prometheus for promtool), a Python venv in
+#   .venv with the pinned flyteidl2 (and flyte SDK), and buf from npm in tools/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/versions.env
@@ -10,7 +10,7 @@ APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config git curl pytho
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev libsqlitecpp-dev libsqlite3-dev sqlite3 libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev
   libfmt-dev catch2 prometheus-cpp-dev libboost-dev libboost-system-dev zlib1g-dev
-  postgresql postgresql-contrib docker-compose clang libclang-rt-14-dev nodejs npm jq python3-yaml)
+  postgresql postgresql-contrib docker-compose clang libclang-rt-14-dev nodejs npm jq python3-yaml prometheus)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

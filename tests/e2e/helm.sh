@@ -176,7 +176,8 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null; PG
 echo "  ready as uid 65534 on PostgreSQL with a password (scram-sha-256) from FLYTE_DB_PASSWORD; CreateRun answered 200, $written file(s) under the data root"
 
 step "the PrometheusRule's alerts: promtool check rules and unit tests (tests/e2e/lib/helm_rules_test.yaml)"
-if command -v promtool >/dev/null; then
+command -v promtool >/dev/null || fail "promtool not found: scripts/bootstrap.sh installs it (Debian package prometheus)"
+{
   mkdir -p "$WORK/rules"
   render -f "$CHART/ci/monitoring-values.yaml" --show-only templates/monitoring.yaml | python3 -c '
 import sys, yaml
@@ -187,9 +188,7 @@ for d in yaml.safe_load_all(sys.stdin):
   promtool check rules "$WORK/rules/rules.yaml" >"$WORK/check" 2>&1 || { cat "$WORK/check" >&2; fail "promtool check rules"; }
   (cd "$WORK/rules" && promtool test rules helm_rules_test.yaml) >"$WORK/out" 2>&1 || { cat "$WORK/out" >&2; fail "promtool test rules"; }
   echo "  $(grep -o '[0-9]* rules found' "$WORK/check"), valid; every alert fires in its unit test"
-else
-  echo "  promtool not installed (Debian package prometheus): not checked"
-fi
+}
 
 step "starting the test control plane"
 K8S_STARTED=1
