@@ -296,6 +296,7 @@ void Executor::StartLease(Lease lease) {
                             ErrorKind::kSystem, true};
       t.cluster_event = absl::StrCat("attempt ", t.attempt, " abandoned: its executor lost the lease (delivery ",
                                      lease.delivery, ")");
+      t.retry_follows = true;  // attempt n+1 starts right below
       Report(lease.action.parent_action_name, std::move(t));
       next = std::max(1, r.attempt) + 1;
     }

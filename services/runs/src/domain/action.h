@@ -110,6 +110,9 @@ struct ActionEvent {
   std::vector<ClusterEvent> cluster_events;
   std::string log_info;  // replaces the attempt's log info when non-empty
   std::string cluster;
+  // A FAILED/TIMED_OUT attempt that another attempt follows (the executor's retry): recorded on the attempt, while
+  // the action stays live (NextActionPhase).
+  bool retry_follows = false;
 };
 
 struct TaskKey {
