@@ -1,5 +1,5 @@
 // Attempts that are not the action's outcome, on both backends (SQLite and PostgreSQL): a failed attempt the
-// executor retries (retry_follows).
+// executor retries (retry_follows) and trace actions the SDK records (StateUseCases::RecordTrace).
 // Tags: [repository][service][sqlite][postgres].
 #include <mutex>
 #include <string>
@@ -9,6 +9,7 @@
 
 #include "api/runs_api.h"
 #include "flyte/common/clock.h"
+#include "repository/queue_outbox.h"
 #include "support/backend.h"
 #include "support/builders.h"
 
@@ -36,6 +37,16 @@ struct Services {
   flyte::common::FakeClock clock;
   std::unique_ptr<RunsApi> api;
 };
+
+Action Trace(const std::string& run, const std::string& name, const std::string& parent) {
+  Action t;
+  t.key = KeyOf(run, name);
+  t.parent = parent;
+  t.type = ActionType::kTrace;
+  t.short_name = "my_trace";
+  t.input_uri = "file:///data/" + run + "/" + name + "/inputs.pb";
+  return t;
+}
 
 }  // namespace
 
@@ -132,4 +143,65 @@ TEST_CASE("StateUseCases: a parent watching a retried child never sees it FAILED
   absl::StatusOr<ActionWithAttempts> got = s.state().Get(c1);
   REQUIRE(got.ok());
   CHECK(got->attempts.size() == 2);
+}
+
+TEST_CASE("RecordTrace: a trace is stored as the SDK reports it and never queued", "[service][sqlite][postgres]") {
+  Services s(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  Backend& b = s.b;
+  TraceOutcome done{Phase::kSucceeded, At(10), At(12), "file:///data/r1/t1/outputs.pb"};
+  REQUIRE(s.state().RecordTrace(Trace("r1", "t1", "a0"), done).ok());
+
+  absl::StatusOr<ActionWithAttempts> t = b.actions().GetWithAttempts(KeyOf("r1", "t1"));
+  REQUIRE(t.ok());
+  CHECK(t->action.type == ActionType::kTrace);
+  CHECK(t->action.parent == std::optional<std::string>("a0"));
+  CHECK(t->action.phase == Phase::kSucceeded);
+  CHECK(t->action.output_uri == "file:///data/r1/t1/outputs.pb");
+  CHECK(t->action.input_uri == "file:///data/r1/t1/inputs.pb");
+  REQUIRE(t->attempts.size() == 1);
+  CHECK(t->attempts[0].start_time == At(10));
+  CHECK(t->attempts[0].end_time == At(12));
+  REQUIRE(b.store->Outbox() != nullptr);
+  absl::StatusOr<int64_t> queued = b.store->Outbox()->Count();
+  REQUIRE(queued.ok());
+  CHECK(*queued == 0);
+
+  // The same record again (the SDK retrying its call) changes nothing.
+  REQUIRE(s.state().RecordTrace(Trace("r1", "t1", "a0"), done).ok());
+  absl::StatusOr<ActionWithAttempts> again = b.actions().GetWithAttempts(KeyOf("r1", "t1"));
+  REQUIRE(again.ok());
+  CHECK(again->action.version == t->action.version);
+}
+
+TEST_CASE("RecordTrace: a trace run again after its recorded failure is its next attempt",
+          "[service][sqlite][postgres]") {
+  Services s(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  Backend& b = s.b;
+  REQUIRE(s.state().RecordTrace(Trace("r1", "t1", "a0"), TraceOutcome{Phase::kFailed, At(10), At(11), ""}).ok());
+  CHECK(b.actions().Get(KeyOf("r1", "t1"))->phase == Phase::kFailed);
+  REQUIRE(s.state()
+              .RecordTrace(Trace("r1", "t1", "a0"),
+                           TraceOutcome{Phase::kSucceeded, At(20), At(21), "file:///data/r1/t1/outputs.pb"})
+              .ok());
+  absl::StatusOr<ActionWithAttempts> t = b.actions().GetWithAttempts(KeyOf("r1", "t1"));
+  REQUIRE(t.ok());
+  CHECK(t->action.phase == Phase::kSucceeded);
+  CHECK_FALSE(t->action.error.has_value());
+  REQUIRE(t->attempts.size() == 2);
+  CHECK(t->attempts[0].phase == Phase::kFailed);
+  CHECK(t->attempts[1].phase == Phase::kSucceeded);
+}
+
+TEST_CASE("RecordTrace: refusals name what is wrong", "[service][sqlite][postgres]") {
+  Services s(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  Backend& b = s.b;
+  REQUIRE(b.actions().CreateAction(MakeChild("r1", "c1", "a0")).ok());
+  TraceOutcome done{Phase::kSucceeded, At(10), At(12), ""};
+  absl::Status no_parent = s.state().RecordTrace(Trace("r1", "t1", "nosuch"), done);
+  CHECK(no_parent.code() == Code::kNotFound);
+  CHECK(no_parent.message().find("nosuch") != std::string::npos);
+  CHECK(s.state().RecordTrace(Trace("r1", "c1", "a0"), done).code() == Code::kFailedPrecondition);
+  Action orphan = Trace("r1", "t2", "a0");
+  orphan.parent.reset();
+  CHECK(s.state().RecordTrace(orphan, done).code() == Code::kInvalidArgument);
 }

@@ -1,4 +1,4 @@
-"""Tasks for the retry SDK tests: retried failures.
+"""Tasks for the retry and trace SDK tests: retried failures, @flyte.trace calls.
 
 FLYTE_ATTEMPT_NUMBER (0-based) is set by the executor for every attempt."""
 import os
@@ -23,3 +23,23 @@ async def flaky(x: int) -> int:
 @env.task
 async def parent_of_flaky(x: int) -> int:
     return await flaky(x) * 10
+
+
+@flyte.trace
+async def traced_double(x: int) -> int:
+    return x * 2
+
+
+@env.task
+async def with_traces(x: int) -> int:
+    a = await traced_double(x)
+    return await traced_double(a + 1)
+
+
+@env.task(retries=2)
+async def retried_with_traces(x: int) -> int:
+    """Records a trace, then fails its first attempt; the retry replays the trace and succeeds."""
+    a = await traced_double(x)
+    if _attempt() < 1:
+        raise ValueError("the first attempt fails after its trace")
+    return await traced_double(a + 1)

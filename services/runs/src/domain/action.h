@@ -115,6 +115,14 @@ struct ActionEvent {
   bool retry_follows = false;
 };
 
+// What the SDK reports of a @flyte.trace call it ran inside a task: a record, never work to queue.
+struct TraceOutcome {
+  Phase phase = Phase::kSucceeded;  // as reported; UNSPECIFIED is taken as SUCCEEDED
+  TimePoint start_time{};           // zero: when it is recorded
+  TimePoint end_time{};
+  std::string output_uri;           // the trace's outputs.pb ("" when it failed or returns nothing)
+};
+
 struct TaskKey {
   std::string org, project, domain, name, version;
   bool operator==(const TaskKey&) const = default;
