@@ -1,6 +1,7 @@
-"""Tasks for the retry and trace SDK tests: retried failures, @flyte.trace calls.
+"""Tasks for the retry, trace and abort SDK tests: retried failures, @flyte.trace calls, a task that reports its pid.
 
 FLYTE_ATTEMPT_NUMBER (0-based) is set by the executor for every attempt."""
+import asyncio
 import os
 
 import flyte
@@ -43,3 +44,11 @@ async def retried_with_traces(x: int) -> int:
     if _attempt() < 1:
         raise ValueError("the first attempt fails after its trace")
     return await traced_double(a + 1)
+
+
+@env.task
+async def sleeper(pid_file: str) -> int:
+    with open(pid_file, "w") as fh:
+        fh.write(str(os.getpid()))
+    await asyncio.sleep(600)
+    return 0
