@@ -148,3 +148,33 @@ def flyte_client(stack):
     flyte.init(endpoint=stack.endpoint, insecure=True, project="flytesnacks", domain="development", root_dir=root)
     sys.path.insert(0, str(root))
     return stack
+
+
+@pytest.fixture
+def mgr(flyte_client):
+    """The stack, for tests that need tasks to execute (skipped when only runs-service is built)."""
+    if not flyte_client.executes:
+        pytest.skip("flyte-manager is not built: nothing executes")
+    return flyte_client
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` is still there; a zombie counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def watch_phases(run):
+    """The phases `run.watch()` yields, up to the first terminal one."""
+    phases = []
+    async for ad in run.watch():
+        phases.append(str(ad.phase))
+        if str(ad.phase) in TERMINAL:
+            break
+    return phases

@@ -11,7 +11,7 @@ import flyte
 import flyte.remote as remote
 from flyte.syncify import syncify
 
-from conftest import BUILD, TERMINAL, wait_phase
+from conftest import BUILD, TERMINAL, alive, wait_phase, watch_phases
 
 TIMINGS = {}
 
@@ -25,13 +25,6 @@ def _timings_file():
         out = BUILD / "sdk-timings.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({k: round(v, 3) for k, v in TIMINGS.items()}, indent=2) + "\n")
-
-
-@pytest.fixture
-def mgr(flyte_client):
-    if not flyte_client.executes:
-        pytest.skip("flyte-manager is not built: nothing executes")
-    return flyte_client
 
 
 def _err(run_name):
@@ -50,7 +43,7 @@ def _finish(stack, run, timeout=90):
 
 
 def _succeeded(stack, run, timeout=90):
-    got = _finish(mgr, run, timeout)
+    got = _finish(stack, run, timeout)
     assert str(got.phase) == "ActionPhase.SUCCEEDED", f"{got.phase}: {_err(got.name)}\n{stack.logs()[-4000:]}"
     return got
 
@@ -134,18 +127,6 @@ def test_failure_shows_python_error(mgr):
     assert err.code == "ValueError", err
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is gone for our purposes.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_abort_kills_parent_and_children(mgr):
     from sdk_wf import parent_sleep
 
@@ -158,24 +139,17 @@ def test_abort_kills_parent_and_children(mgr):
         files = os.listdir(pid_dir)
         assert len(files) == 4, f"{files}\n{mgr.logs()[-3000:]}"
         pids = [int(f.rsplit("-", 1)[1]) for f in files]
-        assert all(_alive(p) for p in pids)
+        assert all(alive(p) for p in pids)
         run.abort()
         got = wait_phase(run.name, {"ActionPhase.ABORTED"}, timeout=30)
         assert str(got.phase) == "ActionPhase.ABORTED"
         deadline = time.time() + 20
-        while time.time() < deadline and any(_alive(p) for p in pids):
+        while time.time() < deadline and any(alive(p) for p in pids):
             time.sleep(0.3)
-        assert [p for p in pids if _alive(p)] == [], files
+        assert [p for p in pids if alive(p)] == [], files
 
 
-@syncify
-async def _watch_phases(run):
-    phases = []
-    async for ad in run.watch():
-        phases.append(str(ad.phase))
-        if str(ad.phase) in TERMINAL:
-            break
-    return phases
+_watch_phases = syncify(watch_phases)
 
 
 def test_listall_get_and_watch(mgr):

@@ -25,13 +25,14 @@ using testing::TestStateService;
 
 class RealQueue {
  public:
-  RealQueue() : pool_("queue-test", 24, 1000), router_(&pool_) {
+  explicit RealQueue(std::chrono::milliseconds lease_duration = 1500ms)
+      : pool_("queue-test", 24, 1000), router_(&pool_) {
     state.Register(router_);
     auto backend = queue::OpenQueueBackend(db_.database_config());
     if (!backend.ok()) throw std::runtime_error(backend.status().ToString());
     backend_ = std::move(*backend);
     queue::QueueOptions o;
-    o.lease_duration = 1500ms;
+    o.lease_duration = lease_duration;
     o.poll_interval = 100ms;
     module_ = std::make_unique<queue::QueueModule>(router_, *backend_, nullptr, o);
     rpc::ServerOptions so;
@@ -80,7 +81,8 @@ class RealQueue {
 
 // The executor's object graph as ExecutorModule builds it, on the given channel.
 struct TestExecutor {
-  TestExecutor(std::shared_ptr<grpc::Channel> channel, const std::string& data_root, size_t max_processes) {
+  TestExecutor(std::shared_ptr<grpc::Channel> channel, const std::string& data_root, size_t max_processes,
+               std::chrono::milliseconds heartbeat_interval = 0ms) {
     auto j = Journal::Open(data_root + "/.executor");
     if (!j.ok()) throw std::runtime_error(j.status().ToString());
     journal = std::move(*j);
@@ -91,7 +93,8 @@ struct TestExecutor {
     o.runtime.data_root = data_root;
     o.runtime.max_concurrent = max_processes;
     o.runtime.abort_grace = 500ms;
-    o.acquire_wait = 300ms;  // heartbeat: a third of the real lease duration
+    o.acquire_wait = 300ms;
+    o.heartbeat_interval = heartbeat_interval;  // 0: a third of the real lease duration
     executor = std::make_unique<Executor>(o, *leases, *state, *reporter, *journal, nullptr);
     if (!executor->Start().ok()) throw std::runtime_error("start");
   }
@@ -204,6 +207,28 @@ TEST_CASE("aborting a running action through the real queue stops it", "[executo
   REQUIRE(q.state.WaitPhase("a1", Phase::kRunning, 10s));
   q.AbortAction("a1");
   REQUIRE(q.state.WaitPhase("a1", Phase::kAborted, 10s));
+  CHECK(q.state.Trace("a1") == "1:INITIALIZING 1:RUNNING 1:ABORTED");
+}
+
+TEST_CASE("an abort reaches the executor through queue-service's stream, not at the next heartbeat",
+          "[executor][queue_integration]") {
+  RealQueue q(60s);
+  testing::TempDir d;
+  // Heartbeats every 20 s: an abort that took the heartbeat path could not stop the task within the test's bound.
+  TestExecutor e(q.Channel(), d.path(), 2, 20s);
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (!e.executor->abort_stream_live() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  REQUIRE(e.executor->abort_stream_live());
+  q.Enqueue(ShellAction("a1", "exec sleep 30"));
+  REQUIRE(q.state.WaitPhase("a1", Phase::kRunning, 10s));
+  const auto start = std::chrono::steady_clock::now();
+  q.AbortAction("a1");
+  REQUIRE(q.state.WaitPhase("a1", Phase::kAborted, 5s));
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  INFO("abort to ABORTED took " << took.count() << " ms");
+  CHECK(took < 2s);
   CHECK(q.state.Trace("a1") == "1:INITIALIZING 1:RUNNING 1:ABORTED");
 }
 

@@ -375,6 +375,41 @@ TEST_CASE("abort run drops ready entries and flags leased ones", "[repository][s
   CHECK(q->Get(Key("a0"))->state == EntryState::kDone);
 }
 
+TEST_CASE("aborted leases are listed with their holders, by run and by executor", "[repository][sqlite][postgres]") {
+  Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  auto q = f.Open();
+  REQUIRE(q->Enqueue(Entry("a0"), kT0).ok());
+  REQUIRE(q->Enqueue(Entry("a1", "r1", "a0"), kT0).ok());
+  REQUIRE(q->Enqueue(Entry("a2", "r1", "a0"), kT0).ok());  // stays READY: aborted, never leased
+  REQUIRE(q->Enqueue(Entry("a0", "r2"), kT0).ok());
+  auto one = q->Acquire("exec-1", 2, kT0, kLease);  // r1/a0, r1/a1
+  auto two = q->Acquire("exec-2", 1, kT0 + milliseconds(1), kLease);  // r1/a2
+  REQUIRE(one->leased.size() == 2);
+  REQUIRE(two->leased.size() == 1);
+  REQUIRE(q->Complete("exec-2", two->leased[0].lease_id, kT0).ok());  // finished before the abort: not listed
+  auto other = q->Acquire("exec-2", 1, kT0 + milliseconds(2), kLease);  // r2/a0, not aborted
+  REQUIRE(other->leased.size() == 1);
+  CHECK(q->AbortedLeases(std::nullopt, "")->empty());
+
+  REQUIRE(q->AbortRun(RunKey{"org", "proj", "dev", "r1"}, "user asked", kT0 + seconds(1)).ok());
+  auto in_run = q->AbortedLeases(RunKey{"org", "proj", "dev", "r1"}, "");
+  REQUIRE(in_run.ok());
+  REQUIRE(in_run->size() == 2);
+  CHECK((*in_run)[0].key == Key("a0"));
+  CHECK((*in_run)[1].key == Key("a1"));
+  for (const QueueEntry& e : *in_run) {
+    CHECK(e.lease_owner == "exec-1");
+    CHECK(e.abort_reason == "user asked");
+    CHECK_FALSE(e.lease_id.empty());
+  }
+  CHECK(q->AbortedLeases(std::nullopt, "exec-1")->size() == 2);
+  CHECK(q->AbortedLeases(std::nullopt, "exec-2")->empty());
+  CHECK(q->AbortedLeases(RunKey{"org", "proj", "dev", "r2"}, "")->empty());
+  // Completed leases are no longer listed.
+  REQUIRE(q->Complete("exec-1", (*in_run)[0].lease_id, kT0 + seconds(2)).ok());
+  CHECK(q->AbortedLeases(std::nullopt, "exec-1")->size() == 1);
+}
+
 TEST_CASE("abort action covers its descendants only", "[repository][sqlite][postgres]") {
   Fixture f(GENERATE(as<std::string>{}, "sqlite", "postgres"));
   auto q = f.Open();

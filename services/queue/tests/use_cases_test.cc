@@ -1,8 +1,10 @@
 // QueueUseCases against a real temp SQLite file: validation, long-poll wake-ups, metrics, cleanup.
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -244,4 +246,59 @@ TEST_CASE("expired leases, depth gauges and cleanup show in metrics", "[service]
   CHECK(Sample(h.registry, "flyte_queue_aborts_total{scope=\"run\"}") == 1);
   CHECK(h.queue->AbortAction(ActionKey{RunKey{"org", "proj", "dev", "r9"}, "x"}, "").code() ==
         absl::StatusCode::kNotFound);
+}
+
+TEST_CASE("WatchAborts: the holder of an aborted lease hears of it at once, others do not", "[service][sqlite]") {
+  Harness h;
+  REQUIRE(h.queue->Enqueue(Entry("a0")).ok());
+  REQUIRE(h.queue->Enqueue(Entry("a0", "r2")).ok());
+  auto mine = h.queue->Acquire("exec-1", 1, milliseconds(0));
+  auto theirs = h.queue->Acquire("exec-2", 1, milliseconds(0));
+  REQUIRE(mine->size() == 1);
+  REQUIRE(theirs->size() == 1);
+
+  std::mutex mu;
+  std::vector<std::vector<std::string>> got1, got2;  // lease ids per message
+  auto sink = [&mu](std::vector<std::vector<std::string>>& into) {
+    return [&mu, &into](const std::vector<QueueEntry>& aborted) {
+      std::vector<std::string> ids;
+      for (const QueueEntry& e : aborted) ids.push_back(e.lease_id);
+      std::lock_guard<std::mutex> l(mu);
+      into.push_back(ids);
+    };
+  };
+  auto sub1 = h.queue->WatchAborts("exec-1", sink(got1));
+  auto sub2 = h.queue->WatchAborts("exec-2", sink(got2));
+  REQUIRE(sub1.ok());
+  REQUIRE(sub2.ok());
+  {
+    std::lock_guard<std::mutex> l(mu);
+    // Each stream starts with what is pending for it: nothing yet.
+    REQUIRE(got1.size() == 1);
+    CHECK(got1[0].empty());
+    REQUIRE(got2.size() == 1);
+  }
+  const std::string run1_lease = (*mine)[0].lease_id;
+  REQUIRE(h.queue->AbortRun((*mine)[0].key.run, "stop").ok());
+  {
+    std::lock_guard<std::mutex> l(mu);
+    REQUIRE(got1.size() == 2);
+    CHECK(got1[1] == std::vector<std::string>{run1_lease});
+    CHECK(got2.size() == 1);  // exec-2 holds nothing of that run
+  }
+  // A stream opened later gets the abort still pending for it.
+  std::vector<std::vector<std::string>> late;
+  auto sub3 = h.queue->WatchAborts("exec-1", sink(late));
+  REQUIRE(sub3.ok());
+  {
+    std::lock_guard<std::mutex> l(mu);
+    REQUIRE(late.size() == 1);
+    CHECK(late[0] == std::vector<std::string>{run1_lease});
+  }
+  // Once a subscription is gone, nothing more reaches it.
+  sub2->reset();
+  REQUIRE(h.queue->AbortAction((*theirs)[0].key, "stop too").ok());
+  std::lock_guard<std::mutex> l(mu);
+  CHECK(got2.size() == 1);
+  CHECK(h.queue->WatchAborts("", sink(late)).status().code() == absl::StatusCode::kInvalidArgument);
 }

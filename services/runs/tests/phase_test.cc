@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 using flyte::runs::CheckTransition;
+using flyte::runs::NextActionPhase;
 using flyte::runs::Phase;
 
 namespace {
@@ -57,4 +58,24 @@ TEST_CASE("illegal transitions are kFailedPrecondition naming both phases", "[un
   CHECK(flyte::runs::IsTerminal(Phase::kRecovered));
   CHECK_FALSE(flyte::runs::IsTerminal(Phase::kPaused));
   CHECK(flyte::runs::PhaseName(Phase::kTimedOut) == "ACTION_PHASE_TIMED_OUT");
+}
+
+TEST_CASE("a failed attempt that a retry follows leaves the action where it was", "[unit][phase]") {
+  CHECK(*NextActionPhase(Phase::kRunning, Phase::kFailed, false, true) == Phase::kRunning);
+  CHECK(*NextActionPhase(Phase::kInitializing, Phase::kTimedOut, false, true) == Phase::kInitializing);
+  // Without the flag, or once the action ended, it is an ordinary report.
+  CHECK(*NextActionPhase(Phase::kRunning, Phase::kFailed, false, false) == Phase::kFailed);
+  CHECK_FALSE(NextActionPhase(Phase::kAborted, Phase::kFailed, false, true).ok());
+  // The flag only speaks of failures.
+  CHECK(*NextActionPhase(Phase::kRunning, Phase::kSucceeded, false, true) == Phase::kSucceeded);
+}
+
+TEST_CASE("a new attempt of a live action never moves it back", "[unit][phase]") {
+  CHECK(*NextActionPhase(Phase::kRunning, Phase::kInitializing, true, false) == Phase::kRunning);
+  CHECK(*NextActionPhase(Phase::kInitializing, Phase::kRunning, true, false) == Phase::kRunning);
+  CHECK(*NextActionPhase(Phase::kRunning, Phase::kSucceeded, true, false) == Phase::kSucceeded);
+  // The same attempt still may not go back, and a new attempt of an ended action follows CheckTransition.
+  CHECK_FALSE(NextActionPhase(Phase::kRunning, Phase::kInitializing, false, false).ok());
+  CHECK_FALSE(NextActionPhase(Phase::kSucceeded, Phase::kInitializing, true, false).ok());
+  CHECK(*NextActionPhase(Phase::kFailed, Phase::kInitializing, true, false) == Phase::kInitializing);
 }

@@ -70,6 +70,41 @@ void GrpcLeaseClient::CancelAcquire() {
   if (acquiring_ != nullptr) acquiring_->TryCancel();
 }
 
+absl::Status GrpcLeaseClient::WatchAborts(const std::function<void()>& on_live,
+                                          const std::function<void(const AbortPush&)>& on_abort) {
+  qv1::WatchAbortsRequest req;
+  req.set_executor_id(executor_id_);
+  grpc::ClientContext ctx;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (watch_cancelled_) return absl::CancelledError("abort stream cancelled");
+    watching_ = &ctx;
+  }
+  std::unique_ptr<grpc::ClientReader<qv1::WatchAbortsResponse>> reader = stub_->WatchAborts(&ctx, req);
+  qv1::WatchAbortsResponse msg;
+  bool live = false;
+  while (reader->Read(&msg)) {
+    if (!live) {
+      live = true;
+      on_live();
+    }
+    for (const qv1::AbortNotice& n : msg.aborts()) on_abort(AbortPush{n.lease_id(), n.reason()});
+  }
+  grpc::Status s = reader->Finish();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    watching_ = nullptr;
+  }
+  if (s.ok()) return absl::UnavailableError("queue-service ended the abort stream");
+  return rpc::FromGrpcStatus(s);
+}
+
+void GrpcLeaseClient::CancelWatchAborts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  watch_cancelled_ = true;
+  if (watching_ != nullptr) watching_->TryCancel();
+}
+
 absl::StatusOr<HeartbeatResult> GrpcLeaseClient::Heartbeat(const std::vector<std::string>& lease_ids) {
   qv1::HeartbeatRequest req;
   req.set_executor_id(executor_id_);

@@ -29,6 +29,11 @@ class GrpcLeaseClient final : public LeaseClient {
   absl::Status Release(const std::string& lease_id) override;
   const std::string& executor_id() const override { return executor_id_; }
   void CancelAcquire() override;
+  // The stream has no deadline: it stays open until the server ends it, the connection drops or
+  // CancelWatchAborts.
+  absl::Status WatchAborts(const std::function<void()>& on_live,
+                           const std::function<void(const AbortPush&)>& on_abort) override;
+  void CancelWatchAborts() override;
 
  private:
   std::unique_ptr<flyte::internal::queue::v1::LeaseService::Stub> stub_;
@@ -38,6 +43,8 @@ class GrpcLeaseClient final : public LeaseClient {
   std::mutex mu_;
   grpc::ClientContext* acquiring_ = nullptr;  // the Acquire in flight, for CancelAcquire
   bool cancelled_ = false;
+  grpc::ClientContext* watching_ = nullptr;  // the WatchAborts stream open, for CancelWatchAborts
+  bool watch_cancelled_ = false;
 };
 
 }  // namespace flyte::executor

@@ -94,6 +94,7 @@ absl::StatusOr<std::vector<absl::Status>> GrpcStateClient::PutBatch(const std::v
     FillId(r.transition.key, out->mutable_action_id());
     out->set_parent_action_name(r.parent_action_name);
     ToActionEvent(r.transition, out->mutable_event());
+    out->set_retry_follows(r.transition.retry_follows);
   }
   sr::ReportResponse resp;
   grpc::ClientContext ctx;

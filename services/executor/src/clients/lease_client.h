@@ -6,6 +6,7 @@
 // Errors: kUnavailable / kDeadlineExceeded when queue-service cannot be reached (retry later); kFailedPrecondition
 // from Complete/Release when the lease is no longer held by this executor (it expired: stop caring about it).
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -46,6 +47,12 @@ struct HeartbeatResult {
   std::vector<std::string> lost;  // expired or reassigned: stop that work at once, never Complete it
 };
 
+// An abort queue-service pushed for a lease this executor holds.
+struct AbortPush {
+  std::string lease_id;
+  std::string reason;
+};
+
 class LeaseClient {
  public:
   virtual ~LeaseClient() = default;
@@ -67,6 +74,17 @@ class LeaseClient {
   virtual const std::string& executor_id() const = 0;
   // Ends a blocked Acquire early (it returns kCancelled or empty). For shutdown; any thread.
   virtual void CancelAcquire() {}
+  // Blocks while queue-service's abort stream (LeaseService.WatchAborts) is open: `on_live` once it is, then
+  // `on_abort` for every abort pushed, both on the calling thread. Returns how it ended: kUnimplemented when the
+  // server has no such stream (this default too), kCancelled after CancelWatchAborts, a transport error otherwise.
+  virtual absl::Status WatchAborts(const std::function<void()>& on_live,
+                                   const std::function<void(const AbortPush&)>& on_abort) {
+    (void)on_live;
+    (void)on_abort;
+    return absl::UnimplementedError("this lease client has no abort stream");
+  }
+  // Ends WatchAborts (now and for good). For shutdown; any thread.
+  virtual void CancelWatchAborts() {}
 };
 
 }  // namespace flyte::executor

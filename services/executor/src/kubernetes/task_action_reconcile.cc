@@ -87,7 +87,10 @@ void TaskActionController::ReportPending(const TaskActionView& ta) {
       int rank = Rank(e->phase);
       if (!After(e->attempt, rank, sent.attempt, sent.rank)) continue;
       bool final = ta.ended() && e == due.back();
-      reports.push_back(StateReport{Transition(ta, *e, final), ta.parent});
+      StateReport report{Transition(ta, *e, final), ta.parent};
+      // The end of an earlier attempt: the current one is its retry, so the action stays live in runs-service.
+      report.transition.retry_follows = rank == 3 && e->attempt < ta.status.attempt;
+      reports.push_back(std::move(report));
       sent = Sent{e->attempt, rank};
     }
   }

@@ -81,6 +81,7 @@ struct ActionTransition {
   std::string stderr_uri;
   int pid = 0;                        // RUNNING: the process id, which is also its process group id
   bool final = false;                 // no further transitions follow for this action
+  bool retry_follows = false;         // FAILED / TIMED_OUT: another attempt of this action will follow
 };
 
 }  // namespace flyte::executor

@@ -213,6 +213,7 @@ void AttemptRunner::OnExit(int attempt, const ProcessExit& exit) {
                !aborted && attempt <= max_retries_;
   if (retry) absl::StrAppend(&t.cluster_event, "; retrying as attempt ", attempt + 1);
   t.final = !retry;
+  t.retry_follows = retry;
   Report(std::move(t));
   if (retry) RunAttempt(attempt + 1);
 }

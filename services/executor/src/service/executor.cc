@@ -112,6 +112,7 @@ absl::Status Executor::Start() {
     AcquireLoop();
   });
   heartbeat_thread_ = std::thread([this] { HeartbeatLoop(); });
+  abort_thread_ = std::thread([this] { AbortWatchLoop(); });
   finish_thread_ = std::thread([this] { FinishLoop(); });
   return absl::OkStatus();
 }
@@ -296,6 +297,7 @@ void Executor::StartLease(Lease lease) {
                             ErrorKind::kSystem, true};
       t.cluster_event = absl::StrCat("attempt ", t.attempt, " abandoned: its executor lost the lease (delivery ",
                                      lease.delivery, ")");
+      t.retry_follows = true;  // attempt n+1 starts right below
       Report(lease.action.parent_action_name, std::move(t));
       next = std::max(1, r.attempt) + 1;
     }
@@ -505,76 +507,6 @@ void Executor::Forget(const std::string& lease_id) {
   (void)journal_.Remove(lease_id);
 }
 
-void Executor::Fence(const std::string& lease_id, const std::string& why) {
-  ActionKey key;
-  bool kill_it = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = held_.find(lease_id);
-    if (it == held_.end() || it->second.fenced) return;
-    Held& h = it->second;
-    h.fenced = true;
-    key = h.key;
-    kill_it = h.submitted && !h.final_seen;
-  }
-  FLYTE_LOG(kWarn, "lease {} of {} lost ({}): stopping its process at once", lease_id, key.ToString(), why);
-  // Not submitted yet: StartLease sees the flag. Already final: its Complete will be refused, then forgotten.
-  if (kill_it && runtime_->Kill(key, absl::StrCat("lease lost: ", why)).code() == absl::StatusCode::kNotFound) {
-    Forget(lease_id);
-  }
-}
-
-void Executor::HeartbeatLoop() {
-  while (true) {
-    std::vector<std::string> ids;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      std::chrono::milliseconds interval = options_.heartbeat_interval;
-      if (interval.count() <= 0) {
-        interval = lease_duration_.count() > 0 ? lease_duration_ / 3 : std::chrono::milliseconds(1000);
-      }
-      interval = std::clamp(interval, std::chrono::milliseconds(50), std::chrono::milliseconds(10000));
-      if (cv_.wait_for(lock, interval, [this] { return stopping_; })) return;
-      for (const auto& [id, h] : held_) {
-        if (!h.fenced) ids.push_back(id);
-      }
-    }
-    if (ids.empty()) continue;
-    absl::StatusOr<HeartbeatResult> r = leases_.Heartbeat(ids);
-    std::vector<std::pair<ActionKey, std::string>> aborts;
-    std::vector<std::pair<std::string, std::string>> fence;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (r.ok()) {
-        for (const LeaseRenewal& renewal : r->renewed) {
-          auto it = held_.find(renewal.id);
-          if (it == held_.end()) continue;
-          Held& h = it->second;
-          h.expires_at = renewal.expires_at;
-          if (renewal.abort_requested && !h.abort_requested) {
-            h.abort_requested = true;
-            h.abort_reason = renewal.abort_reason;
-          }
-          if (h.abort_requested && h.submitted && !h.abort_sent && !h.final_seen) {
-            h.abort_sent = true;
-            aborts.emplace_back(h.key, h.abort_reason.empty() ? "aborted" : h.abort_reason);
-          }
-        }
-        for (const std::string& id : r->lost) fence.emplace_back(id, "queue-service reports it expired");
-      } else {
-        FLYTE_LOG(kWarn, "heartbeat to queue-service failed: {}", r.status().ToString());
-        // Without renewal a lease is gone at its expiry, whether or not we hear about it: stop in time.
-        const common::TimePoint now = options_.runtime.clock->Now();
-        for (const auto& [id, h] : held_) {
-          if (!h.fenced && h.expires_at <= now) fence.emplace_back(id, "expired without renewal");
-        }
-      }
-    }
-    for (auto& [key, reason] : aborts) (void)runtime_->Abort(key, reason);
-    for (auto& [id, why] : fence) Fence(id, why);
-  }
-}
-
 void Executor::Shutdown() {
   if (shut_down_.exchange(true)) return;
   {
@@ -584,8 +516,10 @@ void Executor::Shutdown() {
     capacity_cv_.notify_all();
   }
   leases_.CancelAcquire();
+  leases_.CancelWatchAborts();
   if (acquire_thread_.joinable()) acquire_thread_.join();
   if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+  if (abort_thread_.joinable()) abort_thread_.join();
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [id, h] : held_) {

@@ -12,7 +12,10 @@
 //                     batched)
 //   finish thread:    final -> after the report went through: LeaseClient.CompleteBatch (every lease whose final
 //                     report went through meanwhile, in one call)
-//   heartbeat thread: every lease duration / 3 renews all held leases; abort_requested -> LocalRuntime.Abort;
+//   abort thread:     keeps LeaseService.WatchAborts open (reopened with backoff); a pushed abort of a held lease
+//                     -> LocalRuntime.Abort at once (SIGTERM to the process group)
+//   heartbeat thread: every lease duration / 3 renews all held leases; abort_requested -> LocalRuntime.Abort
+//                     (the fallback when the stream is down or the abort went through another queue replica);
 //                     a lost lease (or one whose expiry passed without renewal) -> SIGKILL its process group at once
 //                     and forget it without reporting or Completing (self-fencing: another executor owns it now)
 //
@@ -79,6 +82,7 @@ class Executor {
   size_t held_leases() const;
   size_t running_processes() const;
   bool started() const { return started_.load(); }  // journal recovered, taking work
+  bool abort_stream_live() const { return abort_stream_live_.load(); }  // queue-service's abort stream is open
 
  private:
   struct Held {
@@ -104,6 +108,14 @@ class Executor {
   size_t FreeSlotsLocked() const;
   void AcquireLoop();
   void HeartbeatLoop();
+  // Keeps queue-service's abort stream open (reopened with backoff while it is down): a pushed abort stops its
+  // process at once instead of at the next heartbeat.
+  void AbortWatchLoop();
+  // Under mu_: records an abort request (`requested`, with its reason); true when the lease's process must be
+  // stopped now (and marks it so: once per lease).
+  bool AbortDueLocked(Held& h, bool requested, const std::string& reason);
+  // LocalRuntime::Abort of the lease's action; if the runtime does not have it yet, leaves it due again.
+  void StopAborted(const std::string& lease_id, const std::string& reason);
   void StartLease(Lease lease);
   // StateService.Get with a few quick retries; kNotFound when the action is unknown to runs-service.
   absl::StatusOr<RecordedState> ReadState(const ActionKey& key);
@@ -137,6 +149,8 @@ class Executor {
   std::atomic<bool> shut_down_{false};
   std::thread acquire_thread_;
   std::thread heartbeat_thread_;
+  std::thread abort_thread_;
+  std::atomic<bool> abort_stream_live_{false};
   // Leases whose final report went through, to Complete on the finish thread (the reporter's callbacks must not
   // block on queue-service).
   std::condition_variable finish_cv_;

@@ -61,4 +61,20 @@ absl::StatusOr<pb::Lease> ToLease(const QueueEntry& entry, bool with_action) {
   return lease;
 }
 
+pb::WatchAbortsResponse ToWatchAbortsResponse(const std::vector<QueueEntry>& aborted) {
+  pb::WatchAbortsResponse resp;
+  for (const QueueEntry& e : aborted) {
+    pb::AbortNotice* n = resp.add_aborts();
+    n->set_lease_id(e.lease_id);
+    flyteidl2::common::ActionIdentifier* id = n->mutable_action_id();
+    id->mutable_run()->set_org(e.key.run.org);
+    id->mutable_run()->set_project(e.key.run.project);
+    id->mutable_run()->set_domain(e.key.run.domain);
+    id->mutable_run()->set_name(e.key.run.name);
+    id->set_name(e.key.name);
+    n->set_reason(e.abort_reason);
+  }
+  return resp;
+}
+
 }  // namespace flyte::queue::api

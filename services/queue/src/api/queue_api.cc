@@ -1,6 +1,7 @@
 #include "api/queue_api.h"
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,22 @@ void RegisterQueueApi(rpc::Router& router, QueueUseCases& queue) {
   router.Unary<pb::ReleaseRequest, pb::ReleaseResponse>(
       kLeaseService, "Release", [q](const rpc::CallContext&, const pb::ReleaseRequest& req, pb::ReleaseResponse*) {
         return q->Release(req.executor_id(), req.lease_id());
+      });
+  router.ServerStreaming<pb::WatchAbortsRequest, pb::WatchAbortsResponse>(
+      kLeaseService, "WatchAborts",
+      [q](const rpc::CallContext&, const pb::WatchAbortsRequest& req,
+          rpc::ServerStream<pb::WatchAbortsResponse> stream) {
+        absl::StatusOr<std::unique_ptr<QueueUseCases::AbortSubscription>> sub = q->WatchAborts(
+            req.executor_id(),
+            [stream](const std::vector<QueueEntry>& aborted) { stream.Send(ToWatchAbortsResponse(aborted)); });
+        if (!sub.ok()) {
+          stream.Finish(sub.status());
+          return;
+        }
+        // The subscription lives as long as the stream (until the executor goes away or the server shuts down);
+        // dropping it then also drops its callback's hold on the stream.
+        auto held = std::make_shared<std::unique_ptr<QueueUseCases::AbortSubscription>>(std::move(*sub));
+        stream.OnDone([held] { held->reset(); });
       });
 }
 

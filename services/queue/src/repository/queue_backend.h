@@ -17,6 +17,7 @@
 // Thread-safe. Never throws: store unreachable -> kUnavailable, anything unexpected -> kInternal.
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,11 @@ class QueueBackend : public ActionQueue {
                                                                  TimePoint now) = 0;
   // Gives the entry back: READY again (DONE if it was aborted). kFailedPrecondition as for Complete.
   virtual absl::Status Release(const std::string& executor, const std::string& lease_id, TimePoint now) = 0;
+
+  // LEASED entries whose abort was requested, oldest first (payload left out): of `run` when given, else of every
+  // run; held by `executor` when it is not empty. Whoever holds them must be told to stop (LeaseService.WatchAborts).
+  virtual absl::StatusOr<std::vector<QueueEntry>> AbortedLeases(const std::optional<RunKey>& run,
+                                                                const std::string& executor) = 0;
 
   // Deletes DONE entries last updated before `before`. Returns how many.
   virtual absl::StatusOr<int64_t> DeleteDoneBefore(TimePoint before) = 0;

@@ -10,6 +10,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "flyte/db/array_param.h"
 
@@ -475,6 +476,32 @@ absl::StatusOr<QueueEntry> SqlQueueBackend::Get(const ActionKey& key) {
   if (!s.ok()) return s;
   if (!entry) return absl::NotFoundError("action " + key.ToString() + " is not queued");
   return *std::move(entry);
+}
+
+absl::StatusOr<std::vector<QueueEntry>> SqlQueueBackend::AbortedLeases(const std::optional<RunKey>& run,
+                                                                       const std::string& executor) {
+  std::vector<QueueEntry> out;
+  absl::Status s = db_->Read("queue.aborted_leases", [&](db::Tx& tx) -> absl::Status {
+    out.clear();
+    // The payload is not needed to stop an action: an empty blob in its place keeps FromRow's layout.
+    std::string sql = std::string("SELECT ") + kColumns + " FROM queue_entries WHERE state = 1 AND abort_requested = 1";
+    absl::StrReplaceAll({{"payload", "'' AS payload"}}, &sql);
+    std::vector<db::Value> params;
+    if (run) {
+      sql += " AND org = ? AND project = ? AND domain = ? AND run_name = ?";
+      params = RunParams(*run);
+    }
+    if (!executor.empty()) {
+      sql += " AND lease_owner = ?";
+      params.push_back(executor);
+    }
+    absl::StatusOr<db::Rows> rows = tx.Query(sql + " ORDER BY id", params);
+    if (!rows.ok()) return rows.status();
+    for (const db::Row& r : *rows) out.push_back(FromRow(r));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 absl::StatusOr<int64_t> SqlQueueBackend::DeleteDoneBefore(TimePoint before) {

@@ -36,6 +36,8 @@ class SqlQueueBackend final : public QueueBackend {
   absl::Status Release(const std::string& executor, const std::string& lease_id, TimePoint now) override;
   absl::StatusOr<QueueDepth> Depth() override;
   absl::StatusOr<QueueEntry> Get(const ActionKey& key) override;
+  absl::StatusOr<std::vector<QueueEntry>> AbortedLeases(const std::optional<RunKey>& run,
+                                                        const std::string& executor) override;
   absl::StatusOr<int64_t> DeleteDoneBefore(TimePoint before) override;
   absl::Status Ping() override { return db_->Ping(); }
 

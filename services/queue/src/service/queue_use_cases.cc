@@ -1,6 +1,7 @@
 #include "service/queue_use_cases.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "flyte/app/log.h"
@@ -143,6 +144,7 @@ absl::Status QueueUseCases::AbortRun(const RunKey& run, const std::string& reaso
   absl::StatusOr<int64_t> n = queue_.AbortRun(run, reason, clock_.Now());
   if (!n.ok()) return n.status();
   if (metrics_) metrics_->aborts_run.Increment();
+  if (*n > 0) PushAborts(run);
   return absl::OkStatus();
 }
 
@@ -151,7 +153,30 @@ absl::Status QueueUseCases::AbortAction(const ActionKey& action, const std::stri
   absl::StatusOr<int64_t> n = queue_.AbortAction(action, reason, clock_.Now());
   if (!n.ok()) return n.status();
   if (metrics_) metrics_->aborts_action.Increment();
+  if (*n > 0) PushAborts(action.run);  // the run's aborted leases include this action's subtree
   return absl::OkStatus();
+}
+
+void QueueUseCases::PushAborts(const RunKey& run) {
+  if (leases_ == nullptr || aborts_.TopicCount() == 0) return;  // nobody to tell: heartbeats carry the flag
+  absl::StatusOr<std::vector<QueueEntry>> held = leases_->AbortedLeases(run, "");
+  if (!held.ok()) return;  // the flag is stored; the holders learn it at their next heartbeat
+  std::map<std::string, std::vector<QueueEntry>> by_executor;
+  for (QueueEntry& e : *held) by_executor[e.lease_owner].push_back(std::move(e));
+  for (auto& [executor, entries] : by_executor) aborts_.Publish(executor, std::move(entries));
+}
+
+absl::StatusOr<std::unique_ptr<QueueUseCases::AbortSubscription>> QueueUseCases::WatchAborts(
+    const std::string& executor, AbortSink send) {
+  if (absl::Status s = NeedLeases(); !s.ok()) return s;
+  if (absl::Status s = ValidateExecutorId(executor); !s.ok()) return s;
+  // Subscribe first, so an abort between the read and the subscription is not lost (it may come twice: the
+  // executor ignores an abort it already carries out).
+  std::unique_ptr<AbortSubscription> sub = aborts_.Subscribe(executor, send);
+  absl::StatusOr<std::vector<QueueEntry>> pending = leases_->AbortedLeases(std::nullopt, executor);
+  if (!pending.ok()) return pending.status();
+  send(*pending);
+  return sub;
 }
 
 absl::StatusOr<std::vector<QueueEntry>> QueueUseCases::Acquire(const std::string& executor, int max,

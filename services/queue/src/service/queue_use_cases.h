@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "domain/queue_entry.h"
 #include "flyte/common/clock.h"
+#include "flyte/common/watch_hub.h"
 #include "repository/queue_backend.h"
 
 namespace flyte::metrics {
@@ -96,6 +97,14 @@ class QueueUseCases {
                                                          const std::vector<std::string>& lease_ids);
   absl::Status Release(const std::string& executor, const std::string& lease_id);
 
+  // LeaseService.WatchAborts: `send` gets the aborted entries `executor` holds now (possibly none: the stream is
+  // live), then, as each AbortRun / AbortAction accepted by this process flags entries it holds, those. Called on
+  // the aborting thread; must not block. Delivery stops when the returned subscription is destroyed.
+  // kInvalidArgument (executor id), kFailedPrecondition (no leases here), kUnavailable (database).
+  using AbortSink = std::function<void(const std::vector<QueueEntry>&)>;
+  using AbortSubscription = common::WatchHub<std::vector<QueueEntry>>::Subscription;
+  absl::StatusOr<std::unique_ptr<AbortSubscription>> WatchAborts(const std::string& executor, AbortSink send);
+
   // Refreshes the depth gauges and deletes DONE entries older than done_retention. Run by the maintenance thread;
   // public for tests.
   absl::Status RunMaintenance();
@@ -113,6 +122,8 @@ class QueueUseCases {
   void SignalWork();
   // kFailedPrecondition when this queue has no leases.
   absl::Status NeedLeases() const;
+  // After an abort in `run`: hands the leased entries it flagged to the WatchAborts streams of their holders.
+  void PushAborts(const RunKey& run);
 
   ActionQueue& queue_;
   QueueBackend* leases_;  // null: no LeaseService
@@ -125,6 +136,8 @@ class QueueUseCases {
   uint64_t work_generation_ = 0;  // bumped whenever something may have become acquirable
   bool shutting_down_ = false;
   std::atomic<int> waiting_{0};
+
+  common::WatchHub<std::vector<QueueEntry>> aborts_;  // by executor id
 
   std::condition_variable maintenance_cv_;
   std::thread maintenance_;

@@ -158,6 +158,19 @@ absl::StatusOr<SortKey> ToSort(const flyteidl2::common::Sort& s, const FieldAllo
 
 }  // namespace
 
+absl::StatusOr<TraceOutcome> ToTraceOutcome(const wf::TraceAction& trace, std::string_view path) {
+  if (!IsValidPhase(trace.phase())) {
+    return absl::InvalidArgumentError(Path(path, "phase") + " " + std::to_string(trace.phase()) +
+                                      " is not an action phase");
+  }
+  TraceOutcome o;
+  o.phase = static_cast<Phase>(trace.phase());
+  if (trace.has_start_time()) o.start_time = FromTimestamp(trace.start_time());
+  if (trace.has_end_time()) o.end_time = FromTimestamp(trace.end_time());
+  o.output_uri = trace.outputs().output_uri();
+  return o;
+}
+
 // ---- identifiers ----
 
 absl::StatusOr<RunKey> ToRunKey(const flyteidl2::common::RunIdentifier& id, std::string_view path) {

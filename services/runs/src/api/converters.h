@@ -22,6 +22,10 @@ namespace flyte::runs::api {
 inline constexpr uint32_t kDefaultListLimit = 50;
 inline constexpr uint32_t kMaxListLimit = 200;
 
+// ---- trace actions (EnqueueActionRequest.trace) ----
+// kInvalidArgument naming `<path>.phase` when it is not an ActionPhase.
+absl::StatusOr<TraceOutcome> ToTraceOutcome(const flyteidl2::workflow::TraceAction& trace, std::string_view path);
+
 // ---- identifiers ----
 absl::StatusOr<RunKey> ToRunKey(const flyteidl2::common::RunIdentifier& id, std::string_view path);
 absl::StatusOr<ActionKey> ToActionKey(const flyteidl2::common::ActionIdentifier& id, std::string_view path);

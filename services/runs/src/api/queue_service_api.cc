@@ -62,6 +62,12 @@ void QueueServiceApi::Register(rpc::Router& router) {
       [this](const rpc::CallContext&, const wf::EnqueueActionRequest& req, wf::EnqueueActionResponse*) {
         absl::StatusOr<Action> child = ToChildAction(req);
         if (!child.ok()) return child.status();
+        // A trace already ran inside the task that reports it: it is recorded, never queued.
+        if (req.has_trace()) {
+          absl::StatusOr<TraceOutcome> outcome = ToTraceOutcome(req.trace(), "trace");
+          if (!outcome.ok()) return outcome.status();
+          return state_.RecordTrace(*std::move(child), *outcome);
+        }
         return runs_.EnqueueAction(*std::move(child), req.SerializeAsString());
       });
 

@@ -11,7 +11,7 @@ RunsApi::RunsApi(Store& store, common::Clock& clock, RunsApiOptions options)
       task_api_(std::make_unique<api::TaskServiceApi>(*tasks_)),
       state_api_(std::make_unique<api::StateServiceApi>(*state_)),
       state_report_api_(std::make_unique<api::StateReportApi>(*state_)),
-      queue_api_(std::make_unique<api::QueueServiceApi>(*runs_)) {}
+      queue_api_(std::make_unique<api::QueueServiceApi>(*runs_, *state_)) {}
 
 RunsApi::~RunsApi() { Shutdown(); }
 

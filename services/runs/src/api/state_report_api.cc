@@ -33,6 +33,7 @@ void StateReportApi::Register(rpc::Router& router) {
             continue;
           }
           StateUseCases::Report report{*key, std::nullopt, FromActionEventProto(r.event())};
+          report.event.retry_follows = r.retry_follows();
           if (!r.parent_action_name().empty()) report.parent = r.parent_action_name();
           reports.push_back(std::move(report));
           index.push_back(i);

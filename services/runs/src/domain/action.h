@@ -110,6 +110,17 @@ struct ActionEvent {
   std::vector<ClusterEvent> cluster_events;
   std::string log_info;  // replaces the attempt's log info when non-empty
   std::string cluster;
+  // A FAILED/TIMED_OUT attempt that another attempt follows (the executor's retry): recorded on the attempt, while
+  // the action stays live (NextActionPhase).
+  bool retry_follows = false;
+};
+
+// What the SDK reports of a @flyte.trace call it ran inside a task: a record, never work to queue.
+struct TraceOutcome {
+  Phase phase = Phase::kSucceeded;  // as reported; UNSPECIFIED is taken as SUCCEEDED
+  TimePoint start_time{};           // zero: when it is recorded
+  TimePoint end_time{};
+  std::string output_uri;           // the trace's outputs.pb ("" when it failed or returns nothing)
 };
 
 struct TaskKey {

@@ -1,5 +1,7 @@
 #include "domain/naming.h"
 
+#include "domain/action.h"
+
 #include <random>
 #include <string>
 
@@ -28,6 +30,17 @@ std::string GenerateRunName() {
   std::string name = "r";
   for (int i = 0; i < 19; ++i) name.push_back(kAlphabet[pick(engine)]);
   return name;
+}
+
+absl::Status CheckChildNames(const Action& child) {
+  if (!child.parent || child.parent->empty()) return absl::InvalidArgumentError("parent_action_name is required");
+  if (child.key.name == kRootActionName) {
+    return absl::InvalidArgumentError("action_id.name must not be " + std::string(kRootActionName));
+  }
+  if (*child.parent == child.key.name) {
+    return absl::InvalidArgumentError("parent_action_name must differ from action_id.name");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace flyte::runs

@@ -16,6 +16,11 @@ absl::Status ValidateRunName(std::string_view name);
 // Thread-safe; uses a per-thread random engine seeded from std::random_device.
 std::string GenerateRunName();
 
+// Names of a child action a task enqueues: OK, or kInvalidArgument (`parent_action_name is required`, `action_id.name
+// must not be a0`, `parent_action_name must differ from action_id.name`).
+struct Action;
+absl::Status CheckChildNames(const Action& child);
+
 // The org an identifier without one belongs to. The SDK sends no org to a single-tenant endpoint, while inside a
 // task it must use a non-empty one (_U_ORG_NAME, which the executor sets to this same "local"): both must name the
 // same runs, so every identifier entering the service goes through OrgOrDefault.

@@ -60,4 +60,14 @@ absl::Status CheckTransition(Phase from, Phase to) {
                                        std::string(PhaseName(from)) + " to " + std::string(PhaseName(to)));
 }
 
+absl::StatusOr<Phase> NextActionPhase(Phase from, Phase to, bool new_attempt, bool retry_follows) {
+  const bool live = !IsTerminal(from);
+  if (live && retry_follows && (to == Phase::kFailed || to == Phase::kTimedOut)) return from;
+  if (live && new_attempt && !IsTerminal(to) && IsValidPhase(static_cast<int>(to)) && to != Phase::kUnspecified) {
+    return static_cast<int>(to) > static_cast<int>(from) ? to : from;
+  }
+  if (absl::Status legal = CheckTransition(from, to); !legal.ok()) return legal;
+  return to;
+}
+
 }  // namespace flyte::runs

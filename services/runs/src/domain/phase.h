@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace flyte::runs {
 
@@ -29,5 +30,14 @@ std::string_view PhaseName(Phase p);  // "ACTION_PHASE_RUNNING"
 // retry out of FAILED/TIMED_OUT (back to QUEUED..RUNNING for the next attempt), PAUSED -> RUNNING, and ABORTED from
 // any non-terminal phase. kFailedPrecondition naming both phases otherwise (e.g. SUCCEEDED -> RUNNING).
 absl::Status CheckTransition(Phase from, Phase to);
+
+// The phase an action in `from` shows after a report that one of its attempts moved to `to`, or
+// kFailedPrecondition as CheckTransition. The attempt's own row always takes `to`; the action differs in two cases:
+//  - `retry_follows` (the executor says another attempt follows this FAILED/TIMED_OUT one) on a live action: the
+//    failure is the attempt's, the action keeps `from`, so no client ever sees it FAILED while retries remain;
+//  - `new_attempt` (the report names an attempt above the action's count) on a live action: any phase is legal,
+//    and the action keeps the later of `from` and `to` (a retry's INITIALIZING after RUNNING moves nothing back).
+// Otherwise the result is `to`, legal as CheckTransition says.
+absl::StatusOr<Phase> NextActionPhase(Phase from, Phase to, bool new_attempt, bool retry_follows);
 
 }  // namespace flyte::runs

@@ -9,22 +9,25 @@
 namespace flyte::runs {
 namespace {
 
-// The action row after one event (already checked legal).
-void ApplyToAction(Action& a, const ActionEvent& ev, uint32_t attempt) {
-  const bool terminal = IsTerminal(ev.phase);
+// The action row after one event of `attempt` that leaves the action in `phase` (NextActionPhase).
+void ApplyToAction(Action& a, const ActionEvent& ev, uint32_t attempt, Phase phase) {
+  const bool terminal = IsTerminal(phase);
   const bool retry = IsTerminal(a.phase) && !terminal;
-  const bool same = a.phase == ev.phase;
-  a.phase = ev.phase;
+  const bool same = a.phase == phase;
+  // A failed attempt that a retry follows is the attempt's failure, not the action's: its error stays on the
+  // attempt, and the action stays live.
+  const bool attempt_only = ev.retry_follows && !IsTerminal(phase) && IsTerminal(ev.phase);
+  a.phase = phase;
   a.attempts = std::max(a.attempts, attempt);
   a.updated_at = ev.occurred_at;
-  if (!a.started_at && ev.phase != Phase::kQueued) a.started_at = ev.occurred_at;
+  if (!a.started_at && phase != Phase::kQueued) a.started_at = ev.occurred_at;
   if (terminal) {
     if (!(same && a.ended_at)) a.ended_at = ev.occurred_at;
   } else {
     a.ended_at.reset();
   }
-  if (ev.output_uri) a.output_uri = *ev.output_uri;
-  if (ev.error) {
+  if (ev.output_uri && !attempt_only) a.output_uri = *ev.output_uri;
+  if (ev.error && !attempt_only) {
     a.error = ev.error;
   } else if (retry) {
     a.error.reset();  // the new attempt has not failed (yet)
@@ -51,13 +54,14 @@ class Planner {
       return;
     }
     Action& a = it->second;
-    if (absl::Status legal = CheckTransition(a.phase, e.event.phase); !legal.ok()) {
-      plan_.results.emplace_back(legal);
-      return;
-    }
     const ActionEvent& ev = e.event;
     const uint32_t attempt = EventAttempt(ev, a);
-    ApplyToAction(a, ev, attempt);
+    absl::StatusOr<Phase> phase = NextActionPhase(a.phase, ev.phase, attempt > a.attempts, ev.retry_follows);
+    if (!phase.ok()) {
+      plan_.results.emplace_back(phase.status());
+      return;
+    }
+    ApplyToAction(a, ev, attempt, *phase);
     changed_actions_.insert(e.key);
 
     const AttemptId id{e.key, attempt};

@@ -170,13 +170,7 @@ absl::Status RunUseCases::EnqueueAction(Action child, const std::string& request
   if (queue_ == nullptr) {
     return absl::FailedPreconditionError("this runs-service forwards to no queue-service (runs.queue.endpoint is empty)");
   }
-  if (!child.parent || child.parent->empty()) return absl::InvalidArgumentError("parent_action_name is required");
-  if (child.key.name == kRootActionName) {
-    return absl::InvalidArgumentError("action_id.name must not be " + std::string(kRootActionName));
-  }
-  if (*child.parent == child.key.name) {
-    return absl::InvalidArgumentError("parent_action_name must differ from action_id.name");
-  }
+  if (absl::Status named = CheckChildNames(child); !named.ok()) return named;
   child.phase = Phase::kQueued;
   child.created_at = clock_.Now();
   child.updated_at = child.created_at;

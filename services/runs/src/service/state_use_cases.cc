@@ -3,6 +3,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "domain/naming.h"
 #include "service/live_gate.h"
 
 namespace flyte::runs {
@@ -83,6 +84,47 @@ absl::StatusOr<Action> StateUseCases::CreateChildAndApply(const ActionKey& key,
   // Two reporters racing to create the same child is fine: the loser applies its event to the winner's row.
   if (!created.ok() && created.code() != absl::StatusCode::kAlreadyExists) return created;
   return actions.ApplyEvent(key, WithDefaults(event));
+}
+
+absl::Status StateUseCases::RecordTrace(Action trace, const TraceOutcome& outcome) {
+  if (absl::Status named = CheckChildNames(trace); !named.ok()) return named;
+  ActionRepository& actions = store_.Actions();
+  absl::StatusOr<Action> parent = actions.Get(ActionKey{trace.key.run, *trace.parent});
+  if (parent.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError("parent action " + trace.key.run.name + "/" + *trace.parent + " not found");
+  }
+  if (!parent.ok()) return parent.status();
+  const TimePoint now = clock_.Now();
+  trace.type = ActionType::kTrace;
+  trace.phase = Phase::kQueued;
+  trace.created_at = now;
+  trace.updated_at = now;
+  if (absl::Status created = actions.CreateAction(trace);
+      !created.ok() && created.code() != absl::StatusCode::kAlreadyExists) {
+    return created;
+  }
+  absl::StatusOr<Action> recorded = actions.Get(trace.key);
+  if (!recorded.ok()) return recorded.status();
+  if (recorded->type != ActionType::kTrace) {
+    return absl::FailedPreconditionError("action " + trace.key.run.name + "/" + trace.key.name +
+                                         " exists and is not a trace");
+  }
+  if (recorded->phase == Phase::kSucceeded) return absl::OkStatus();  // the same record again
+  // The first record is attempt 1; a trace run again after its recorded failure is the next attempt.
+  const uint32_t attempt = recorded->attempts == 0 ? 1 : recorded->attempts + (IsTerminal(recorded->phase) ? 1 : 0);
+  ActionEvent running;
+  running.attempt = attempt;
+  running.phase = Phase::kRunning;
+  running.occurred_at = outcome.start_time == TimePoint{} ? now : outcome.start_time;
+  ActionEvent ended = running;
+  ended.phase = outcome.phase == Phase::kUnspecified ? Phase::kSucceeded : outcome.phase;
+  ended.occurred_at = outcome.end_time == TimePoint{} ? now : outcome.end_time;
+  if (!outcome.output_uri.empty()) ended.output_uri = outcome.output_uri;
+  for (const absl::StatusOr<Action>& r : actions.ApplyEvents({KeyedEvent{trace.key, running},
+                                                              KeyedEvent{trace.key, ended}})) {
+    if (!r.ok()) return r.status();
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ActionWithAttempts> StateUseCases::Get(const ActionKey& key) {

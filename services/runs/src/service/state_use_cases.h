@@ -35,6 +35,13 @@ class StateUseCases {
     ActionEvent event;
   };
   std::vector<absl::Status> PutMany(const std::vector<Report>& reports);
+  // Records a trace action (TRACE type, as the SDK enqueues it through QueueService.EnqueueAction) under its
+  // parent with `outcome` as attempt 1: QUEUED -> RUNNING at start_time -> outcome.phase at end_time; nothing is
+  // queued. Recording the same trace again is a no-op once it SUCCEEDED; over a FAILED record (the task was
+  // retried and ran the trace again) it adds the next attempt. kInvalidArgument as EnqueueAction for the names,
+  // kNotFound when the parent is not recorded, kFailedPrecondition when the name belongs to an action that is not
+  // a trace.
+  absl::Status RecordTrace(Action trace, const TraceOutcome& outcome);
   // The action's current state (kNotFound).
   absl::StatusOr<ActionWithAttempts> Get(const ActionKey& key);
 
