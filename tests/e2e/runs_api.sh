@@ -132,7 +132,11 @@ api_suite() {
   step "RunService ($s)"
   ok CreateRun "$SCRIPTS/create_run.sh" "$run" "$task" v1
   expect '.run.action.id.run.name == $r and .run.action.id.name == "a0" and .run.action.status.phase == "ACTION_PHASE_QUEUED"' --arg r "$run"
-  err already_exists "CreateRun (duplicate)" "$SCRIPTS/create_run.sh" "$run" "$task" v1
+  # The same request again (a client retrying after a lost reply) gets the run; another request with the name
+  # is ALREADY_EXISTS.
+  ok "CreateRun (same request again)" "$SCRIPTS/create_run.sh" "$run" "$task" v1
+  expect '.run.action.id.run.name == $r and .run.action.id.name == "a0"' --arg r "$run"
+  err already_exists "CreateRun (same name, other request)" "$SCRIPTS/create_run.sh" "$run" "$task" v2
   err not_found "CreateRun (unknown task)" "$SCRIPTS/create_run.sh" "run3-$s" "$task" v9
   err invalid_argument "CreateRun (bad name)" "$SCRIPTS/create_run.sh" "Not_A_DNS_Name" "$task" v1
   ok GetRunDetails "$SCRIPTS/get_run_details.sh" "$run"
@@ -227,12 +231,27 @@ http_checks() {
     -d '{not json' "$base/flyteidl2.workflow.RunService/GetRunDetails")
   [ "$code" = 400 ] || fail "bad JSON: HTTP $code, want 400"
   expect '.code == "invalid_argument"'
-  # A taken run name: 409 already_exists.
+  # A taken run name, another request: 409 already_exists.
   code=$(curl -s -o "$WORK/out.json" -w '%{http_code}' -X POST -H 'content-type: application/json' \
-    -d "{\"run_id\":$(runid "run-${tag}c"),\"task_id\":{\"org\":\"testorg\",\"project\":\"testproject\",\"domain\":\"development\",\"name\":\"task-${tag}c\",\"version\":\"v1\"}}" \
+    -d "{\"run_id\":$(runid "run-${tag}c"),\"task_id\":{\"org\":\"testorg\",\"project\":\"testproject\",\"domain\":\"development\",\"name\":\"task-${tag}c\",\"version\":\"v2\"}}" \
     "$base/flyteidl2.workflow.RunService/CreateRun")
   [ "$code" = 409 ] || fail "duplicate run: HTTP $code, want 409"
   expect '.code == "already_exists"'
+  # Connect GET for the methods flyteidl2 marks NO_SIDE_EFFECTS: the request is in the query (JSON, or base64url
+  # when base64=1); other methods answer 405 with Allow: POST.
+  local msg="{\"run_id\":$(runid "run-${tag}c")}"
+  code=$(curl -s -o "$WORK/out.json" -w '%{http_code}' --get --data-urlencode connect=v1 \
+    --data-urlencode encoding=json --data-urlencode "message=$msg" "$base/flyteidl2.workflow.RunService/GetRunDetails")
+  [ "$code" = 200 ] || fail "GET GetRunDetails: HTTP $code, want 200: $(cat "$WORK/out.json")"
+  expect '.details.action.id.run.name == $r' --arg r "run-${tag}c"
+  code=$(curl -s -o "$WORK/out.json" -w '%{http_code}' \
+    "$base/flyteidl2.workflow.RunService/ListRuns?connect=v1&encoding=json&base64=1&message=$(printf '{"org":"testorg"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')")
+  [ "$code" = 200 ] || fail "GET ListRuns (base64): HTTP $code, want 200: $(cat "$WORK/out.json")"
+  expect '[.runs[].action.id.run.name] | index($r) != null' --arg r "run-${tag}c"
+  code=$(curl -s -o /dev/null -D "$WORK/headers.txt" -w '%{http_code}' \
+    "$base/flyteidl2.workflow.RunService/CreateRun?connect=v1&encoding=json&message=%7B%7D")
+  [ "$code" = 405 ] || fail "GET CreateRun: HTTP $code, want 405"
+  grep -qi '^allow: POST' "$WORK/headers.txt" || fail "GET CreateRun: no Allow: POST header"
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' -d '{}' \
     "$base/flyteidl2.workflow.RunService/NoSuchMethod")
   [ "$code" = 404 ] || fail "unknown method: HTTP $code, want 404"

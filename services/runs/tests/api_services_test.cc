@@ -93,7 +93,8 @@ bool Mentions(const absl::Status& s, const std::string& what) {
   return std::string(s.message()).find(what) != std::string::npos;
 }
 
-TEST_CASE("CreateRun validates with field paths and answers ALREADY_EXISTS on a duplicate", "[api][sqlite]") {
+TEST_CASE("CreateRun validates with field paths; a taken name returns the run to the same request only",
+          "[api][sqlite]") {
   Env env;
   wf::CreateRunResponse resp;
   REQUIRE(env.Call(std::string(kRun) + "CreateRun", CreateReq("first"), &resp).ok());
@@ -104,9 +105,46 @@ TEST_CASE("CreateRun validates with field paths and answers ALREADY_EXISTS on a 
   CHECK(resp.run().action().metadata().environment_name() == "env1");
   CHECK(resp.run().labels().at("team") == "ml");
 
-  absl::Status dup = env.Call(std::string(kRun) + "CreateRun", CreateReq("first"), &resp);
+  // The identical request (a client retrying after a lost reply) gets the run as it is now.
+  wf::PutRequest put;
+  *put.mutable_action_id() = ActionId("first", "a0");
+  put.set_state(R"({"attempt":1,"phase":"ACTION_PHASE_RUNNING"})");
+  wf::PutResponse put_resp;
+  REQUIRE(env.Call(std::string(kState) + "Put", put, &put_resp).ok());
+  wf::CreateRunResponse again;
+  REQUIRE(env.Call(std::string(kRun) + "CreateRun", CreateReq("first"), &again).ok());
+  CHECK(again.run().action().id().run().name() == "first");
+  CHECK(again.run().action().status().phase() == flyteidl2::common::ACTION_PHASE_RUNNING);
+  // Another request with that name: other inputs, another task, another label.
+  wf::CreateRunRequest other = CreateReq("first");
+  other.mutable_inputs()->mutable_literals(0)->set_name("y");
+  absl::Status dup = env.Call(std::string(kRun) + "CreateRun", other, &again);
   CHECK(dup.code() == StatusCode::kAlreadyExists);
-  CHECK(Mentions(dup, "first"));
+  CHECK(Mentions(dup, "run first already exists"));
+  other = CreateReq("first");
+  other.mutable_task_spec()->set_short_name("bye");
+  CHECK(env.Call(std::string(kRun) + "CreateRun", other, &again).code() == StatusCode::kAlreadyExists);
+  other = CreateReq("first");
+  (*other.mutable_run_spec()->mutable_labels()->mutable_values())["extra"] = "1";
+  CHECK(env.Call(std::string(kRun) + "CreateRun", other, &again).code() == StatusCode::kAlreadyExists);
+  // The default org spelled out and map entries in another order are still the same request.
+  wf::CreateRunRequest labelled = CreateReq("second");
+  labelled.mutable_run_id()->set_org("");
+  for (const char* k : {"a", "b", "c", "d", "e"}) {
+    (*labelled.mutable_run_spec()->mutable_labels()->mutable_values())[k] = k;
+  }
+  REQUIRE(env.Call(std::string(kRun) + "CreateRun", labelled, &resp).ok());
+  wf::CreateRunRequest reordered = CreateReq("second");
+  reordered.mutable_run_id()->set_org("local");
+  reordered.mutable_run_spec()->mutable_labels()->mutable_values()->clear();
+  for (const char* k : {"e", "d", "team", "c", "b", "a"}) {
+    (*reordered.mutable_run_spec()->mutable_labels()->mutable_values())[k] = std::string(k) == "team" ? "ml" : k;
+  }
+  REQUIRE(env.Call(std::string(kRun) + "CreateRun", reordered, &again).ok());
+  CHECK(again.run().action().id().run().org() == "local");
+  other = CreateReq("first");
+  other.mutable_task_spec()->set_short_name("bye");
+  CHECK(env.Call(std::string(kRun) + "CreateRun", other, &again).code() == StatusCode::kAlreadyExists);
 
   auto req = CreateReq("x");
   req.mutable_run_id()->clear_project();

@@ -66,6 +66,9 @@ struct Action {
   std::optional<TimePoint> started_at;  // first time it left QUEUED
   std::optional<TimePoint> ended_at;    // when it became terminal
   int64_t version = 0;                  // bumped on every change (optimistic checks, watch ordering)
+  // A run's root: hex SHA-256 of the CreateRun request that made it ("" for children and older runs), so the
+  // same request repeated gets the run back instead of ALREADY_EXISTS.
+  std::string request_digest;
   bool operator==(const Action&) const = default;
 };
 

@@ -137,6 +137,7 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   root.task_spec = task.spec;
   root.run_spec = p.run_spec;
   root.metadata = p.metadata;
+  root.request_digest = p.request_digest;
   root.input_uri = p.offloaded_input_uri.empty() ? run_path + "/inputs/inputs.pb" : p.offloaded_input_uri;
   root.run_output_base = run_path + "/";
   // At the precision the database keeps, so the answer, watch events and later reads show the same time.
@@ -159,11 +160,19 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   }
   absl::StatusOr<Action> created = store_.Actions().CreateRunWith(root, with);
   if (created.status().code() == absl::StatusCode::kAlreadyExists) {
-    return absl::AlreadyExistsError("run " + root.key.run.name + " already exists");
+    return ExistingRunFor(root.key.run, p.request_digest);
   }
   if (!created.ok()) return created.status();
   if (queue_ != nullptr) queue_->Wake();
   return created;
+}
+
+absl::StatusOr<Action> RunUseCases::ExistingRunFor(const RunKey& run, const std::string& request_digest) {
+  absl::StatusOr<Action> existing = store_.Actions().Get(ActionKey{run, kRootActionName});
+  if (!existing.ok() && existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
+  if (existing.ok() && !request_digest.empty() && existing->request_digest == request_digest) return existing;
+  return absl::AlreadyExistsError("run " + run.name +
+                                  " already exists (only the identical CreateRun request gets it back)");
 }
 
 absl::Status RunUseCases::EnqueueAction(Action child, const std::string& request) {

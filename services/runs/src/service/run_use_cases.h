@@ -44,6 +44,9 @@ struct CreateRunParams {
   std::string offloaded_input_uri;    // set instead of `inputs` when the client uploaded them already
   std::string run_spec;               // serialized flyteidl2.task.RunSpec
   std::string metadata;               // serialized flyteidl2.workflow.ActionMetadata extras (source, ...)
+  // Identifies the request (see Action::request_digest): a run name that is taken by a run with this digest
+  // returns that run. "" = never repeatable (e.g. the name was generated).
+  std::string request_digest;
 };
 
 // Serialized flyteidl2.task.Inputs / Outputs, or "" when unknown or not readable here.
@@ -71,6 +74,8 @@ class RunUseCases {
   RunUseCases(Store& store, ChangeDispatcher& changes, common::Clock& clock, RunUseCasesOptions options,
               QueueDispatcher* queue = nullptr);
 
+  // A taken name answers the existing run when it was created with the same non-empty request_digest (a client
+  // retrying after a lost reply), else kAlreadyExists naming the run.
   absl::StatusOr<Action> CreateRun(const CreateRunParams& params);
   absl::StatusOr<ActionWithAttempts> GetRunDetails(const RunKey& run);          // root action + attempts
   absl::StatusOr<Page<Action>> ListRuns(ListQuery query);                       // roots_only is forced
@@ -118,6 +123,8 @@ class RunUseCases {
   // Writes (or rewrites: idempotent) the inputs file; its directory must exist.
   absl::Status StoreInputs(const std::string& uri, const std::string& bytes);
   absl::StatusOr<std::vector<Action>> ListAll(ListQuery query);
+  // CreateRun of a taken name: see CreateRun.
+  absl::StatusOr<Action> ExistingRunFor(const RunKey& run, const std::string& request_digest);
 
   Store& store_;
   ChangeDispatcher& changes_;

@@ -1,0 +1,62 @@
+"""Wire behaviours of the API the official SDK (and the connect clients it ships) rely on, end to end."""
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+import flyte
+import flyte.errors
+import flyte.remote as remote
+from flyte.syncify import syncify
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@syncify
+async def _side_effect_free_calls_over_get(run_id):
+    """The SDK's own connect client (the one flyte.init made) with use_get=True: Connect GET requests."""
+    from flyte._initialize import get_client
+    from flyteidl2.common import list_pb2
+    from flyteidl2.workflow import run_service_pb2
+
+    client = get_client().run_service
+    details = await client.get_run_details(run_service_pb2.GetRunDetailsRequest(run_id=run_id), use_get=True)
+    listed = await client.list_runs(
+        run_service_pb2.ListRunsRequest(org=run_id.org, request=list_pb2.ListRequest(limit=200)), use_get=True
+    )
+    return details, listed
+
+
+def test_connect_get_for_side_effect_free_methods(flyte_client):
+    from sdk_wf import square
+
+    run = flyte.run(square, x=4)
+    details, listed = _side_effect_free_calls_over_get(run.pb2.action.id.run)
+    assert details.details.action.id.run.name == run.name
+    assert run.name in [r.action.id.run.name for r in listed.runs]
+
+    # Methods with side effects stay POST-only: 405 with Allow: POST.
+    url = f"http://{flyte_client.endpoint}/flyteidl2.workflow.RunService/CreateRun?encoding=json&message=%7B%7D"
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(url, timeout=10)
+    assert e.value.code == 405
+    assert e.value.headers["Allow"] == "POST"
+
+
+def test_create_run_with_a_taken_name_is_idempotent(flyte_client):
+    from sdk_wf import square
+
+    name = _unique("idem")
+    first = flyte.with_runcontext(name=name).run(square, x=5)
+    assert first.name == name
+    # The same request again (what a client retrying after a lost reply sends) gets the same run back.
+    again = flyte.with_runcontext(name=name).run(square, x=5)
+    assert again.name == name
+    assert [r.name for r in remote.Run.listall() if r.name == name] == [name]
+    # Another request under that name keeps failing with the SDK's RunAlreadyExistsError.
+    with pytest.raises(flyte.errors.RuntimeUserError) as e:
+        flyte.with_runcontext(name=name).run(square, x=6)
+    assert e.value.code == "RunAlreadyExistsError"
