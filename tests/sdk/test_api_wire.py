@@ -60,3 +60,28 @@ def test_create_run_with_a_taken_name_is_idempotent(flyte_client):
     with pytest.raises(flyte.errors.RuntimeUserError) as e:
         flyte.with_runcontext(name=name).run(square, x=6)
     assert e.value.code == "RunAlreadyExistsError"
+
+
+def test_stale_code_bundle_cache_is_refused_with_a_clear_error(flyte_client):
+    from sdk_wf import square
+
+    # Uploads the code bundle, or finds it in the SDK's own 24 h cache of uploads: either way the server has it.
+    flyte.run(square, x=3)
+    bundles = list(flyte_client.data.glob("flytesnacks/development/*/fast*.tar.gz"))
+    assert bundles, "no code bundle in the data tree"
+    saved = {b: b.read_bytes() for b in bundles}
+    for b in bundles:  # the server's data is wiped; the SDK's cache still names the bundle
+        b.unlink()
+    try:
+        with pytest.raises(flyte.errors.RuntimeSystemError) as e:
+            flyte.run(square, x=3)
+        message = str(e.value)
+        assert "does not exist on the server" in message and "disable_run_cache=True" in message, message
+        # The fix the message gives works: the bundle is uploaded again and the run is created.
+        fresh = flyte.with_runcontext(disable_run_cache=True).run(square, x=3)
+        assert remote.Run.get(fresh.name).name == fresh.name
+    finally:
+        for b, data in saved.items():  # later tests hit the SDK's cache too
+            if not b.exists():
+                b.parent.mkdir(parents=True, exist_ok=True)
+                b.write_bytes(data)

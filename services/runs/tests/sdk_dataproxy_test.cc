@@ -13,6 +13,7 @@
 #include "flyte/testing/temp.h"
 #include "flyteidl2/cluster/service.pb.h"
 #include "flyteidl2/dataproxy/dataproxy_service.pb.h"
+#include "flyteidl2/task/task_service.pb.h"
 #include "flyteidl2/workflow/run_service.pb.h"
 #include "flyteidl2/workflow/state_service.pb.h"
 #include "repository/store_factory.h"
@@ -24,6 +25,7 @@ namespace {
 
 namespace dp = flyteidl2::dataproxy;
 namespace wf = flyteidl2::workflow;
+namespace tk = flyteidl2::task;
 using absl::StatusCode;
 
 struct Env {
@@ -301,6 +303,7 @@ TEST_CASE("CreateDownloadLink serves an action's report over GET", "[api][sqlite
   tmpl->mutable_container()->add_args("a0");
   tmpl->mutable_container()->add_args("--tgz");
   tmpl->mutable_container()->add_args(env.prefix + "/p/d/ROOT/code.tar.gz");
+  REQUIRE(env.blobs.Write(env.prefix + "/p/d/ROOT/code.tar.gz", "tgz").ok());  // CreateRun checks it is there
   wf::CreateRunResponse created;
   REQUIRE(env.Call("/flyteidl2.workflow.RunService/CreateRun", create, &created).ok());
   wf::PutRequest put;
@@ -324,7 +327,6 @@ TEST_CASE("CreateDownloadLink serves an action's report over GET", "[api][sqlite
   CHECK(got.content_type.rfind("text/html", 0) == 0);
 
   req.set_artifact_type(dp::ARTIFACT_TYPE_CODE_BUNDLE);
-  REQUIRE(env.blobs.Write(env.prefix + "/p/d/ROOT/code.tar.gz", "tgz").ok());
   dp::CreateDownloadLinkResponse code;
   REQUIRE(env.Call(std::string(kProxy) + "CreateDownloadLink", req, &code).ok());
   CHECK(env.Get(code.pre_signed_urls().signed_url(0)).body == "tgz");
@@ -332,6 +334,48 @@ TEST_CASE("CreateDownloadLink serves an action's report over GET", "[api][sqlite
   env.clock.Advance(std::chrono::hours(2));
   CHECK(env.Get(resp.pre_signed_urls().signed_url(0)).status == 403);
   CHECK(env.Get("http://public.example:1234/dataproxy/download/bogus/x").status == 404);
+}
+
+TEST_CASE("CreateRun and DeployTask refuse a code bundle missing from the data tree", "[api][sqlite]") {
+  Env env;
+  auto create = [&](const std::string& name, const std::string& bundle) {
+    wf::CreateRunRequest req;
+    auto* id = req.mutable_run_id();
+    id->set_project("p");
+    id->set_domain("d");
+    id->set_name(name);
+    auto* tmpl = req.mutable_task_spec()->mutable_task_template();
+    tmpl->mutable_id()->set_name("t");
+    for (const std::string& a : {std::string("a0"), std::string("--tgz"), bundle, std::string("--dest")}) {
+      tmpl->mutable_container()->add_args(a);
+    }
+    wf::CreateRunResponse resp;
+    return env.Call("/flyteidl2.workflow.RunService/CreateRun", req, &resp);
+  };
+  const std::string stale = env.prefix + "/p/d/B32ROOT/fastdeadbeef.tar.gz";
+  absl::Status st = create("stale", stale);
+  CHECK(st.code() == StatusCode::kFailedPrecondition);
+  CHECK(std::string(st.message()).find(stale) != std::string::npos);
+  CHECK(std::string(st.message()).find("disable_run_cache=True") != std::string::npos);
+  CHECK(std::string(st.message()).find("local-cache/cache.db") != std::string::npos);
+  tk::DeployTaskRequest deploy;
+  deploy.mutable_task_id()->set_project("p");
+  deploy.mutable_task_id()->set_domain("d");
+  deploy.mutable_task_id()->set_name("t");
+  deploy.mutable_task_id()->set_version("v1");
+  deploy.mutable_spec()->mutable_task_template()->mutable_container()->add_args("--pkl");
+  deploy.mutable_spec()->mutable_task_template()->mutable_container()->add_args(stale);
+  tk::DeployTaskResponse deployed;
+  CHECK(env.Call("/flyteidl2.task.TaskService/DeployTask", deploy, &deployed).code() ==
+        StatusCode::kFailedPrecondition);
+
+  // Once the bundle is there (the SDK uploaded it again) both go through.
+  REQUIRE(env.blobs.Write(stale, "tgz").ok());
+  CHECK(create("stale", stale).ok());
+  CHECK(env.Call("/flyteidl2.task.TaskService/DeployTask", deploy, &deployed).ok());
+  // What cannot be checked here is not refused: other schemes, paths outside the data tree.
+  CHECK(create("s3", "s3://bucket/fastabc.tar.gz").ok());
+  CHECK(create("outside", "file:///nonexistent-elsewhere/fastabc.tar.gz").ok());
 }
 
 }  // namespace

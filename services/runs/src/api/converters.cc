@@ -393,7 +393,16 @@ absl::StatusOr<Task> ToTask(const flyteidl2::task::TaskIdentifier& id, const fly
   t.short_name = spec.short_name().empty() ? key->name : spec.short_name();
   t.environment = spec.environment().name();
   t.task_type = spec.task_template().type();
+  t.code_bundle_uri = CodeBundleUri(spec);
   return t;
+}
+
+std::string CodeBundleUri(const flyteidl2::task::TaskSpec& spec) {
+  const auto& args = spec.task_template().container().args();
+  for (int i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--tgz" || args[i] == "--pkl") return args[i + 1];
+  }
+  return "";
 }
 
 void ToTaskMessage(const Task& t, flyteidl2::task::Task* out) {

@@ -60,6 +60,8 @@ void ToActionUpdate(const Action& a, flyteidl2::workflow::ActionUpdate* out);
 // Validates the id (all five fields) and spec, and copies the identity fields out of the spec.
 absl::StatusOr<Task> ToTask(const flyteidl2::task::TaskIdentifier& id, const flyteidl2::task::TaskSpec& spec,
                             std::string_view id_path, std::string_view spec_path, bool need_version = true);
+// The code bundle a task spec names: the value after --tgz or --pkl in its container args ("" if none).
+std::string CodeBundleUri(const flyteidl2::task::TaskSpec& spec);
 void ToTaskMessage(const Task& t, flyteidl2::task::Task* out);
 void ToTaskDetails(const Task& t, flyteidl2::task::TaskDetails* out);
 

@@ -126,6 +126,8 @@ struct Task {
   std::string short_name, environment, task_type, deployed_by;
   TimePoint created_at{};
   TimePoint updated_at{};
+  // The code bundle the spec names (`--tgz`/`--pkl` of its container args), as read from a request; not stored.
+  std::string code_bundle_uri;
 };
 
 }  // namespace flyte::runs

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "domain/naming.h"
+#include "service/code_bundle.h"
 #include "service/live_gate.h"
 
 namespace flyte::runs {
@@ -96,7 +97,12 @@ bool MeetsFilters(const Action& a, const std::vector<Filter>& filters) {
 
 RunUseCases::RunUseCases(Store& store, ChangeDispatcher& changes, common::Clock& clock, RunUseCasesOptions options,
                          QueueDispatcher* queue)
-    : store_(store), changes_(changes), clock_(clock), options_(std::move(options)), queue_(queue) {}
+    : store_(store),
+      changes_(changes),
+      clock_(clock),
+      options_(std::move(options)),
+      blobs_(options_.storage_prefix),
+      queue_(queue) {}
 
 absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   Action root;
@@ -118,6 +124,7 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
     task = std::move(*deployed);
   } else if (p.inline_task) {
     task = *p.inline_task;
+    if (absl::Status s = CheckCodeBundle(blobs_, task.code_bundle_uri); !s.ok()) return s;
   } else {
     return absl::InvalidArgumentError("a task id or an inline task spec is required");
   }

@@ -27,6 +27,7 @@
 #include "repository/action_repository.h"
 #include "service/change_dispatcher.h"
 #include "service/queue_dispatcher.h"
+#include "service/storage_local.h"
 
 namespace flyte::runs {
 
@@ -75,7 +76,8 @@ class RunUseCases {
               QueueDispatcher* queue = nullptr);
 
   // A taken name answers the existing run when it was created with the same non-empty request_digest (a client
-  // retrying after a lost reply), else kAlreadyExists naming the run.
+  // retrying after a lost reply), else kAlreadyExists naming the run. kFailedPrecondition when an inline task's
+  // code bundle is missing from the data tree (CheckCodeBundle).
   absl::StatusOr<Action> CreateRun(const CreateRunParams& params);
   absl::StatusOr<ActionWithAttempts> GetRunDetails(const RunKey& run);          // root action + attempts
   absl::StatusOr<Page<Action>> ListRuns(ListQuery query);                       // roots_only is forced
@@ -130,6 +132,7 @@ class RunUseCases {
   ChangeDispatcher& changes_;
   common::Clock& clock_;
   RunUseCasesOptions options_;
+  LocalBlobStore blobs_;  // the data tree under options_.storage_prefix
   QueueDispatcher* queue_;
 };
 
