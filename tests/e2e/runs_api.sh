@@ -275,6 +275,7 @@ runs:
   server: {host: 127.0.0.1, port: 0}
   storagePrefix: file://$WORK/data
   queue: {endpoint: ""}   # runs-service alone: never hand work to whatever listens on the default queue port
+  projects: "testproject"   # the project the suite works in (runs in unknown projects are NOT_FOUND)
 database:
   sqlite: {file: $WORK/runs.db}
 logger: {level: 4, show-source: false}
@@ -315,6 +316,7 @@ runs:
   server: {host: 127.0.0.1, port: 0}
   storagePrefix: file://$WORK/data
   queue: {endpoint: ""}   # runs-service alone: never hand work to whatever listens on the default queue port
+  projects: "testproject"   # the project the suite works in (runs in unknown projects are NOT_FOUND)
   workerThreads: 4
 database:
   type: postgres
@@ -350,6 +352,24 @@ ENDPOINT="http://127.0.0.1:$B_PORT" ok GetRunDetails "$SCRIPTS/get_run_details.s
 expect '.details.action.id.run.name == "cross-run"'
 kill -TERM "$CROSS_PID" 2>/dev/null || true
 wait "$CROSS_PID" 2>/dev/null || true
+
+# Projects live in the database: one created on A is known to B at once (an unknown one is NOT_FOUND there).
+err not_found "CreateRun (unknown project, on B)" env ENDPOINT="http://127.0.0.1:$B_PORT" \
+  PROJECT=madeona "$SCRIPTS/create_run.sh" pa-run cross-task v1
+ok CreateProject rpc flyteidl2.project.ProjectService/CreateProject '{"project":{"id":"madeona","name":"made on A"}}'
+ENDPOINT="http://127.0.0.1:$B_PORT" ok GetProject rpc flyteidl2.project.ProjectService/GetProject '{"id":"madeona"}'
+expect '.project.name == "made on A"'
+# A signed upload URL issued by A is accepted by B (the HMAC key is shared through the database).
+md5=$(printf 'cross-replica' | openssl dgst -md5 -binary | base64)
+ok CreateUploadLocation rpc flyteidl2.dataproxy.DataProxyService/CreateUploadLocation \
+  "{\"project\":\"testproject\",\"domain\":\"development\",\"filename\":\"x.txt\",\"contentMd5\":\"$md5\"}"
+url=$(jq -r .signedUrl "$WORK/out.json")
+native=$(jq -r .nativeUrl "$WORK/out.json")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Content-MD5: $md5" --data-binary 'cross-replica' \
+  "http://127.0.0.1:$B_PORT/${url#*://*/}")
+[ "$code" = 200 ] || [ "$code" = 201 ] || [ "$code" = 204 ] || fail "PUT through replica B: HTTP $code"
+[ "$(cat "${native#file://}")" = cross-replica ] || fail "the upload through B did not land at $native"
+echo "replica B knew the project made on A and took A's signed upload URL"
 
 both_transports p
 http_checks "$A_PORT" p

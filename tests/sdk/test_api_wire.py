@@ -2,6 +2,7 @@
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +10,8 @@ import flyte
 import flyte.errors
 import flyte.remote as remote
 from flyte.syncify import syncify
+
+from conftest import BUILD
 
 
 def _unique(prefix: str) -> str:
@@ -85,3 +88,63 @@ def test_stale_code_bundle_cache_is_refused_with_a_clear_error(flyte_client):
             if not b.exists():
                 b.parent.mkdir(parents=True, exist_ok=True)
                 b.write_bytes(data)
+
+
+def test_unknown_project_or_domain_is_refused(flyte_client):
+    from sdk_wf import square
+
+    for scope in ({"project": "nosuchproject"}, {"domain": "qa"}):
+        with pytest.raises(flyte.errors.RuntimeSystemError) as e:
+            flyte.with_runcontext(**scope).run(square, x=1)
+        name = scope.get("project") or scope.get("domain")
+        assert "not found" in str(e.value) and name in str(e.value), str(e.value)
+    # Nothing was created there: the project stays unknown to ProjectService and has no runs.
+    assert "nosuchproject" not in [p.pb2.id for p in remote.Project.listall()]
+
+
+@pytest.fixture
+def second_replica(flyte_client):
+    """A second runs-service on flyte-manager's database and data tree (another replica). It signs URLs that point
+    at the first one (publicEndpoint), so what it issues is redeemed by the other process."""
+    import subprocess
+
+    from conftest import _free_port, _wait_ready
+
+    if not flyte_client.executes:
+        pytest.skip("needs flyte-manager's database")
+    port = _free_port()
+    cfg = flyte_client.work / "replica-b.yaml"
+    cfg.write_text(f"""
+runs:
+  server: {{host: 127.0.0.1, port: {port}}}
+  storagePrefix: file://{flyte_client.data}
+  publicEndpoint: "127.0.0.1:{flyte_client.port}"
+  queue: {{endpoint: ""}}
+database:
+  sqlite: {{file: {flyte_client.work}/flyte.db}}
+""")
+    proc, log = flyte_client._spawn([str(BUILD / "bin" / "runs-service"), "--config", str(cfg)], "replica-b")
+    _wait_ready(port, proc, log)
+    yield f"localhost:{port}"
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+def test_projects_and_signed_urls_are_shared_by_replicas(flyte_client, second_replica):
+    from sdk_wf import square
+
+    root = Path(__file__).parent / "workflows"
+    # Made through the first replica after the second one started.
+    project = _unique("shared")
+    remote.Project.create(id=project, name=project, description="made on replica A")
+    try:
+        flyte.init(endpoint=second_replica, insecure=True, project=project, domain="development", root_dir=root)
+        assert remote.Project.get(project).pb2.description == "made on replica A"
+        # The code bundle goes up through a URL replica B signed and replica A takes; the run is created on B in
+        # the project A made.
+        run = flyte.with_runcontext(disable_run_cache=True).run(square, x=2)
+        assert remote.Run.get(run.name).name == run.name
+        assert list(flyte_client.data.glob(f"{project}/development/*/fast*.tar.gz")), "bundle not uploaded"
+    finally:
+        flyte.init(endpoint=flyte_client.endpoint, insecure=True, project="flytesnacks", domain="development",
+                   root_dir=root)

@@ -1,6 +1,10 @@
 #include "flyte/common/digest.h"
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -23,6 +27,15 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
   HMAC(EVP_sha256(), k, static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
        data.size(), reinterpret_cast<unsigned char*>(out.data()), &len);
   out.resize(len);
+  return out;
+}
+
+std::string RandomBytes(size_t n) {
+  std::string out(n, '\0');
+  if (n > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    std::fprintf(stderr, "RandomBytes: no randomness from the operating system\n");
+    std::abort();
+  }
   return out;
 }
 

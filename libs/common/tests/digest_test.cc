@@ -19,6 +19,12 @@ TEST_CASE("SHA-256 and HMAC-SHA256 match the published test vectors", "[unit]") 
   CHECK(HmacSha256("", "x") != HmacSha256("k", "x"));
 }
 
+TEST_CASE("random bytes", "[unit]") {
+  CHECK(flyte::common::RandomBytes(32).size() == 32);
+  CHECK(flyte::common::RandomBytes(32) != flyte::common::RandomBytes(32));
+  CHECK(flyte::common::RandomBytes(0).empty());
+}
+
 TEST_CASE("constant-time comparison", "[unit]") {
   CHECK(ConstantTimeEquals("", ""));
   CHECK(ConstantTimeEquals("abc", "abc"));

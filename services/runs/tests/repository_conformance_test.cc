@@ -18,10 +18,12 @@
 #include "flyte/testing/postgres.h"
 #include "flyte/testing/temp.h"
 #include "repository/store_factory.h"
+#include "support/backend.h"
 #include "support/builders.h"
 
 using namespace flyte::runs;
 using flyte::runs::test::At;
+using flyte::runs::test::Backend;
 using flyte::runs::test::KeyOf;
 using flyte::runs::test::MakeChild;
 using flyte::runs::test::MakeEvent;
@@ -31,31 +33,6 @@ using flyte::runs::test::WaitFor;
 using Code = absl::StatusCode;
 
 namespace {
-
-// A store on a fresh database of the chosen backend.
-struct Backend {
-  explicit Backend(const std::string& kind) : postgres(kind == "postgres") {
-    if (postgres) {
-      config = flyte::testing::ThrowawayPostgres::Instance().CreateDatabaseConfig(8);
-    } else {
-      sqlite.emplace();
-      config = sqlite->database_config();
-    }
-    store = Open();
-  }
-  std::unique_ptr<Store> Open() {
-    absl::StatusOr<std::unique_ptr<Store>> s = OpenStore(config);
-    REQUIRE(s.ok());
-    return std::move(*s);
-  }
-  ActionRepository& actions() { return store->Actions(); }
-  TaskRepository& tasks() { return store->Tasks(); }
-
-  bool postgres;
-  std::optional<flyte::testing::TempSqlite> sqlite;
-  flyte::db::DatabaseConfig config;
-  std::unique_ptr<Store> store;
-};
 
 // Records changes delivered to a listener.
 struct Recorder {

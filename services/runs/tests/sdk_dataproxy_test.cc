@@ -18,6 +18,7 @@
 #include "flyteidl2/workflow/state_service.pb.h"
 #include "repository/store_factory.h"
 #include "service/dataproxy_use_cases.h"
+#include "service/signed_url.h"
 #include "service/storage_local.h"
 
 namespace flyte::runs {
@@ -27,6 +28,15 @@ namespace dp = flyteidl2::dataproxy;
 namespace wf = flyteidl2::workflow;
 namespace tk = flyteidl2::task;
 using absl::StatusCode;
+
+constexpr char kKey[] = "a key the replicas share, 32+ bytes";
+
+DataProxyOptions ProxyOptions(const std::string& key) {
+  DataProxyOptions o;
+  o.public_base_url = [] { return std::string("http://public.example:1234"); };
+  o.signing_key = key;
+  return o;
+}
 
 struct Env {
   testing::TempSqlite db;
@@ -50,9 +60,7 @@ struct Env {
     options.runs.storage_prefix = prefix;
     api = BuildRunsApi(*store, clock, options);
     api->Register(router);
-    DataProxyOptions o;
-    o.public_base_url = [] { return std::string("http://public.example:1234"); };
-    proxy = std::make_unique<DataProxyUseCases>(*store, blobs, clock, o);
+    proxy = std::make_unique<DataProxyUseCases>(*store, blobs, clock, ProxyOptions(kKey));
     proxy_api = std::make_unique<api::DataProxyServiceApi>(*proxy);
     proxy_api->Register(router);
     cluster_api.Register(router);
@@ -334,6 +342,56 @@ TEST_CASE("CreateDownloadLink serves an action's report over GET", "[api][sqlite
   env.clock.Advance(std::chrono::hours(2));
   CHECK(env.Get(resp.pre_signed_urls().signed_url(0)).status == 403);
   CHECK(env.Get("http://public.example:1234/dataproxy/download/bogus/x").status == 404);
+}
+
+TEST_CASE("signed URLs carry their claims under an HMAC: any replica with the key accepts them", "[unit]") {
+  UrlClaims c{true, "file:///data/p/d/ROOT/fast|odd name.tar.gz", 1'700'000'060, std::string(16, '\x07')};
+  const std::string token = SignUrlClaims(c, "k1");
+  CHECK(token.find_first_of("/?#=+") == std::string::npos);  // one URL path segment as it is
+  absl::StatusOr<UrlClaims> back = VerifyUrlToken(token, "k1");
+  REQUIRE(back.ok());
+  CHECK(*back == c);
+  CHECK(VerifyUrlToken(token, "k2").status().code() == StatusCode::kNotFound);
+  // Any change to the claims or the MAC is refused.
+  for (size_t i = 0; i < token.size(); ++i) {
+    std::string bad = token;
+    bad[i] = bad[i] == 'A' ? 'B' : 'A';
+    CAPTURE(i);
+    CHECK(!VerifyUrlToken(bad, "k1").ok());
+  }
+  CHECK(!VerifyUrlToken("", "k1").ok());
+  CHECK(!VerifyUrlToken("nodot", "k1").ok());
+  CHECK(!VerifyUrlToken(".", "k1").ok());
+}
+
+TEST_CASE("a URL signed by one replica works on another and after a restart; not with another key", "[api]") {
+  Env env;
+  dp::CreateUploadLocationRequest req;
+  req.set_project("p");
+  req.set_domain("d");
+  req.set_filename("f.txt");
+  const std::string body = "replica bytes";
+  req.set_content_md5(Md5(body));
+  dp::CreateUploadLocationResponse loc;
+  REQUIRE(env.Call(std::string(kProxy) + "CreateUploadLocation", req, &loc).ok());
+  // A second DataProxyUseCases with the same key (another replica, or this one restarted) takes the PUT.
+  DataProxyUseCases replica(*env.store, env.blobs, env.clock, ProxyOptions(kKey));
+  api::DataProxyServiceApi replica_api(replica);
+  rpc::HttpRequest put;
+  put.method = "PUT";
+  put.target = loc.signed_url().substr(std::string("http://public.example:1234").size());
+  put.body = body;
+  CHECK(replica_api.HandleUpload(put).status / 100 == 2);
+  CHECK(*env.blobs.Read(loc.native_url()) == body);
+  // A replica with another key does not know the URL.
+  DataProxyUseCases stranger(*env.store, env.blobs, env.clock, ProxyOptions("another key entirely, 32 bytes."));
+  api::DataProxyServiceApi stranger_api(stranger);
+  CHECK(stranger_api.HandleUpload(put).status == 404);
+  // The upload URL is no download URL.
+  rpc::HttpRequest get;
+  get.method = "GET";
+  get.target = "/dataproxy/download/" + put.target.substr(std::string("/dataproxy/upload/").size()) + "/f.txt";
+  CHECK(replica_api.HandleDownload(get).status == 404);
 }
 
 TEST_CASE("CreateRun and DeployTask refuse a code bundle missing from the data tree", "[api][sqlite]") {

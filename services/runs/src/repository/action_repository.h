@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "domain/action.h"
 #include "domain/list_query.h"
+#include "repository/project_repository.h"
 #include "repository/queue_outbox.h"
 
 namespace flyte::runs {
@@ -116,6 +117,8 @@ class Store {
   virtual ~Store() = default;
   virtual ActionRepository& Actions() = 0;
   virtual TaskRepository& Tasks() = 0;
+  virtual ProjectRepository& Projects() = 0;
+  virtual SecretRepository& Secrets() = 0;
   // Commands waiting to reach queue-service; nullptr if this store keeps none.
   virtual QueueOutbox* Outbox() { return nullptr; }
   // Cheap round trip for /readyz. kUnavailable if the database cannot be reached.

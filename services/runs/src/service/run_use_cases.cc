@@ -96,13 +96,14 @@ bool MeetsFilters(const Action& a, const std::vector<Filter>& filters) {
 }
 
 RunUseCases::RunUseCases(Store& store, ChangeDispatcher& changes, common::Clock& clock, RunUseCasesOptions options,
-                         QueueDispatcher* queue)
+                         QueueDispatcher* queue, ProjectUseCases* projects)
     : store_(store),
       changes_(changes),
       clock_(clock),
       options_(std::move(options)),
       blobs_(options_.storage_prefix),
-      queue_(queue) {}
+      queue_(queue),
+      projects_(projects) {}
 
 absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   Action root;
@@ -112,6 +113,9 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
     return absl::InvalidArgumentError("run name " + std::string(s.message()));
   }
   root.key.name = kRootActionName;
+  if (projects_ != nullptr) {
+    if (absl::Status s = projects_->CheckScope(p.run.project, p.run.domain); !s.ok()) return s;
+  }
 
   Task task;
   if (p.task_id) {

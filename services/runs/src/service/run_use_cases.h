@@ -26,6 +26,7 @@
 #include "flyte/common/clock.h"
 #include "repository/action_repository.h"
 #include "service/change_dispatcher.h"
+#include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
 #include "service/storage_local.h"
 
@@ -72,8 +73,9 @@ class RunUseCases {
   // `queue`: when set, every new run (and every child enqueued through EnqueueAction) and every abort is recorded
   // in the queue outbox in the same transaction, and `queue` is woken to forward it to queue-service. nullptr =
   // runs-service alone: nothing is forwarded (and EnqueueAction answers kFailedPrecondition).
+  // `projects`: when set, CreateRun in an unknown project or domain is kNotFound naming it.
   RunUseCases(Store& store, ChangeDispatcher& changes, common::Clock& clock, RunUseCasesOptions options,
-              QueueDispatcher* queue = nullptr);
+              QueueDispatcher* queue = nullptr, ProjectUseCases* projects = nullptr);
 
   // A taken name answers the existing run when it was created with the same non-empty request_digest (a client
   // retrying after a lost reply), else kAlreadyExists naming the run. kFailedPrecondition when an inline task's
@@ -134,6 +136,7 @@ class RunUseCases {
   RunUseCasesOptions options_;
   LocalBlobStore blobs_;  // the data tree under options_.storage_prefix
   QueueDispatcher* queue_;
+  ProjectUseCases* projects_;
 };
 
 // kInvalidArgument if a filter is not one WatchActions can evaluate in memory (names "filter[i]").

@@ -10,15 +10,18 @@
 #include "domain/list_query.h"
 #include "flyte/common/clock.h"
 #include "repository/action_repository.h"
+#include "service/project_use_cases.h"
 #include "service/storage_local.h"
 
 namespace flyte::runs {
 
 class TaskUseCases {
  public:
-  // `storage_prefix`: the run-data tree code bundles are checked in ("" = none checked).
-  TaskUseCases(Store& store, common::Clock& clock, std::string storage_prefix = "")
-      : store_(store), clock_(clock), blobs_(std::move(storage_prefix)) {}
+  // `storage_prefix`: the run-data tree code bundles are checked in ("" = none checked). `projects`: when set,
+  // DeployTask in an unknown project or domain is kNotFound naming it.
+  TaskUseCases(Store& store, common::Clock& clock, std::string storage_prefix = "",
+               ProjectUseCases* projects = nullptr)
+      : store_(store), clock_(clock), blobs_(std::move(storage_prefix)), projects_(projects) {}
 
   // Creates the version; deploying an existing version again replaces its spec (created_at is kept).
   absl::Status DeployTask(Task task);
@@ -32,6 +35,7 @@ class TaskUseCases {
   Store& store_;
   common::Clock& clock_;
   LocalBlobStore blobs_;
+  ProjectUseCases* projects_;
 };
 
 }  // namespace flyte::runs
