@@ -148,3 +148,22 @@ def test_projects_and_signed_urls_are_shared_by_replicas(flyte_client, second_re
     finally:
         flyte.init(endpoint=flyte_client.endpoint, insecure=True, project="flytesnacks", domain="development",
                    root_dir=root)
+
+
+def test_listall_by_labels_and_creator(flyte_client):
+    from sdk_wf import square
+
+    team = _unique("team")
+    labelled = flyte.with_runcontext(labels={"team": team, "tier": "gold"}).run(square, x=7)
+    plain = flyte.with_runcontext(labels={"team": "other"}).run(square, x=8)
+
+    def names(**kw):
+        return {r.name for r in remote.Run.listall(limit=200, **kw)}
+
+    assert labelled.name in names(with_labels={"team": team})
+    assert plain.name not in names(with_labels={"team": team})
+    assert names(with_labels={"team": team, "tier": "gold"}) == {labelled.name}
+    with_tier = names(with_label_keys=["tier"])
+    assert labelled.name in with_tier and plain.name not in with_tier
+    # No authentication here, so runs carry no creator subject: the filter is served and matches none.
+    assert names(created_by_subject="someone@example.com") == set()

@@ -1,5 +1,7 @@
 // RunService, TaskService and StateService adapters through their registered Router methods: validation with
 // field paths, status mapping, list paging/filters and the shape of the messages clients decode.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "api/runs_api.h"
@@ -293,6 +295,56 @@ TEST_CASE("ListRuns validates the list request and pages with decimal tokens", "
   REQUIRE(env.Call(std::string(kRun) + "ListRuns", named, &resp).ok());
   REQUIRE(resp.runs_size() == 1);
   CHECK(resp.runs(0).action().id().run().name() == "r-2");
+}
+
+TEST_CASE("ListRuns takes the labels.<key> and created_by filters the SDK sends", "[api][sqlite]") {
+  Env env;
+  wf::CreateRunResponse resp;
+  REQUIRE(env.Call(std::string(kRun) + "CreateRun", CreateReq("r-ml"), &resp).ok());  // labels {team: ml}
+  wf::CreateRunRequest web = CreateReq("r-web");
+  (*web.mutable_run_spec()->mutable_labels()->mutable_values())["team"] = "web";
+  (*web.mutable_run_spec()->mutable_labels()->mutable_values())["tier"] = "gold";
+  REQUIRE(env.Call(std::string(kRun) + "CreateRun", web, &resp).ok());
+  using F = flyteidl2::common::Filter;
+  auto list = [&](std::vector<F> filters) -> absl::StatusOr<std::vector<std::string>> {
+    wf::ListRunsRequest req;
+    req.mutable_project_id()->set_organization("org");
+    req.mutable_project_id()->set_name("proj");
+    req.mutable_project_id()->set_domain("dev");
+    for (F& f : filters) *req.mutable_request()->add_filters() = std::move(f);
+    wf::ListRunsResponse out;
+    absl::Status s = env.Call(std::string(kRun) + "ListRuns", req, &out);
+    if (!s.ok()) return s;
+    std::vector<std::string> names;
+    for (const auto& r : out.runs()) names.push_back(r.action().id().run().name());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  auto filter = [](const std::string& field, F::Function fn, std::vector<std::string> values = {}) {
+    F f;
+    f.set_field(field);
+    f.set_function(fn);
+    for (const std::string& v : values) f.add_values(v);
+    return f;
+  };
+  using V = std::vector<std::string>;
+  CHECK(*list({filter("labels.team", F::EQUAL, {"ml"})}) == V{"r-ml"});
+  CHECK(*list({filter("labels.tier", F::EXISTS)}) == V{"r-web"});
+  CHECK(*list({filter("labels.tier", F::NOT_EXISTS)}) == V{"r-ml"});
+  CHECK(*list({filter("labels.team", F::VALUE_IN, {"ml", "web"}), filter("labels.tier", F::EQUAL, {"gold"})}) ==
+        V{"r-web"});
+  // Runs created here carry no identity (no authentication): no run has a creator subject.
+  CHECK(list({filter("created_by", F::EQUAL, {"someone"})})->empty());
+
+  absl::StatusOr<V> bad = list({filter("labels.team", F::CONTAINS, {"m"})});
+  CHECK(bad.status().code() == StatusCode::kInvalidArgument);
+  CHECK(Mentions(bad.status(), "request.filters[0].function CONTAINS is not supported on labels"));
+  bad = list({filter("labels.", F::EQUAL, {"x"})});
+  CHECK(Mentions(bad.status(), "needs a label key"));
+  bad = list({filter("labels.team", F::EXISTS, {"x"})});
+  CHECK(Mentions(bad.status(), "request.filters[0].values must be empty"));
+  bad = list({filter("labelsteam", F::EQUAL, {"x"})});
+  CHECK(Mentions(bad.status(), "request.filters[0].field \"labelsteam\" is not a filterable field"));
 }
 
 TEST_CASE("ListActions filters by phase; AbortAction cascades; abort of a terminal action is OK", "[api][sqlite]") {

@@ -21,6 +21,8 @@ namespace flyte::runs::api {
 
 inline constexpr uint32_t kDefaultListLimit = 50;
 inline constexpr uint32_t kMaxListLimit = 200;
+// Filter fields "labels.<key>" (a run's label <key>) are allowed where a FieldAllowlist has this entry.
+inline constexpr char kLabelFieldPrefix[] = "labels.";
 
 // ---- identifiers ----
 absl::StatusOr<RunKey> ToRunKey(const flyteidl2::common::RunIdentifier& id, std::string_view path);

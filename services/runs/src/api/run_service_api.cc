@@ -100,7 +100,10 @@ absl::StatusOr<CreateRunParams> ToCreateRunParams(const wf::CreateRunRequest& re
       p.inputs = std::string();
       break;
   }
-  if (req.has_run_spec()) p.run_spec = req.run_spec().SerializeAsString();
+  if (req.has_run_spec()) {
+    p.run_spec = req.run_spec().SerializeAsString();
+    for (const auto& [k, v] : req.run_spec().labels().values()) p.labels[k] = v;
+  }
   if (req.source() != wf::RUN_SOURCE_UNSPECIFIED) {
     wf::ActionMetadata extras;
     extras.set_source(req.source());

@@ -69,6 +69,9 @@ struct Action {
   // A run's root: hex SHA-256 of the CreateRun request that made it ("" for children and older runs), so the
   // same request repeated gets the run back instead of ALREADY_EXISTS.
   std::string request_digest;
+  // A run's root: the subject that created it, as authentication tells ("" = none: this service has no
+  // authentication, so runs it creates have none). ListRuns filters on it (`created_by`).
+  std::string created_by;
   bool operator==(const Action&) const = default;
 };
 

@@ -161,6 +161,7 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   // is never committed (hence never sent to queue-service) without its inputs. With a queue, once CreateRun
   // answers OK the run reaches queue-service eventually, whatever is down or crashes in between.
   ActionRepository::RunCreation with;
+  with.labels = p.labels;
   if (queue_ != nullptr) with.enqueue = QueueCommand{0, QueueCommandKind::kEnqueue, root.key, "", "", 0};
   const std::string no_inputs;
   const std::string& inputs = p.inputs ? *p.inputs : no_inputs;

@@ -49,6 +49,7 @@ struct CreateRunParams {
   // Identifies the request (see Action::request_digest): a run name that is taken by a run with this digest
   // returns that run. "" = never repeatable (e.g. the name was generated).
   std::string request_digest;
+  std::map<std::string, std::string> labels;  // the RunSpec's labels, for ListRuns' `labels.<key>` filters
 };
 
 // Serialized flyteidl2.task.Inputs / Outputs, or "" when unknown or not readable here.
