@@ -71,6 +71,16 @@ start_postgres() {
 }
 
 # start_server BACKEND -> sets SERVER_PID, PORT
+# Every project a scenario below uses (runs in unknown projects are NOT_FOUND), for runs.projects.
+bench_projects() {
+  local out="" t i rate
+  for t in $TRANSPORTS; do
+    for i in $(seq 1 "$REPEAT"); do out+="create$i$t,get$i$t,list$i$t,"; done
+    for rate in $EVENT_RATES; do out+="watch$t$rate,"; done
+  done
+  echo "${out%,}"
+}
+
 start_server() {
   local backend=$1 cfg=$WORK/runs-$1.yaml
   PORT=$(free_port)
@@ -80,6 +90,7 @@ start_server() {
 runs:
   server: {host: 127.0.0.1, port: $PORT}
   watchBufferSize: 100
+  projects: "$(bench_projects)"
 database:
   sqlite: {file: $WORK/sqlite/runs.db}
 YAML
@@ -88,6 +99,7 @@ YAML
 runs:
   server: {host: 127.0.0.1, port: $PORT}
   watchBufferSize: 100
+  projects: "$(bench_projects)"
 database:
   postgres: {host: 127.0.0.1, port: $PG_PORT, dbname: flyte_runs, username: postgres, password: postgres}
 YAML

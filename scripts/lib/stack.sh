@@ -66,6 +66,7 @@ runs:
   server: {host: 127.0.0.1, port: $RUNS_PORT}
   storagePrefix: file://$dir/data
   workerThreads: 4
+  projects: "bench"   # the project the load generator works in (runs in unknown projects are NOT_FOUND)
   queue: {endpoint: "127.0.0.1:$QUEUE_PORT", minBackoff: 50ms, maxBackoff: 500ms}
 $(database_yaml "$dir" runs)
 YAML

@@ -132,7 +132,11 @@ api_suite() {
   step "RunService ($s)"
   ok CreateRun "$SCRIPTS/create_run.sh" "$run" "$task" v1
   expect '.run.action.id.run.name == $r and .run.action.id.name == "a0" and .run.action.status.phase == "ACTION_PHASE_QUEUED"' --arg r "$run"
-  err already_exists "CreateRun (duplicate)" "$SCRIPTS/create_run.sh" "$run" "$task" v1
+  # The same request again (a client retrying after a lost reply) gets the run; another request with the name
+  # is ALREADY_EXISTS.
+  ok "CreateRun (same request again)" "$SCRIPTS/create_run.sh" "$run" "$task" v1
+  expect '.run.action.id.run.name == $r and .run.action.id.name == "a0"' --arg r "$run"
+  err already_exists "CreateRun (same name, other request)" "$SCRIPTS/create_run.sh" "$run" "$task" v2
   err not_found "CreateRun (unknown task)" "$SCRIPTS/create_run.sh" "run3-$s" "$task" v9
   err invalid_argument "CreateRun (bad name)" "$SCRIPTS/create_run.sh" "Not_A_DNS_Name" "$task" v1
   ok GetRunDetails "$SCRIPTS/get_run_details.sh" "$run"
@@ -227,12 +231,27 @@ http_checks() {
     -d '{not json' "$base/flyteidl2.workflow.RunService/GetRunDetails")
   [ "$code" = 400 ] || fail "bad JSON: HTTP $code, want 400"
   expect '.code == "invalid_argument"'
-  # A taken run name: 409 already_exists.
+  # A taken run name, another request: 409 already_exists.
   code=$(curl -s -o "$WORK/out.json" -w '%{http_code}' -X POST -H 'content-type: application/json' \
-    -d "{\"run_id\":$(runid "run-${tag}c"),\"task_id\":{\"org\":\"testorg\",\"project\":\"testproject\",\"domain\":\"development\",\"name\":\"task-${tag}c\",\"version\":\"v1\"}}" \
+    -d "{\"run_id\":$(runid "run-${tag}c"),\"task_id\":{\"org\":\"testorg\",\"project\":\"testproject\",\"domain\":\"development\",\"name\":\"task-${tag}c\",\"version\":\"v2\"}}" \
     "$base/flyteidl2.workflow.RunService/CreateRun")
   [ "$code" = 409 ] || fail "duplicate run: HTTP $code, want 409"
   expect '.code == "already_exists"'
+  # Connect GET for the methods flyteidl2 marks NO_SIDE_EFFECTS: the request is in the query (JSON, or base64url
+  # when base64=1); other methods answer 405 with Allow: POST.
+  local msg="{\"run_id\":$(runid "run-${tag}c")}"
+  code=$(curl -s -o "$WORK/out.json" -w '%{http_code}' --get --data-urlencode connect=v1 \
+    --data-urlencode encoding=json --data-urlencode "message=$msg" "$base/flyteidl2.workflow.RunService/GetRunDetails")
+  [ "$code" = 200 ] || fail "GET GetRunDetails: HTTP $code, want 200: $(cat "$WORK/out.json")"
+  expect '.details.action.id.run.name == $r' --arg r "run-${tag}c"
+  code=$(curl -s -o "$WORK/out.json" -w '%{http_code}' \
+    "$base/flyteidl2.workflow.RunService/ListRuns?connect=v1&encoding=json&base64=1&message=$(printf '{"org":"testorg"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')")
+  [ "$code" = 200 ] || fail "GET ListRuns (base64): HTTP $code, want 200: $(cat "$WORK/out.json")"
+  expect '[.runs[].action.id.run.name] | index($r) != null' --arg r "run-${tag}c"
+  code=$(curl -s -o /dev/null -D "$WORK/headers.txt" -w '%{http_code}' \
+    "$base/flyteidl2.workflow.RunService/CreateRun?connect=v1&encoding=json&message=%7B%7D")
+  [ "$code" = 405 ] || fail "GET CreateRun: HTTP $code, want 405"
+  grep -qi '^allow: POST' "$WORK/headers.txt" || fail "GET CreateRun: no Allow: POST header"
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' -d '{}' \
     "$base/flyteidl2.workflow.RunService/NoSuchMethod")
   [ "$code" = 404 ] || fail "unknown method: HTTP $code, want 404"
@@ -256,6 +275,7 @@ runs:
   server: {host: 127.0.0.1, port: 0}
   storagePrefix: file://$WORK/data
   queue: {endpoint: ""}   # runs-service alone: never hand work to whatever listens on the default queue port
+  projects: "testproject"   # the project the suite works in (runs in unknown projects are NOT_FOUND)
 database:
   sqlite: {file: $WORK/runs.db}
 logger: {level: 4, show-source: false}
@@ -296,6 +316,7 @@ runs:
   server: {host: 127.0.0.1, port: 0}
   storagePrefix: file://$WORK/data
   queue: {endpoint: ""}   # runs-service alone: never hand work to whatever listens on the default queue port
+  projects: "testproject"   # the project the suite works in (runs in unknown projects are NOT_FOUND)
   workerThreads: 4
 database:
   type: postgres
@@ -331,6 +352,24 @@ ENDPOINT="http://127.0.0.1:$B_PORT" ok GetRunDetails "$SCRIPTS/get_run_details.s
 expect '.details.action.id.run.name == "cross-run"'
 kill -TERM "$CROSS_PID" 2>/dev/null || true
 wait "$CROSS_PID" 2>/dev/null || true
+
+# Projects live in the database: one created on A is known to B at once (an unknown one is NOT_FOUND there).
+err not_found "CreateRun (unknown project, on B)" env ENDPOINT="http://127.0.0.1:$B_PORT" \
+  PROJECT=madeona "$SCRIPTS/create_run.sh" pa-run cross-task v1
+ok CreateProject rpc flyteidl2.project.ProjectService/CreateProject '{"project":{"id":"madeona","name":"made on A"}}'
+ENDPOINT="http://127.0.0.1:$B_PORT" ok GetProject rpc flyteidl2.project.ProjectService/GetProject '{"id":"madeona"}'
+expect '.project.name == "made on A"'
+# A signed upload URL issued by A is accepted by B (the HMAC key is shared through the database).
+md5=$(printf 'cross-replica' | openssl dgst -md5 -binary | base64)
+ok CreateUploadLocation rpc flyteidl2.dataproxy.DataProxyService/CreateUploadLocation \
+  "{\"project\":\"testproject\",\"domain\":\"development\",\"filename\":\"x.txt\",\"contentMd5\":\"$md5\"}"
+url=$(jq -r .signedUrl "$WORK/out.json")
+native=$(jq -r .nativeUrl "$WORK/out.json")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Content-MD5: $md5" --data-binary 'cross-replica' \
+  "http://127.0.0.1:$B_PORT/${url#*://*/}")
+[ "$code" = 200 ] || [ "$code" = 201 ] || [ "$code" = 204 ] || fail "PUT through replica B: HTTP $code"
+[ "$(cat "${native#file://}")" = cross-replica ] || fail "the upload through B did not land at $native"
+echo "replica B knew the project made on A and took A's signed upload URL"
 
 both_transports p
 http_checks "$A_PORT" p

@@ -27,6 +27,8 @@ printf '\x01\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x03\x00\x00\x00\x00\x00\x00
 printf '\x02application/connect+proto; charset=utf-8' >"$CORPUS/seed-ctype"
 printf '\x13{"runId":{"name":"r1","project":"p"}}' >"$CORPUS/seed-json"
 printf '\x15\x00\x00\x00\x00\x0d{"org":"x"}  ' >"$CORPUS/seed-stream-json"
+printf '\x08connect=v1&encoding=json&message=%%7B%%22org%%22%%3A%%22x%%22%%7D' >"$CORPUS/seed-get-json"
+printf '\x08connect=v1&encoding=proto&base64=1&compression=gzip&message=H4sIAAAAAAAAA-MCAJMG1zIDAAAA' >"$CORPUS/seed-get-b64"
 
 "$BUILD_DIR/bin/connect_codec_fuzz" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -timeout=10 \
   -artifact_prefix="$ARTIFACTS" "$CORPUS"

@@ -18,7 +18,15 @@ def test_init_projects_and_empty_listing(flyte_client):
 def test_create_project_persists(flyte_client):
     remote.Project.create(id="sdk-e2e", name="SDK e2e", description="made by the SDK")
     assert remote.Project.get("sdk-e2e").pb2.description == "made by the SDK"
-    assert (flyte_client.data / ".flyte" / "projects.json").read_text().count("sdk-e2e") == 1
+    # Kept in the database (table projects), where every replica sees it; no file under the data root.
+    import sqlite3
+
+    db = sqlite3.connect(flyte_client.work / ("flyte.db" if flyte_client.executes else "runs.db"))
+    try:
+        assert db.execute("SELECT description FROM projects WHERE id = 'sdk-e2e'").fetchall() == [("made by the SDK",)]
+    finally:
+        db.close()
+    assert not (flyte_client.data / ".flyte" / "projects.json").exists()
 
 
 def test_run_is_submitted_with_code_bundle_and_offloaded_inputs(flyte_client):

@@ -1,5 +1,5 @@
-// libFuzzer target over the Connect wire parsing: envelopes, gzip with a cap, headers, and decoding a request for
-// real flyteidl2 methods in both codecs. The first input byte picks what the rest is fed to.
+// libFuzzer target over the Connect wire parsing: envelopes, gzip with a cap, headers, GET queries, and decoding a
+// request for real flyteidl2 methods in both codecs. The first input byte picks what the rest is fed to.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t selector = data[0];
   std::string_view in(reinterpret_cast<const char*>(data + 1), size - 1);
   constexpr size_t kMax = 64 * 1024;
-  switch (selector % 8) {
+  switch (selector % 9) {
     case 0: {
       while (!in.empty()) {
         auto env = connect::ParseEnvelope(in, kMax);
@@ -61,6 +61,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (again.ok()) (void)connect::DecodeMessage(*again, connect::Codec::kProto, &req);
       }
       (void)connect::ErrorJson(absl::InternalError(std::string(in)));
+      break;
+    }
+    case 8: {
+      auto get = connect::ParseGetQuery(in);
+      if (get.ok()) {
+        flyteidl2::workflow::ListRunsRequest req;
+        if (get->message.size() > in.size()) __builtin_trap();  // decoding never grows the message
+        (void)connect::DecodeUnaryRequest(get->message, get->codec, get->compression, kMax, &req);
+      }
       break;
     }
   }

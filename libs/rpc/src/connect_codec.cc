@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include <google/protobuf/util/json_util.h>
+#include "absl/strings/escaping.h"
 #include <nlohmann/json.hpp>
 
 #include "flyte/rpc/status.h"
@@ -273,6 +274,92 @@ absl::Status DecodeStreamRequest(std::string_view body, Codec codec, std::string
     return DecodeMessage(*raw, codec, out);
   }
   return DecodeMessage(env->payload, codec, out);
+}
+
+namespace {
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding of one key or value.
+std::optional<std::string> PercentDecode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out.push_back(' ');
+    } else if (in[i] != '%') {
+      out.push_back(in[i]);
+    } else {
+      if (in.size() - i < 3) return std::nullopt;
+      int hi = HexDigit(in[i + 1]), lo = HexDigit(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<GetRequest> ParseGetQuery(std::string_view query) {
+  std::optional<std::string> message, encoding, base64, compression, version;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::optional<std::string> key = PercentDecode(pair.substr(0, eq));
+    std::optional<std::string> value =
+        PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!key) return absl::InvalidArgumentError("query: bad percent-encoding in a parameter name");
+    std::optional<std::string>* slot = *key == "message"       ? &message
+                                       : *key == "encoding"    ? &encoding
+                                       : *key == "base64"      ? &base64
+                                       : *key == "compression" ? &compression
+                                       : *key == "connect"     ? &version
+                                                               : nullptr;
+    if (slot == nullptr) continue;  // not ours (e.g. a cache buster)
+    if (!value) return absl::InvalidArgumentError("query parameter " + *key + ": bad percent-encoding");
+    if (slot->has_value()) return absl::InvalidArgumentError("query parameter " + *key + " is given twice");
+    *slot = std::move(*value);
+  }
+  if (version && *version != "v1") {
+    return absl::InvalidArgumentError("query parameter connect must be \"v1\", got \"" + *version + "\"");
+  }
+  GetRequest out;
+  if (!encoding) return absl::InvalidArgumentError("query parameter encoding is required (proto or json)");
+  if (*encoding == "proto") {
+    out.codec = Codec::kProto;
+  } else if (*encoding == "json") {
+    out.codec = Codec::kJson;
+  } else {
+    return absl::InvalidArgumentError("query parameter encoding must be proto or json, got \"" + *encoding + "\"");
+  }
+  if (!message) return absl::InvalidArgumentError("query parameter message is required");
+  if (base64 && *base64 != "1" && !base64->empty() && *base64 != "0") {
+    return absl::InvalidArgumentError("query parameter base64 must be 1 or 0, got \"" + *base64 + "\"");
+  }
+  if (base64 && *base64 == "1") {
+    std::string web_safe = std::move(*message);
+    for (char& c : web_safe) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    if (!absl::WebSafeBase64Unescape(web_safe, &out.message)) {
+      return absl::InvalidArgumentError("query parameter message is not valid base64url");
+    }
+  } else {
+    out.message = std::move(*message);
+  }
+  if (compression) {
+    if (absl::Status st = CheckEncoding(*compression); !st.ok()) return st;
+    out.compression = std::move(*compression);
+  }
+  return out;
 }
 
 namespace {

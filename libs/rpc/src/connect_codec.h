@@ -76,6 +76,20 @@ absl::Status DecodeUnaryRequest(std::string_view body, Codec codec, std::string_
 absl::Status DecodeStreamRequest(std::string_view body, Codec codec, std::string_view encoding, size_t max_bytes,
                                  google::protobuf::Message* out);
 
+// A unary request sent as HTTP GET (Connect's side-effect-free form): the query of
+// "GET /pkg.Service/Method?connect=v1&encoding=json&message=...". `message` and `encoding` (proto|json) are
+// required; `base64=1` means the message is base64url (padding optional; the standard alphabet is accepted too);
+// `compression` names how the message is compressed (identity|gzip, else kUnimplemented); `connect`, when given,
+// must be "v1". Values are percent-decoded ('+' is a space); other parameters are ignored; a known parameter
+// given twice, bad percent-escapes or bad base64 are kInvalidArgument naming the parameter. `message` holds the
+// decoded bytes, still compressed if `compression` says so: DecodeUnaryRequest(message, codec, compression, ...).
+struct GetRequest {
+  Codec codec = Codec::kProto;
+  std::string message;
+  std::string compression;
+};
+absl::StatusOr<GetRequest> ParseGetQuery(std::string_view query);
+
 // {"code":"not_found","message":"..."} — the unary error body.
 std::string ErrorJson(const absl::Status& status);
 // End-of-stream payload: {} on OK, {"error":{"code":...,"message":...}} otherwise.

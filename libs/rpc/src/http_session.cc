@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "connect_codec.h"
+#include "connect_stream.h"
 #include "flyte/rpc/status.h"
 
 namespace flyte::rpc::internal {
@@ -14,9 +15,7 @@ using StringResponse = http::response<http::string_body>;
 
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
-constexpr size_t kGzipMinBytes = 1024;
 constexpr size_t kMaxPipelinedBytes = 64 * 1024;
-constexpr size_t kMaxBatchBytes = 256 * 1024;
 // Streaming connections get a small, fixed kernel send buffer (instead of autotuned megabytes) so a reader that
 // falls behind shows up in the stream's own backlog, where the limit cuts it off, not in invisible socket
 // buffers. The kernel doubles the value.
@@ -41,143 +40,6 @@ std::shared_ptr<StringResponse> ConnectError(const absl::Status& st) {
 }
 
 }  // namespace
-
-// The Connect side of one server stream. Frames are encoded on the caller's thread and queued here; the
-// session's strand writes them, one write in flight.
-class ConnectStream final : public RawServerStream {
- public:
-  enum class Next { kNone, kFrame, kEnd };
-
-  ConnectStream(std::weak_ptr<HttpSession> session, std::shared_ptr<IoGate> gate, connect::Codec codec, bool gzip,
-                size_t backlog)
-      : session_(std::move(session)), gate_(std::move(gate)), codec_(codec), gzip_(gzip), backlog_(backlog) {}
-
-  bool Send(const google::protobuf::Message& msg) override {
-    absl::StatusOr<std::string> frame = connect::EncodeEnvelopedMessage(msg, codec_, gzip_ ? kGzipMinBytes : 0);
-    if (!frame.ok()) {
-      Finish(frame.status());
-      return false;
-    }
-    std::unique_lock<std::mutex> l(mu_);
-    if (over_) return false;
-    // Frames handed to the socket but not yet written count as pending too.
-    if (queue_.size() + in_flight_ >= backlog_) {
-      queue_.clear();
-      auto cbs = EndLocked(absl::ResourceExhaustedError("stream backlog exceeded: client too slow, re-watch"));
-      bool kick = KickLocked();
-      l.unlock();
-      if (kick) Kick();
-      for (auto& cb : cbs) cb();
-      return false;
-    }
-    queue_.push_back(std::move(*frame));
-    bool kick = KickLocked();
-    l.unlock();
-    if (kick) Kick();
-    return true;
-  }
-
-  void Finish(const absl::Status& status) override {
-    std::unique_lock<std::mutex> l(mu_);
-    if (over_) return;
-    auto cbs = EndLocked(status);
-    bool kick = KickLocked();
-    l.unlock();
-    if (kick) Kick();
-    for (auto& cb : cbs) cb();
-  }
-
-  void OnDone(std::function<void()> fn) override {
-    std::unique_lock<std::mutex> l(mu_);
-    if (!over_) {
-      callbacks_.push_back(std::move(fn));
-      return;
-    }
-    l.unlock();
-    fn();
-  }
-
-  bool done() const override {
-    std::lock_guard<std::mutex> l(mu_);
-    return over_;
-  }
-
-  // Strand side: the next bytes to write. Every queued frame (up to kMaxBatchBytes) goes in one chunk and one
-  // write; they stay counted against the backlog until WriteDone.
-  Next Take(std::vector<std::string>* frames) {
-    std::lock_guard<std::mutex> l(mu_);
-    kick_pending_ = false;
-    frames->clear();
-    if (!queue_.empty()) {
-      size_t bytes = 0;
-      while (!queue_.empty() && (frames->empty() || bytes + queue_.front().size() <= kMaxBatchBytes)) {
-        bytes += queue_.front().size();
-        frames->push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      in_flight_ = frames->size();
-      return Next::kFrame;
-    }
-    frames->resize(1);
-    std::string* frame = &frames->front();
-    if (end_frame_) {
-      *frame = std::move(*end_frame_);
-      end_frame_.reset();
-      return Next::kEnd;
-    }
-    frames->clear();
-    return Next::kNone;
-  }
-
-  void WriteDone() {
-    std::lock_guard<std::mutex> l(mu_);
-    in_flight_ = 0;
-  }
-
-  void ClientGone() {
-    std::unique_lock<std::mutex> l(mu_);
-    queue_.clear();
-    in_flight_ = 0;
-    end_frame_.reset();
-    if (over_) return;
-    auto cbs = EndLocked(absl::CancelledError("client went away"));
-    l.unlock();
-    for (auto& cb : cbs) cb();
-  }
-
-  absl::StatusCode final_code() const {
-    std::lock_guard<std::mutex> l(mu_);
-    return final_code_;
-  }
-
- private:
-  std::vector<std::function<void()>> EndLocked(const absl::Status& st) {
-    over_ = true;
-    final_code_ = st.code();
-    end_frame_ = connect::MakeEnvelope(connect::kFlagEndStream, connect::EndStreamJson(st));
-    return std::move(callbacks_);
-  }
-  bool KickLocked() {
-    if (kick_pending_) return false;
-    kick_pending_ = true;
-    return true;
-  }
-  void Kick();
-
-  mutable std::mutex mu_;
-  std::weak_ptr<HttpSession> session_;
-  std::shared_ptr<IoGate> gate_;
-  const connect::Codec codec_;
-  const bool gzip_;
-  const size_t backlog_;
-  std::deque<std::string> queue_;
-  size_t in_flight_ = 0;  // frames of the write in progress
-  std::optional<std::string> end_frame_;
-  bool over_ = false;
-  bool kick_pending_ = false;
-  absl::StatusCode final_code_ = absl::StatusCode::kOk;
-  std::vector<std::function<void()>> callbacks_;
-};
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
@@ -321,10 +183,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
           TextResponse(200, "text/plain; version=0.0.4; charset=utf-8", core->options().metrics->Serialize()));
     }
     if (const Method* m = core->router()->Find(path)) {
+      const bool get_ok = m->no_side_effects && !m->server_streaming;
+      if (verb == http::verb::get && get_ok) {
+        size_t q = target.find('?');
+        std::string_view query = q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
+        return HandleConnectGet(*m, query);
+      }
       if (verb != http::verb::post) {
-        auto res = ConnectError(absl::UnimplementedError("method must be POST"));
+        auto res =
+            ConnectError(absl::UnimplementedError(get_ok ? "method must be GET or POST" : "method must be POST"));
         res->result(http::status::method_not_allowed);
-        res->set(http::field::allow, "POST");
+        res->set(http::field::allow, get_ok ? "GET, POST" : "POST");
         return WriteResponse(res);
       }
       return HandleConnect(*m);
@@ -385,12 +254,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         connect::ParseTimeoutMs(std::string_view(req_["connect-timeout-ms"]));
     if (!timeout.ok()) return fail(timeout.status());
 
-    CallContext cc;
-    cc.method = m.path;
-    for (const auto& f : req_) cc.headers.emplace(Lower(f.name_string()), std::string(f.value()));
-    if (*timeout) cc.deadline = start + **timeout;
-    cc.peer = peer_;
-
+    CallContext cc = MakeCallContext(m, start, *timeout);
     auto req = std::shared_ptr<google::protobuf::Message>(m.request_prototype->New());
     size_t max = core->options().max_message_bytes;
     if (!m.server_streaming) {
@@ -398,33 +262,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                                     std::string_view(req_[http::field::content_encoding]), max,
                                                     req.get());
       if (!st.ok()) return fail(st);
-      bool gzip_ok = connect::AcceptsGzip(std::string_view(req_[http::field::accept_encoding]));
-      const Method* mp = &m;
-      connect::Codec codec = codec_;
-      BeginCall(cc.cancellation, cc.deadline);
-      return RunOnPool([core, mp, cc = std::move(cc), req, codec, gzip_ok, start]() {
-        std::unique_ptr<google::protobuf::Message> resp(mp->response_prototype->New());
-        absl::Status st = Clock::now() >= cc.deadline
-                              ? absl::DeadlineExceededError("deadline exceeded before the call started")
-                          : cc.cancellation->cancelled() ? absl::CancelledError("call cancelled before it started")
-                                                         : mp->unary(cc, *req, resp.get());
-        std::shared_ptr<StringResponse> res;
-        if (st.ok()) {
-          absl::StatusOr<std::string> body = connect::EncodeMessage(*resp, codec);
-          if (body.ok()) {
-            res = TextResponse(200, connect::ContentTypeString({false, codec}), std::move(*body));
-            if (gzip_ok && res->body().size() >= kGzipMinBytes) {
-              res->body() = connect::GzipDeflate(res->body());
-              res->set(http::field::content_encoding, "gzip");
-            }
-          } else {
-            st = body.status();
-          }
-        }
-        if (!st.ok()) res = ConnectError(st);
-        core->RecordCall(mp->path, st.code(), "connect", start, false);
-        return res;
-      });
+      return RunUnary(m, std::move(cc), std::move(req), start);
     }
 
     absl::Status st = connect::DecodeStreamRequest(
@@ -432,6 +270,70 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (!st.ok()) return fail(st);
     bool gzip_ok = connect::AcceptsGzip(std::string_view(req_["connect-accept-encoding"]));
     OpenStream(m, std::move(cc), std::move(req), gzip_ok);
+  }
+
+  // A unary call sent as GET: the message, its codec and compression are in the query (connect_codec.h).
+  void HandleConnectGet(const Method& m, std::string_view query) {
+    const auto start = Clock::now();
+    ServerCore* core = ctx_.core;
+    auto fail = [&](const absl::Status& st) {
+      core->RecordCall(m.path, st.code(), "connect", start, false);
+      WriteResponse(ConnectError(st));
+    };
+    absl::StatusOr<connect::GetRequest> get = connect::ParseGetQuery(query);
+    if (!get.ok()) return fail(get.status());
+    codec_ = get->codec;
+    absl::StatusOr<std::optional<std::chrono::milliseconds>> timeout =
+        connect::ParseTimeoutMs(std::string_view(req_["connect-timeout-ms"]));
+    if (!timeout.ok()) return fail(timeout.status());
+    auto req = std::shared_ptr<google::protobuf::Message>(m.request_prototype->New());
+    absl::Status st = connect::DecodeUnaryRequest(get->message, codec_, get->compression,
+                                                  core->options().max_message_bytes, req.get());
+    if (!st.ok()) return fail(st);
+    RunUnary(m, MakeCallContext(m, start, *timeout), std::move(req), start);
+  }
+
+  CallContext MakeCallContext(const Method& m, Clock::time_point start,
+                              std::optional<std::chrono::milliseconds> timeout) {
+    CallContext cc;
+    cc.method = m.path;
+    for (const auto& f : req_) cc.headers.emplace(Lower(f.name_string()), std::string(f.value()));
+    if (timeout) cc.deadline = start + *timeout;
+    cc.peer = peer_;
+    return cc;
+  }
+
+  // Runs a decoded unary request on the pool and answers it in codec_, gzipped if the client accepts that.
+  void RunUnary(const Method& m, CallContext cc, std::shared_ptr<google::protobuf::Message> req,
+                Clock::time_point start) {
+    ServerCore* core = ctx_.core;
+    bool gzip_ok = connect::AcceptsGzip(std::string_view(req_[http::field::accept_encoding]));
+    const Method* mp = &m;
+    connect::Codec codec = codec_;
+    BeginCall(cc.cancellation, cc.deadline);
+    RunOnPool([core, mp, cc = std::move(cc), req, codec, gzip_ok, start]() {
+      std::unique_ptr<google::protobuf::Message> resp(mp->response_prototype->New());
+      absl::Status st = Clock::now() >= cc.deadline
+                            ? absl::DeadlineExceededError("deadline exceeded before the call started")
+                        : cc.cancellation->cancelled() ? absl::CancelledError("call cancelled before it started")
+                                                       : mp->unary(cc, *req, resp.get());
+      std::shared_ptr<StringResponse> res;
+      if (st.ok()) {
+        absl::StatusOr<std::string> body = connect::EncodeMessage(*resp, codec);
+        if (body.ok()) {
+          res = TextResponse(200, connect::ContentTypeString({false, codec}), std::move(*body));
+          if (gzip_ok && res->body().size() >= kGzipMinBytes) {
+            res->body() = connect::GzipDeflate(res->body());
+            res->set(http::field::content_encoding, "gzip");
+          }
+        } else {
+          st = body.status();
+        }
+      }
+      if (!st.ok()) res = ConnectError(st);
+      core->RecordCall(mp->path, st.code(), "connect", start, false);
+      return res;
+    });
   }
 
   void OpenStream(const Method& m, CallContext cc, std::shared_ptr<google::protobuf::Message> req, bool gzip) {

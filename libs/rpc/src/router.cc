@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
 
 namespace flyte::rpc {
 namespace {
@@ -97,6 +98,7 @@ Method Router::Describe(const std::string& service, const std::string& method, b
   Method out;
   out.path = "/" + service + "/" + method;
   out.server_streaming = streaming;
+  out.no_side_effects = m->options().idempotency_level() == google::protobuf::MethodOptions::NO_SIDE_EFFECTS;
   out.request_prototype = &req;
   out.response_prototype = &resp;
   return out;

@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <vector>
+
 #include "flyte/rpc/in_band_status.h"
 #include "flyte/rpc/status.h"
 #include "flyteidl2/workflow/run_service.pb.h"
@@ -228,4 +231,75 @@ TEST_CASE("EncodeEnvelopedMessage matches MakeEnvelope(EncodeMessage)", "[unit]"
   }
   flyteidl2::workflow::WatchRunsRequest empty;
   CHECK(*connect::EncodeEnvelopedMessage(empty, connect::Codec::kProto, 0) == connect::MakeEnvelope(0, ""));
+}
+
+TEST_CASE("GET query parsing", "[unit]") {
+  auto get =
+      connect::ParseGetQuery("connect=v1&encoding=json&message=%7B%22runId%22%3A%7B%22name%22%3A%22a+b%22%7D%7D");
+  REQUIRE(get.ok());
+  CHECK(get->codec == connect::Codec::kJson);
+  CHECK(get->message == R"({"runId":{"name":"a b"}})");
+  CHECK(get->compression.empty());
+
+  GetRunDetailsRequest req;
+  req.mutable_run_id()->set_name("r1");
+  const std::string bytes = req.SerializeAsString();  // 6 bytes: base64 without padding is 8 chars either way
+  std::string padded = "CgQiAnIx";
+  REQUIRE(bytes == std::string("\x0a\x04\x22\x02r1", 6));
+  for (const std::string& q :
+       std::vector<std::string>{"encoding=proto&base64=1&message=" + padded, "message=CgQiAnIx&base64=1&encoding=proto&x=y"}) {
+    get = connect::ParseGetQuery(q);
+    REQUIRE(get.ok());
+    CHECK(get->codec == connect::Codec::kProto);
+    CHECK(get->message == bytes);
+  }
+  // 5 bytes need padding: accepted with and without it, url-safe and standard alphabet.
+  get = connect::ParseGetQuery("encoding=proto&base64=1&message=_-8A_w");
+  REQUIRE(get.ok());
+  CHECK(get->message == std::string("\xff\xef\x00\xff", 4));
+  get = connect::ParseGetQuery("encoding=proto&base64=1&message=_-8A_w%3D%3D");
+  REQUIRE(get.ok());
+  CHECK(get->message == std::string("\xff\xef\x00\xff", 4));
+  get = connect::ParseGetQuery("encoding=proto&base64=1&message=%2F%2B8A%2Fw");
+  REQUIRE(get.ok());
+  CHECK(get->message == std::string("\xff\xef\x00\xff", 4));
+
+  // Compressed: decoded with DecodeUnaryRequest like a POST body.
+  std::string gz = connect::GzipDeflate(bytes);
+  std::string b64;
+  for (unsigned char c : gz) b64 += "%" + std::string(1, "0123456789ABCDEF"[c >> 4]) + "0123456789ABCDEF"[c & 15];
+  get = connect::ParseGetQuery("encoding=proto&compression=gzip&message=" + b64);
+  REQUIRE(get.ok());
+  CHECK(get->compression == "gzip");
+  GetRunDetailsRequest back;
+  REQUIRE(connect::DecodeUnaryRequest(get->message, get->codec, get->compression, 1024, &back).ok());
+  CHECK(back.run_id().name() == "r1");
+
+  auto code_and_message = [](std::string_view q) {
+    auto r = connect::ParseGetQuery(q);
+    REQUIRE(!r.ok());
+    return std::make_pair(r.status().code(), std::string(r.status().message()));
+  };
+  auto [c1, m1] = code_and_message("message=%7B%7D");
+  CHECK(c1 == absl::StatusCode::kInvalidArgument);
+  CHECK(m1.find("encoding") != std::string::npos);
+  auto [c2, m2] = code_and_message("encoding=json");
+  CHECK(c2 == absl::StatusCode::kInvalidArgument);
+  CHECK(m2.find("message") != std::string::npos);
+  auto [c3, m3] = code_and_message("encoding=xml&message=");
+  CHECK(m3.find("proto or json") != std::string::npos);
+  auto [c4, m4] = code_and_message("connect=v2&encoding=json&message=");
+  CHECK(m4.find("v1") != std::string::npos);
+  auto [c5, m5] = code_and_message("encoding=json&message=%7&x");
+  CHECK(m5.find("message") != std::string::npos);
+  auto [c6, m6] = code_and_message("encoding=json&message=a&message=b");
+  CHECK(m6.find("twice") != std::string::npos);
+  auto [c7, m7] = code_and_message("encoding=proto&base64=1&message=!!!");
+  CHECK(m7.find("base64") != std::string::npos);
+  auto [c8, m8] = code_and_message("encoding=proto&compression=br&message=");
+  CHECK(c8 == absl::StatusCode::kUnimplemented);
+  // An empty message is the empty request.
+  get = connect::ParseGetQuery("encoding=proto&message=");
+  REQUIRE(get.ok());
+  CHECK(get->message.empty());
 }

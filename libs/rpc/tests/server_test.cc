@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 #include <grpcpp/grpcpp.h>
 
+#include "absl/strings/escaping.h"
 #include "connect_codec.h"
 #include "flyte/metrics/registry.h"
 #include "flyte/rpc/router.h"
@@ -155,6 +156,7 @@ struct HttpResult {
   std::string content_type;
   std::string content_encoding;
   std::string body;
+  std::string allow;
 };
 
 // One HTTP/1.1 exchange on a fresh connection.
@@ -173,7 +175,7 @@ HttpResult Exchange(int port, http::request<http::string_body> req) {
   http::read(s, buf, parser);
   auto& res = parser.get();
   return {static_cast<int>(res.result_int()), std::string(res[http::field::content_type]),
-          std::string(res[http::field::content_encoding]), res.body()};
+          std::string(res[http::field::content_encoding]), res.body(), std::string(res[http::field::allow])};
 }
 
 http::request<http::string_body> Post(const std::string& path, const std::string& content_type, std::string body) {
@@ -441,8 +443,12 @@ TEST_CASE("Connect unary: proto, json, gzip, chunked, errors", "[api]") {
     HttpResult r = Exchange(port, Post("/flyteidl2.workflow.RunService/Nope", "application/proto", ""));
     CHECK(r.status == 404);
     CHECK(connect::ParseErrorJson(r.body).code() == absl::StatusCode::kUnimplemented);
-    r = Exchange(port, http::request<http::string_body>{http::verb::get, kGet, 11});
+    r = Exchange(port, http::request<http::string_body>{http::verb::get, kWatch, 11});
     CHECK(r.status == 405);
+    CHECK(r.allow == "POST");
+    r = Exchange(port, http::request<http::string_body>{http::verb::put, kGet, 11});
+    CHECK(r.status == 405);
+    CHECK(r.allow == "GET, POST");
   }
   SECTION("bad timeout header -> 400") {
     auto req = Post(kGet, "application/proto", GetReq("r"));
@@ -468,6 +474,63 @@ TEST_CASE("Connect unary: proto, json, gzip, chunked, errors", "[api]") {
     }
     std::sort(us.begin(), us.end());
     WARN("Connect sequential unary p50 " << us[us.size() / 2] << " us, p99 " << us[us.size() * 99 / 100] << " us");
+  }
+}
+
+TEST_CASE("Connect GET for side-effect-free unary methods", "[api]") {
+  TestServer ts;
+  int port = ts.server->port();
+  REQUIRE(ts.router.Find(kGet)->no_side_effects);  // GetRunDetails is NO_SIDE_EFFECTS in flyteidl2
+  CHECK(!ts.router.Find(kWatch)->no_side_effects);
+  auto get = [&](const std::string& query) {
+    http::request<http::string_body> req{http::verb::get, std::string(kGet) + "?" + query, 11};
+    return Exchange(port, req);
+  };
+
+  SECTION("json, percent-encoded") {
+    HttpResult r = get("connect=v1&encoding=json&message=%7B%22runId%22%3A%7B%22name%22%3A%22g1%22%7D%7D");
+    REQUIRE(r.status == 200);
+    CHECK(r.content_type == "application/json");
+    CHECK(r.body == R"({"details":{"action":{"id":{"run":{"name":"g1"}}}}})");
+  }
+  SECTION("proto, base64url, gzip both ways") {
+    HttpResult r = get("connect=v1&encoding=proto&base64=1&message=CgQiAnIx");
+    REQUIRE(r.status == 200);
+    CHECK(r.content_type == "application/proto");
+    GetRunDetailsResponse resp;
+    REQUIRE(resp.ParseFromString(r.body));
+    CHECK(resp.details().action().id().run().name() == "r1");
+
+    std::string b64 = absl::WebSafeBase64Escape(connect::GzipDeflate(GetReq("big")));  // no padding
+    http::request<http::string_body> req{
+        http::verb::get, std::string(kGet) + "?encoding=proto&base64=1&compression=gzip&message=" + b64, 11};
+    req.set(http::field::accept_encoding, "gzip");
+    r = Exchange(port, req);
+    REQUIRE(r.status == 200);
+    CHECK(r.content_encoding == "gzip");
+    REQUIRE(resp.ParseFromString(*connect::GzipInflate(r.body, 1 << 20)));
+    CHECK(resp.details().action().id().run().name() == "big");
+  }
+  SECTION("errors are Connect JSON errors") {
+    HttpResult r = get("encoding=json&message=%7B%22runId%22%3A%7B%22name%22%3A%22missing%22%7D%7D");
+    CHECK(r.status == 404);
+    CHECK(connect::ParseErrorJson(r.body) == absl::NotFoundError("run missing not found"));
+    r = get("message=%7B%7D");
+    CHECK(r.status == 400);
+    absl::Status st = connect::ParseErrorJson(r.body);
+    CHECK(st.code() == absl::StatusCode::kInvalidArgument);
+    CHECK(st.message().find("encoding") != std::string::npos);
+    r = get("connect=v1&encoding=proto&base64=1&message=%21%21");
+    CHECK(r.status == 400);
+    r = get("encoding=proto&message=%FF%FF%FF");
+    CHECK(r.status == 400);
+    r = Exchange(port, http::request<http::string_body>{http::verb::get, kGet, 11});  // no query at all
+    CHECK(r.status == 400);
+  }
+  SECTION("counted in the metrics like a POST") {
+    REQUIRE(get("encoding=json&message=%7B%7D").status == 200);
+    CHECK(ts.metrics.Serialize().find("method=\"/flyteidl2.workflow.RunService/GetRunDetails\"") !=
+          std::string::npos);
   }
 }
 

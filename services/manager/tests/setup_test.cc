@@ -57,6 +57,8 @@ Config TestConfig(const testing::TempDir& dir) {
   c.executor.data_root = (dir.path() / "data").string();
   c.runs.storage_prefix = "file://" + (dir.path() / "data").string();
   c.runs.database.sqlite->file = (dir.path() / "flyte.db").string();
+  c.runs.projects = "p";  // the project and domain the runs below are created in
+  c.runs.domains = "d";
   c.queue.database = c.runs.database;
   return c;
 }
@@ -88,7 +90,8 @@ TEST_CASE("flyte-manager runs all three services on one SQLite file", "[sqlite][
 
   SECTION("both schemas live side by side in the one file") {
     const std::set<std::string> tables = Tables(config.runs.database.sqlite->file);
-    for (const char* t : {"actions", "tasks", "queue_entries", "schema_migrations", "queue_schema_migrations"}) {
+    for (const char* t : {"actions", "tasks", "projects", "queue_entries", "schema_migrations",
+                          "queue_schema_migrations"}) {
       INFO(t);
       CHECK(tables.count(t) == 1);
     }

@@ -47,6 +47,7 @@ void ReadSchema(config::Section& root, Config* out) {
     runs->Size("maxQueuedRequests", &cfg.max_queued_requests, 1, 10'000'000);
     runs->String("storagePrefix", &cfg.storage_prefix);
     runs->String("publicEndpoint", &cfg.public_endpoint);
+    runs->Secret("signingKey", &cfg.signing_key);
     runs->String("projects", &cfg.projects);
     runs->String("domains", &cfg.domains);
     if (std::optional<config::Section> queue = runs->Child("queue")) {
@@ -66,6 +67,9 @@ void ReadSchema(config::Section& root, Config* out) {
     runs->Finish();
     if (cfg.storage_prefix.empty()) problems.Add("runs.storagePrefix", "must not be empty");
     if (SplitList(cfg.domains).empty()) problems.Add("runs.domains", "must name at least one domain");
+    if (!cfg.signing_key.empty() && cfg.signing_key.size() < 32) {
+      problems.Add("runs.signingKey", "must be at least 32 bytes (or absent: a key kept in the database)");
+    }
   }
   cfg.storage_prefix = AbsoluteStoragePrefix(cfg.storage_prefix);
   if (std::optional<config::Section> database = root.Child("database")) {

@@ -38,6 +38,9 @@ struct Config {
   // runs.publicEndpoint: host:port (or http(s)://host:port) put into the data proxy's signed URLs; "" =
   // localhost:<bound port>.
   std::string public_endpoint;
+  // runs.signingKey (secret: signingKey / signingKeyEnv / signingKeyPath): the HMAC key of the data proxy's signed
+  // URLs, the same on every replica; at least 32 bytes. "" = a random key made once and kept in the database.
+  std::string signing_key;
   std::string projects = "flytesnacks";                       // runs.projects: comma-separated, created at start
   std::string domains = "development,staging,production";     // runs.domains: every project's domains
   QueueConfig queue;                                // runs.queue

@@ -9,11 +9,11 @@
 #include "flyte/app/log.h"
 #include "flyte/app/main.h"
 #include "flyte/common/clock.h"
+#include "flyte/common/digest.h"
 #include "flyte/common/work_pool.h"
 #include "clients/grpc_queue_client.h"
 #include "repository/store_factory.h"
 #include "service/dataproxy_use_cases.h"
-#include "service/project_store.h"
 #include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
 #include "service/storage_local.h"
@@ -31,6 +31,8 @@ struct RunsService::Parts {
   std::unique_ptr<metrics::Registry> metrics;
   std::unique_ptr<common::WorkPool> pool;
   std::unique_ptr<Store> store;
+  // Projects (in the database); CreateRun, DeployTask and UploadInputs check their project and domain here.
+  std::unique_ptr<ProjectUseCases> projects;
   // runs.queue.endpoint: the outbox sender (nullptr when the endpoint is empty).
   std::unique_ptr<QueueClient> queue_client;
   std::unique_ptr<QueueDispatcher> queue_dispatcher;
@@ -40,8 +42,6 @@ struct RunsService::Parts {
   // What the Python SDK needs besides runs and tasks (docs/python-sdk.md).
   std::unique_ptr<LocalBlobStore> blobs;
   std::unique_ptr<DataProxyUseCases> data;
-  std::unique_ptr<ProjectStore> project_store;
-  std::unique_ptr<ProjectUseCases> projects;
   std::unique_ptr<api::ClusterServiceApi> cluster_api;
   std::unique_ptr<api::DataProxyServiceApi> data_api;
   std::unique_ptr<api::ProjectServiceApi> project_api;
@@ -73,6 +73,17 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   common::Clock& clock = common::Clock::System();
   RunUseCasesOptions run_options;
   run_options.storage_prefix = AbsoluteStoragePrefix(config.storage_prefix);
+  p->projects = std::make_unique<ProjectUseCases>(p->store->Projects(), clock, SplitList(config.domains));
+  if (run_options.storage_prefix.rfind("file://", 0) == 0) {
+    // Projects made through CreateProject by versions that kept them in a file under the data root.
+    const std::string file = run_options.storage_prefix.substr(std::string("file://").size()) + "/.flyte/projects.json";
+    absl::StatusOr<int> imported = p->projects->ImportProjectsFile(file);
+    if (!imported.ok()) return imported.status();
+    if (*imported > 0) FLYTE_LOG(kInfo, "imported {} project(s) from {} into the database", *imported, file);
+  }
+  if (absl::Status s = p->projects->EnsureProjects(SplitList(config.projects)); !s.ok()) {
+    return absl::Status(s.code(), "runs.projects: " + std::string(s.message()));
+  }
   if (!config.queue.endpoint.empty()) {
     p->queue_client = std::make_unique<GrpcQueueClient>(MakeQueueChannel(config.queue.endpoint, config.queue.max_backoff));
     QueueDispatcherOptions queue_options;
@@ -86,6 +97,7 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   RunsApiOptions api_options;
   api_options.runs = run_options;
   api_options.queue = p->queue_dispatcher.get();
+  api_options.projects = p->projects.get();
   p->api = BuildRunsApi(*p->store, clock, api_options);
   p->router = std::make_unique<rpc::Router>(p->pool.get());
   p->api->Register(*p->router);
@@ -103,18 +115,15 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
     while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
     return endpoint;
   };
+  data_options.projects = p->projects.get();
+  data_options.signing_key = config.signing_key;
+  if (data_options.signing_key.empty()) {
+    // Made once and kept in the database, so every replica and every restart signs and verifies with it.
+    absl::StatusOr<std::string> key = p->store->Secrets().GetOrCreate("dataproxy.signingKey", common::RandomBytes(32));
+    if (!key.ok()) return key.status();
+    data_options.signing_key = *key;
+  }
   p->data = std::make_unique<DataProxyUseCases>(*p->store, *p->blobs, clock, data_options);
-  std::string projects_file;
-  if (p->blobs->is_local()) {
-    projects_file = run_options.storage_prefix.substr(std::string("file://").size()) + "/.flyte/projects.json";
-  }
-  absl::StatusOr<std::unique_ptr<JsonFileProjectStore>> project_store = JsonFileProjectStore::Open(projects_file);
-  if (!project_store.ok()) return project_store.status();
-  p->project_store = std::move(*project_store);
-  p->projects = std::make_unique<ProjectUseCases>(*p->project_store, clock, SplitList(config.domains));
-  if (absl::Status s = p->projects->EnsureProjects(SplitList(config.projects)); !s.ok()) {
-    return absl::Status(s.code(), "runs.projects: " + std::string(s.message()));
-  }
   p->cluster_api = std::make_unique<api::ClusterServiceApi>();
   p->data_api = std::make_unique<api::DataProxyServiceApi>(*p->data);
   p->project_api = std::make_unique<api::ProjectServiceApi>(*p->projects);
@@ -175,14 +184,13 @@ void RunsService::Shutdown() {
   p.project_api.reset();
   p.data_api.reset();
   p.cluster_api.reset();
-  p.projects.reset();
-  p.project_store.reset();
   p.data.reset();
   p.blobs.reset();
   p.router.reset();
   p.api.reset();
   p.queue_dispatcher.reset();
   p.queue_client.reset();
+  p.projects.reset();
   p.store.reset();
 }
 

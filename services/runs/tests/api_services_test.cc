@@ -1,5 +1,7 @@
 // RunService, TaskService and StateService adapters through their registered Router methods: validation with
 // field paths, status mapping, list paging/filters and the shape of the messages clients decode.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "api/runs_api.h"
@@ -93,7 +95,8 @@ bool Mentions(const absl::Status& s, const std::string& what) {
   return std::string(s.message()).find(what) != std::string::npos;
 }
 
-TEST_CASE("CreateRun validates with field paths and answers ALREADY_EXISTS on a duplicate", "[api][sqlite]") {
+TEST_CASE("CreateRun validates with field paths; a taken name returns the run to the same request only",
+          "[api][sqlite]") {
   Env env;
   wf::CreateRunResponse resp;
   REQUIRE(env.Call(std::string(kRun) + "CreateRun", CreateReq("first"), &resp).ok());
@@ -104,9 +107,46 @@ TEST_CASE("CreateRun validates with field paths and answers ALREADY_EXISTS on a 
   CHECK(resp.run().action().metadata().environment_name() == "env1");
   CHECK(resp.run().labels().at("team") == "ml");
 
-  absl::Status dup = env.Call(std::string(kRun) + "CreateRun", CreateReq("first"), &resp);
+  // The identical request (a client retrying after a lost reply) gets the run as it is now.
+  wf::PutRequest put;
+  *put.mutable_action_id() = ActionId("first", "a0");
+  put.set_state(R"({"attempt":1,"phase":"ACTION_PHASE_RUNNING"})");
+  wf::PutResponse put_resp;
+  REQUIRE(env.Call(std::string(kState) + "Put", put, &put_resp).ok());
+  wf::CreateRunResponse again;
+  REQUIRE(env.Call(std::string(kRun) + "CreateRun", CreateReq("first"), &again).ok());
+  CHECK(again.run().action().id().run().name() == "first");
+  CHECK(again.run().action().status().phase() == flyteidl2::common::ACTION_PHASE_RUNNING);
+  // Another request with that name: other inputs, another task, another label.
+  wf::CreateRunRequest other = CreateReq("first");
+  other.mutable_inputs()->mutable_literals(0)->set_name("y");
+  absl::Status dup = env.Call(std::string(kRun) + "CreateRun", other, &again);
   CHECK(dup.code() == StatusCode::kAlreadyExists);
-  CHECK(Mentions(dup, "first"));
+  CHECK(Mentions(dup, "run first already exists"));
+  other = CreateReq("first");
+  other.mutable_task_spec()->set_short_name("bye");
+  CHECK(env.Call(std::string(kRun) + "CreateRun", other, &again).code() == StatusCode::kAlreadyExists);
+  other = CreateReq("first");
+  (*other.mutable_run_spec()->mutable_labels()->mutable_values())["extra"] = "1";
+  CHECK(env.Call(std::string(kRun) + "CreateRun", other, &again).code() == StatusCode::kAlreadyExists);
+  // The default org spelled out and map entries in another order are still the same request.
+  wf::CreateRunRequest labelled = CreateReq("second");
+  labelled.mutable_run_id()->set_org("");
+  for (const char* k : {"a", "b", "c", "d", "e"}) {
+    (*labelled.mutable_run_spec()->mutable_labels()->mutable_values())[k] = k;
+  }
+  REQUIRE(env.Call(std::string(kRun) + "CreateRun", labelled, &resp).ok());
+  wf::CreateRunRequest reordered = CreateReq("second");
+  reordered.mutable_run_id()->set_org("local");
+  reordered.mutable_run_spec()->mutable_labels()->mutable_values()->clear();
+  for (const char* k : {"e", "d", "team", "c", "b", "a"}) {
+    (*reordered.mutable_run_spec()->mutable_labels()->mutable_values())[k] = std::string(k) == "team" ? "ml" : k;
+  }
+  REQUIRE(env.Call(std::string(kRun) + "CreateRun", reordered, &again).ok());
+  CHECK(again.run().action().id().run().org() == "local");
+  other = CreateReq("first");
+  other.mutable_task_spec()->set_short_name("bye");
+  CHECK(env.Call(std::string(kRun) + "CreateRun", other, &again).code() == StatusCode::kAlreadyExists);
 
   auto req = CreateReq("x");
   req.mutable_run_id()->clear_project();
@@ -255,6 +295,56 @@ TEST_CASE("ListRuns validates the list request and pages with decimal tokens", "
   REQUIRE(env.Call(std::string(kRun) + "ListRuns", named, &resp).ok());
   REQUIRE(resp.runs_size() == 1);
   CHECK(resp.runs(0).action().id().run().name() == "r-2");
+}
+
+TEST_CASE("ListRuns takes the labels.<key> and created_by filters the SDK sends", "[api][sqlite]") {
+  Env env;
+  wf::CreateRunResponse resp;
+  REQUIRE(env.Call(std::string(kRun) + "CreateRun", CreateReq("r-ml"), &resp).ok());  // labels {team: ml}
+  wf::CreateRunRequest web = CreateReq("r-web");
+  (*web.mutable_run_spec()->mutable_labels()->mutable_values())["team"] = "web";
+  (*web.mutable_run_spec()->mutable_labels()->mutable_values())["tier"] = "gold";
+  REQUIRE(env.Call(std::string(kRun) + "CreateRun", web, &resp).ok());
+  using F = flyteidl2::common::Filter;
+  auto list = [&](std::vector<F> filters) -> absl::StatusOr<std::vector<std::string>> {
+    wf::ListRunsRequest req;
+    req.mutable_project_id()->set_organization("org");
+    req.mutable_project_id()->set_name("proj");
+    req.mutable_project_id()->set_domain("dev");
+    for (F& f : filters) *req.mutable_request()->add_filters() = std::move(f);
+    wf::ListRunsResponse out;
+    absl::Status s = env.Call(std::string(kRun) + "ListRuns", req, &out);
+    if (!s.ok()) return s;
+    std::vector<std::string> names;
+    for (const auto& r : out.runs()) names.push_back(r.action().id().run().name());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  auto filter = [](const std::string& field, F::Function fn, std::vector<std::string> values = {}) {
+    F f;
+    f.set_field(field);
+    f.set_function(fn);
+    for (const std::string& v : values) f.add_values(v);
+    return f;
+  };
+  using V = std::vector<std::string>;
+  CHECK(*list({filter("labels.team", F::EQUAL, {"ml"})}) == V{"r-ml"});
+  CHECK(*list({filter("labels.tier", F::EXISTS)}) == V{"r-web"});
+  CHECK(*list({filter("labels.tier", F::NOT_EXISTS)}) == V{"r-ml"});
+  CHECK(*list({filter("labels.team", F::VALUE_IN, {"ml", "web"}), filter("labels.tier", F::EQUAL, {"gold"})}) ==
+        V{"r-web"});
+  // Runs created here carry no identity (no authentication): no run has a creator subject.
+  CHECK(list({filter("created_by", F::EQUAL, {"someone"})})->empty());
+
+  absl::StatusOr<V> bad = list({filter("labels.team", F::CONTAINS, {"m"})});
+  CHECK(bad.status().code() == StatusCode::kInvalidArgument);
+  CHECK(Mentions(bad.status(), "request.filters[0].function CONTAINS is not supported on labels"));
+  bad = list({filter("labels.", F::EQUAL, {"x"})});
+  CHECK(Mentions(bad.status(), "needs a label key"));
+  bad = list({filter("labels.team", F::EXISTS, {"x"})});
+  CHECK(Mentions(bad.status(), "request.filters[0].values must be empty"));
+  bad = list({filter("labelsteam", F::EQUAL, {"x"})});
+  CHECK(Mentions(bad.status(), "request.filters[0].field \"labelsteam\" is not a filterable field"));
 }
 
 TEST_CASE("ListActions filters by phase; AbortAction cascades; abort of a terminal action is OK", "[api][sqlite]") {

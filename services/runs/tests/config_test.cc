@@ -86,6 +86,22 @@ extra: 1
         "extra: unknown key");
 }
 
+TEST_CASE("runs.signingKey is a secret of at least 32 bytes", "[unit][config]") {
+  CHECK(ParseConfig("")->signing_key.empty());  // absent: the key kept in the database
+  CHECK(ParseConfig("runs: {signingKey: 0123456789abcdef0123456789abcdef}\n")->signing_key ==
+        "0123456789abcdef0123456789abcdef");
+  ::setenv("FLYTE_TEST_SIGNING_KEY", "an environment key of 32+ bytes...", 1);
+  CHECK(ParseConfig("runs: {signingKeyEnv: FLYTE_TEST_SIGNING_KEY}\n")->signing_key ==
+        "an environment key of 32+ bytes...");
+  ::unsetenv("FLYTE_TEST_SIGNING_KEY");
+  CHECK(std::string(ParseConfig("runs: {signingKeyEnv: FLYTE_TEST_SIGNING_KEY}\n").status().message()) ==
+        "runs.signingKeyEnv: environment variable FLYTE_TEST_SIGNING_KEY is not set");
+  CHECK(std::string(ParseConfig("runs: {signingKey: short}\n").status().message()) ==
+        "runs.signingKey: must be at least 32 bytes (or absent: a key kept in the database)");
+  CHECK(std::string(ParseConfig("runs: {signingKey: x, signingKeyPath: /y}\n").status().message())
+            .find("give only one of signingKey, signingKeyEnv, signingKeyPath") != std::string::npos);
+}
+
 TEST_CASE("deploy/config files are valid", "[unit][config]") {
   const std::string dir = DeployConfigDir();
   SECTION("SQLite") {

@@ -23,6 +23,7 @@
 
 using namespace flyte::runs;
 using flyte::runs::test::At;
+using flyte::runs::test::Backend;
 using flyte::runs::test::KeyOf;
 using flyte::runs::test::MakeChild;
 using flyte::runs::test::MakeEvent;
@@ -98,6 +99,7 @@ TEST_CASE("runs: CreateRunWith answers the row as stored and commits its extras 
   Action run = MakeRun("r1", 5);
   run.created_at += std::chrono::nanoseconds(1500);  // finer than the stored microseconds
   run.updated_at = run.created_at;
+  run.request_digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
   int hook_calls = 0;
   ActionRepository::RunCreation with;
   with.enqueue = QueueCommand{0, QueueCommandKind::kEnqueue, run.key, "", "", 0};
@@ -111,6 +113,7 @@ TEST_CASE("runs: CreateRunWith answers the row as stored and commits its extras 
   absl::StatusOr<Action> got = b.actions().Get(run.key);
   REQUIRE(got.ok());
   CHECK(*created == *got);  // callers answer with it instead of reading it back
+  CHECK(got->request_digest == run.request_digest);
   CHECK(created->version == 1);
   CHECK(created->created_at == At(5) + std::chrono::microseconds(1));
   CHECK(*outbox.Count() == 1);

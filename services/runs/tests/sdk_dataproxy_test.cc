@@ -13,10 +13,12 @@
 #include "flyte/testing/temp.h"
 #include "flyteidl2/cluster/service.pb.h"
 #include "flyteidl2/dataproxy/dataproxy_service.pb.h"
+#include "flyteidl2/task/task_service.pb.h"
 #include "flyteidl2/workflow/run_service.pb.h"
 #include "flyteidl2/workflow/state_service.pb.h"
 #include "repository/store_factory.h"
 #include "service/dataproxy_use_cases.h"
+#include "service/signed_url.h"
 #include "service/storage_local.h"
 
 namespace flyte::runs {
@@ -24,7 +26,17 @@ namespace {
 
 namespace dp = flyteidl2::dataproxy;
 namespace wf = flyteidl2::workflow;
+namespace tk = flyteidl2::task;
 using absl::StatusCode;
+
+constexpr char kKey[] = "a key the replicas share, 32+ bytes";
+
+DataProxyOptions ProxyOptions(const std::string& key) {
+  DataProxyOptions o;
+  o.public_base_url = [] { return std::string("http://public.example:1234"); };
+  o.signing_key = key;
+  return o;
+}
 
 struct Env {
   testing::TempSqlite db;
@@ -48,9 +60,7 @@ struct Env {
     options.runs.storage_prefix = prefix;
     api = BuildRunsApi(*store, clock, options);
     api->Register(router);
-    DataProxyOptions o;
-    o.public_base_url = [] { return std::string("http://public.example:1234"); };
-    proxy = std::make_unique<DataProxyUseCases>(*store, blobs, clock, o);
+    proxy = std::make_unique<DataProxyUseCases>(*store, blobs, clock, ProxyOptions(kKey));
     proxy_api = std::make_unique<api::DataProxyServiceApi>(*proxy);
     proxy_api->Register(router);
     cluster_api.Register(router);
@@ -301,6 +311,7 @@ TEST_CASE("CreateDownloadLink serves an action's report over GET", "[api][sqlite
   tmpl->mutable_container()->add_args("a0");
   tmpl->mutable_container()->add_args("--tgz");
   tmpl->mutable_container()->add_args(env.prefix + "/p/d/ROOT/code.tar.gz");
+  REQUIRE(env.blobs.Write(env.prefix + "/p/d/ROOT/code.tar.gz", "tgz").ok());  // CreateRun checks it is there
   wf::CreateRunResponse created;
   REQUIRE(env.Call("/flyteidl2.workflow.RunService/CreateRun", create, &created).ok());
   wf::PutRequest put;
@@ -324,7 +335,6 @@ TEST_CASE("CreateDownloadLink serves an action's report over GET", "[api][sqlite
   CHECK(got.content_type.rfind("text/html", 0) == 0);
 
   req.set_artifact_type(dp::ARTIFACT_TYPE_CODE_BUNDLE);
-  REQUIRE(env.blobs.Write(env.prefix + "/p/d/ROOT/code.tar.gz", "tgz").ok());
   dp::CreateDownloadLinkResponse code;
   REQUIRE(env.Call(std::string(kProxy) + "CreateDownloadLink", req, &code).ok());
   CHECK(env.Get(code.pre_signed_urls().signed_url(0)).body == "tgz");
@@ -332,6 +342,98 @@ TEST_CASE("CreateDownloadLink serves an action's report over GET", "[api][sqlite
   env.clock.Advance(std::chrono::hours(2));
   CHECK(env.Get(resp.pre_signed_urls().signed_url(0)).status == 403);
   CHECK(env.Get("http://public.example:1234/dataproxy/download/bogus/x").status == 404);
+}
+
+TEST_CASE("signed URLs carry their claims under an HMAC: any replica with the key accepts them", "[unit]") {
+  UrlClaims c{true, "file:///data/p/d/ROOT/fast|odd name.tar.gz", 1'700'000'060, std::string(16, '\x07')};
+  const std::string token = SignUrlClaims(c, "k1");
+  CHECK(token.find_first_of("/?#=+") == std::string::npos);  // one URL path segment as it is
+  absl::StatusOr<UrlClaims> back = VerifyUrlToken(token, "k1");
+  REQUIRE(back.ok());
+  CHECK(*back == c);
+  CHECK(VerifyUrlToken(token, "k2").status().code() == StatusCode::kNotFound);
+  // Any change to the claims or the MAC is refused.
+  for (size_t i = 0; i < token.size(); ++i) {
+    std::string bad = token;
+    bad[i] = bad[i] == 'A' ? 'B' : 'A';
+    CAPTURE(i);
+    CHECK(!VerifyUrlToken(bad, "k1").ok());
+  }
+  CHECK(!VerifyUrlToken("", "k1").ok());
+  CHECK(!VerifyUrlToken("nodot", "k1").ok());
+  CHECK(!VerifyUrlToken(".", "k1").ok());
+}
+
+TEST_CASE("a URL signed by one replica works on another and after a restart; not with another key", "[api]") {
+  Env env;
+  dp::CreateUploadLocationRequest req;
+  req.set_project("p");
+  req.set_domain("d");
+  req.set_filename("f.txt");
+  const std::string body = "replica bytes";
+  req.set_content_md5(Md5(body));
+  dp::CreateUploadLocationResponse loc;
+  REQUIRE(env.Call(std::string(kProxy) + "CreateUploadLocation", req, &loc).ok());
+  // A second DataProxyUseCases with the same key (another replica, or this one restarted) takes the PUT.
+  DataProxyUseCases replica(*env.store, env.blobs, env.clock, ProxyOptions(kKey));
+  api::DataProxyServiceApi replica_api(replica);
+  rpc::HttpRequest put;
+  put.method = "PUT";
+  put.target = loc.signed_url().substr(std::string("http://public.example:1234").size());
+  put.body = body;
+  CHECK(replica_api.HandleUpload(put).status / 100 == 2);
+  CHECK(*env.blobs.Read(loc.native_url()) == body);
+  // A replica with another key does not know the URL.
+  DataProxyUseCases stranger(*env.store, env.blobs, env.clock, ProxyOptions("another key entirely, 32 bytes."));
+  api::DataProxyServiceApi stranger_api(stranger);
+  CHECK(stranger_api.HandleUpload(put).status == 404);
+  // The upload URL is no download URL.
+  rpc::HttpRequest get;
+  get.method = "GET";
+  get.target = "/dataproxy/download/" + put.target.substr(std::string("/dataproxy/upload/").size()) + "/f.txt";
+  CHECK(replica_api.HandleDownload(get).status == 404);
+}
+
+TEST_CASE("CreateRun and DeployTask refuse a code bundle missing from the data tree", "[api][sqlite]") {
+  Env env;
+  auto create = [&](const std::string& name, const std::string& bundle) {
+    wf::CreateRunRequest req;
+    auto* id = req.mutable_run_id();
+    id->set_project("p");
+    id->set_domain("d");
+    id->set_name(name);
+    auto* tmpl = req.mutable_task_spec()->mutable_task_template();
+    tmpl->mutable_id()->set_name("t");
+    for (const std::string& a : {std::string("a0"), std::string("--tgz"), bundle, std::string("--dest")}) {
+      tmpl->mutable_container()->add_args(a);
+    }
+    wf::CreateRunResponse resp;
+    return env.Call("/flyteidl2.workflow.RunService/CreateRun", req, &resp);
+  };
+  const std::string stale = env.prefix + "/p/d/B32ROOT/fastdeadbeef.tar.gz";
+  absl::Status st = create("stale", stale);
+  CHECK(st.code() == StatusCode::kFailedPrecondition);
+  CHECK(std::string(st.message()).find(stale) != std::string::npos);
+  CHECK(std::string(st.message()).find("disable_run_cache=True") != std::string::npos);
+  CHECK(std::string(st.message()).find("local-cache/cache.db") != std::string::npos);
+  tk::DeployTaskRequest deploy;
+  deploy.mutable_task_id()->set_project("p");
+  deploy.mutable_task_id()->set_domain("d");
+  deploy.mutable_task_id()->set_name("t");
+  deploy.mutable_task_id()->set_version("v1");
+  deploy.mutable_spec()->mutable_task_template()->mutable_container()->add_args("--pkl");
+  deploy.mutable_spec()->mutable_task_template()->mutable_container()->add_args(stale);
+  tk::DeployTaskResponse deployed;
+  CHECK(env.Call("/flyteidl2.task.TaskService/DeployTask", deploy, &deployed).code() ==
+        StatusCode::kFailedPrecondition);
+
+  // Once the bundle is there (the SDK uploaded it again) both go through.
+  REQUIRE(env.blobs.Write(stale, "tgz").ok());
+  CHECK(create("stale", stale).ok());
+  CHECK(env.Call("/flyteidl2.task.TaskService/DeployTask", deploy, &deployed).ok());
+  // What cannot be checked here is not refused: other schemes, paths outside the data tree.
+  CHECK(create("s3", "s3://bucket/fastabc.tar.gz").ok());
+  CHECK(create("outside", "file:///nonexistent-elsewhere/fastabc.tar.gz").ok());
 }
 
 }  // namespace

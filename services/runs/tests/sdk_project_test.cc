@@ -2,14 +2,14 @@
 // runs-service wiring (setup) of the SDK-facing services.
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <thread>
+#include <filesystem>
+#include <fstream>
 
 #include "api/project_service_api.h"
 #include "flyte/testing/temp.h"
 #include "flyteidl2/cluster/service.pb.h"
 #include "flyteidl2/project/project_service.pb.h"
-#include "service/project_store.h"
+#include "repository/store_factory.h"
 #include "service/project_use_cases.h"
 #include "setup.h"
 
@@ -28,14 +28,13 @@ absl::Status Call(rpc::Router& router, const std::string& path, const Req& req, 
   return m->unary(rpc::CallContext{}, req, resp);
 }
 
-TEST_CASE("projects are seeded, persisted and updated", "[unit]") {
-  testing::TempDir dir;
-  const std::string file = (dir.path() / ".flyte" / "projects.json").string();
+TEST_CASE("projects are seeded, persisted and updated", "[sqlite]") {
+  testing::TempSqlite db;
   common::FakeClock clock;
   {
-    auto store = JsonFileProjectStore::Open(file);
+    auto store = OpenStore(db.database_config());
     REQUIRE(store.ok());
-    ProjectUseCases uc(**store, clock, kDomains);
+    ProjectUseCases uc((*store)->Projects(), clock, kDomains);
     REQUIRE(uc.EnsureProjects({"flytesnacks"}).ok());
     REQUIRE(uc.EnsureProjects({"flytesnacks"}).ok());  // idempotent
     ProjectRecord p;
@@ -47,9 +46,9 @@ TEST_CASE("projects are seeded, persisted and updated", "[unit]") {
     p.id = "Bad Id";
     CHECK(uc.CreateProject(p).code() == StatusCode::kInvalidArgument);
   }
-  auto reopened = JsonFileProjectStore::Open(file);
+  auto reopened = OpenStore(db.database_config());
   REQUIRE(reopened.ok());
-  ProjectUseCases uc(**reopened, clock, kDomains);
+  ProjectUseCases uc((*reopened)->Projects(), clock, kDomains);
   auto ml = uc.GetProject("ml");
   REQUIRE(ml.ok());
   CHECK(ml->name == "ml");
@@ -63,38 +62,51 @@ TEST_CASE("projects are seeded, persisted and updated", "[unit]") {
   upd.id = "nope";
   CHECK(uc.UpdateProject(upd).code() == StatusCode::kNotFound);
   CHECK(uc.GetProject("nope").status().code() == StatusCode::kNotFound);
+
+  // The scope check CreateRun, DeployTask and UploadInputs use: archived projects still exist.
+  CHECK(uc.CheckScope("ml", "staging").ok());
+  absl::Status st = uc.CheckScope("nosuchproject", "development");
+  CHECK(st.code() == StatusCode::kNotFound);
+  CHECK(std::string(st.message()).find("project nosuchproject not found") != std::string::npos);
+  st = uc.CheckScope("flytesnacks", "qa");
+  CHECK(st.code() == StatusCode::kNotFound);
+  CHECK(std::string(st.message()).find("domain qa not found") != std::string::npos);
+  CHECK(std::string(st.message()).find("development, staging, production") != std::string::npos);
 }
 
-TEST_CASE("two services seeding one data root at once both start", "[unit]") {
-  // flyte-manager and a runs-service (or two test processes) may share ./data: their saves must not collide.
+TEST_CASE("a projects file of earlier versions is imported once", "[sqlite]") {
   testing::TempDir dir;
-  const std::string file = (dir.path() / ".flyte" / "projects.json").string();
+  testing::TempSqlite db;
+  const std::filesystem::path file = dir.path() / "projects.json";
+  std::ofstream(file) << R"({"projects": [{"id": "old", "name": "Old one", "description": "d", "org": "",
+    "labels": {"k": "v"}, "state": 1, "createdAtMicros": 1700000000000000}, {"id": "flytesnacks"}]})";
   common::FakeClock clock;
-  std::vector<std::thread> threads;
-  std::atomic<int> failures{0};
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
-      auto store = JsonFileProjectStore::Open(file);
-      if (!store.ok()) {
-        ++failures;
-        return;
-      }
-      ProjectUseCases uc(**store, clock, kDomains);
-      for (int i = 0; i < 50; ++i) {
-        if (!uc.EnsureProjects({"p" + std::to_string(t) + "x" + std::to_string(i)}).ok()) ++failures;
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  CHECK(failures == 0);
-  CHECK(JsonFileProjectStore::Open(file).ok());
+  auto store = OpenStore(db.database_config());
+  REQUIRE(store.ok());
+  ProjectUseCases uc((*store)->Projects(), clock, kDomains);
+  REQUIRE(uc.EnsureProjects({"flytesnacks"}).ok());
+  absl::StatusOr<int> imported = uc.ImportProjectsFile(file.string());
+  REQUIRE(imported.ok());
+  CHECK(*imported == 1);  // flytesnacks exists already
+  imported = uc.ImportProjectsFile(file.string());
+  REQUIRE(imported.ok());
+  CHECK(*imported == 0);
+  auto old = uc.GetProject("old");
+  REQUIRE(old.ok());
+  CHECK(old->name == "Old one");
+  CHECK(old->labels.at("k") == "v");
+  CHECK(old->state == ProjectState::kArchived);
+  CHECK(*uc.ImportProjectsFile((dir.path() / "absent.json").string()) == 0);
+  std::ofstream(dir.path() / "bad.json") << "{not json";
+  CHECK(uc.ImportProjectsFile((dir.path() / "bad.json").string()).status().code() == StatusCode::kInternal);
 }
 
 TEST_CASE("ListProjects answers the SDK's state filter, sort and paging", "[api]") {
   common::FakeClock clock;
-  auto store = JsonFileProjectStore::Open("");
+  testing::TempSqlite db;
+  auto store = OpenStore(db.database_config());
   REQUIRE(store.ok());
-  ProjectUseCases uc(**store, clock, kDomains);
+  ProjectUseCases uc((*store)->Projects(), clock, kDomains);
   for (const char* id : {"b", "a", "c"}) {
     ProjectRecord p;
     p.id = id;
@@ -180,7 +192,6 @@ TEST_CASE("runs-service serves the SDK's extra services and seeds configured pro
   REQUIRE(resp.projects().projects_size() == 2);
   CHECK(resp.projects().projects(1).id() == "other");
   CHECK(resp.projects().projects(1).domains_size() == 1);
-  CHECK(std::filesystem::exists(dir.path() / "data" / ".flyte" / "projects.json"));
   flyteidl2::cluster::SelectClusterRequest sel;
   flyteidl2::cluster::SelectClusterResponse selected;
   REQUIRE(Call(router, "/flyteidl2.cluster.ClusterService/SelectCluster", sel, &selected).ok());

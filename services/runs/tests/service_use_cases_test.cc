@@ -114,6 +114,28 @@ TEST_CASE("CreateRun with a taken name answers ALREADY_EXISTS naming the run", "
   CHECK(stored == "inputs-bytes");
 }
 
+TEST_CASE("CreateRun with a taken name returns the run to the request with the same digest only",
+          "[service][sqlite]") {
+  Env env;
+  CreateRunParams first = NewRun("idem");
+  first.request_digest = "d1";
+  absl::StatusOr<Action> created = env.runs().CreateRun(first);
+  REQUIRE(created.ok());
+  CHECK(created->request_digest == "d1");
+  absl::StatusOr<Action> again = env.runs().CreateRun(first);
+  REQUIRE(again.ok());
+  CHECK(again->key == created->key);
+  CHECK(again->version == created->version);  // returned, not created or changed
+  CreateRunParams other = first;
+  other.request_digest = "d2";
+  CHECK(env.runs().CreateRun(other).status().code() == StatusCode::kAlreadyExists);
+  other.request_digest = "";  // a request that cannot be repeated (e.g. its name was generated)
+  CHECK(env.runs().CreateRun(other).status().code() == StatusCode::kAlreadyExists);
+  // A run created without a digest is never "the same request".
+  REQUIRE(env.runs().CreateRun(NewRun("nodigest")).ok());
+  CHECK(env.runs().CreateRun(NewRun("nodigest")).status().code() == StatusCode::kAlreadyExists);
+}
+
 TEST_CASE("CreateRun generates a DNS-1035 name and rejects bad ones", "[service][sqlite]") {
   Env env;
   absl::StatusOr<Action> root = env.runs().CreateRun(NewRun(""));

@@ -100,6 +100,8 @@ runs:
   server: {host: 127.0.0.1, port: ${r##*:}}
   storagePrefix: file://$WORK/data
   workerThreads: 4
+  projects: "$PROJECT"
+  domains: "$DOMAIN"
   queue: {endpoint: "127.0.0.1:$QUEUE_PORT", minBackoff: 50ms, maxBackoff: 500ms}
 $(database_yaml runs.db)
 YAML

@@ -225,6 +225,8 @@ const FieldAllowlist& RunListFields() {
       {"created_at", Field::kCreatedAt}, {"updated_at", Field::kUpdatedAt}, {"ended_at", Field::kEndedAt},
       {"task_name", Field::kTaskName},  {"task_version", Field::kTaskVersion},
       {"environment_name", Field::kEnvironment}, {"short_name", Field::kShortName},
+      {"created_by", Field::kCreatedBy},  // what Run.listall(created_by_subject=...) sends
+      {std::string(kLabelFieldPrefix), Field::kLabel},  // "labels.<key>": with_labels / with_label_keys
   };
   return kFields;
 }
@@ -252,11 +254,27 @@ absl::StatusOr<Filter> ToFilter(const flyteidl2::common::Filter& f, const FieldA
                                 std::string_view path) {
   using F = flyteidl2::common::Filter;
   const std::string p(path);
-  auto field = fields.find(f.field());
-  if (field == fields.end()) {
+  // "labels.<key>" where the list allows labels: one entry, "labels.", stands for every key.
+  const bool label = f.field().rfind(kLabelFieldPrefix, 0) == 0 && fields.count(kLabelFieldPrefix) > 0;
+  auto field = fields.find(label ? std::string_view(kLabelFieldPrefix) : std::string_view(f.field()));
+  if (field == fields.end() || (!label && field->second == Field::kLabel)) {
     return absl::InvalidArgumentError(p + ".field \"" + f.field() + "\" is not a filterable field");
   }
   Filter out{field->second, FilterOp::kEqual, {}};
+  if (label) {
+    out.key = f.field().substr(std::string_view(kLabelFieldPrefix).size());
+    if (out.key.empty()) return absl::InvalidArgumentError(p + ".field \"labels.\" needs a label key after the dot");
+    if (f.function() == F::EXISTS || f.function() == F::NOT_EXISTS) {
+      if (f.values_size() != 0) return absl::InvalidArgumentError(p + ".values must be empty for EXISTS/NOT_EXISTS");
+      out.op = f.function() == F::EXISTS ? FilterOp::kExists : FilterOp::kNotExists;
+      return out;
+    }
+    if (f.function() != F::EQUAL && f.function() != F::NOT_EQUAL && f.function() != F::VALUE_IN) {
+      return absl::InvalidArgumentError(p + ".function " + F::Function_Name(f.function()) +
+                                        " is not supported on labels (EQUAL, NOT_EQUAL, VALUE_IN, EXISTS, "
+                                        "NOT_EXISTS)");
+    }
+  }
   switch (f.function()) {
     case F::EQUAL: out.op = FilterOp::kEqual; break;
     case F::NOT_EQUAL: out.op = FilterOp::kNotEqual; break;
@@ -406,7 +424,16 @@ absl::StatusOr<Task> ToTask(const flyteidl2::task::TaskIdentifier& id, const fly
   t.short_name = spec.short_name().empty() ? key->name : spec.short_name();
   t.environment = spec.environment().name();
   t.task_type = spec.task_template().type();
+  t.code_bundle_uri = CodeBundleUri(spec);
   return t;
+}
+
+std::string CodeBundleUri(const flyteidl2::task::TaskSpec& spec) {
+  const auto& args = spec.task_template().container().args();
+  for (int i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--tgz" || args[i] == "--pkl") return args[i + 1];
+  }
+  return "";
 }
 
 void ToTaskMessage(const Task& t, flyteidl2::task::Task* out) {

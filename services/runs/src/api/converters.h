@@ -21,6 +21,8 @@ namespace flyte::runs::api {
 
 inline constexpr uint32_t kDefaultListLimit = 50;
 inline constexpr uint32_t kMaxListLimit = 200;
+// Filter fields "labels.<key>" (a run's label <key>) are allowed where a FieldAllowlist has this entry.
+inline constexpr char kLabelFieldPrefix[] = "labels.";
 
 // ---- trace actions (EnqueueActionRequest.trace) ----
 // kInvalidArgument naming `<path>.phase` when it is not an ActionPhase.
@@ -64,6 +66,8 @@ void ToActionUpdate(const Action& a, flyteidl2::workflow::ActionUpdate* out);
 // Validates the id (all five fields) and spec, and copies the identity fields out of the spec.
 absl::StatusOr<Task> ToTask(const flyteidl2::task::TaskIdentifier& id, const flyteidl2::task::TaskSpec& spec,
                             std::string_view id_path, std::string_view spec_path, bool need_version = true);
+// The code bundle a task spec names: the value after --tgz or --pkl in its container args ("" if none).
+std::string CodeBundleUri(const flyteidl2::task::TaskSpec& spec);
 void ToTaskMessage(const Task& t, flyteidl2::task::Task* out);
 void ToTaskDetails(const Task& t, flyteidl2::task::TaskDetails* out);
 

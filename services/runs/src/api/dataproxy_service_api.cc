@@ -57,15 +57,11 @@ std::string ContentType(const std::string& name) {
   return "application/octet-stream";
 }
 
-// The code bundle an action ran: the value after --tgz or --pkl in its task's container args.
-std::string CodeBundleUri(const std::string& task_spec) {
+// The code bundle an action ran (see CodeBundleUri).
+std::string CodeBundleUriOf(const std::string& task_spec) {
   flyteidl2::task::TaskSpec spec;
   if (task_spec.empty() || !spec.ParseFromString(task_spec)) return "";
-  const auto& args = spec.task_template().container().args();
-  for (int i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == "--tgz" || args[i] == "--pkl") return args[i + 1];
-  }
-  return "";
+  return CodeBundleUri(spec);
 }
 
 }  // namespace
@@ -150,7 +146,7 @@ void DataProxyServiceApi::Register(rpc::Router& router) {
             break;
           }
           case dp::ARTIFACT_TYPE_CODE_BUNDLE:
-            uri = CodeBundleUri(action->action.task_spec);
+            uri = CodeBundleUriOf(action->action.task_spec);
             if (uri.empty()) return absl::NotFoundError("the action's task carries no code bundle");
             break;
           default:

@@ -1,8 +1,12 @@
 #include "api/run_service_api.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include "api/converters.h"
 #include "api/watch_streams.h"
 #include "domain/naming.h"
+#include "flyte/common/digest.h"
 #include "flyteidl2/workflow/run_service.pb.h"
 
 namespace flyte::runs::api {
@@ -10,6 +14,22 @@ namespace {
 
 namespace wf = flyteidl2::workflow;
 constexpr char kService[] = "flyteidl2.workflow.RunService";
+
+// Two CreateRun requests are the same when their deterministic serializations are equal once the default org is
+// filled in (proto and JSON clients, and map fields in any order, agree). Only named runs can be repeated.
+std::string RequestDigest(const wf::CreateRunRequest& req) {
+  if (req.id_case() != wf::CreateRunRequest::kRunId || req.run_id().name().empty()) return "";
+  wf::CreateRunRequest normalized = req;
+  normalized.mutable_run_id()->set_org(OrgOrDefault(req.run_id().org()));
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream out(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    normalized.SerializeToCodedStream(&coded);
+  }
+  return common::HexEncode(common::Sha256(bytes));
+}
 
 absl::StatusOr<CreateRunParams> ToCreateRunParams(const wf::CreateRunRequest& req) {
   CreateRunParams p;
@@ -80,12 +100,16 @@ absl::StatusOr<CreateRunParams> ToCreateRunParams(const wf::CreateRunRequest& re
       p.inputs = std::string();
       break;
   }
-  if (req.has_run_spec()) p.run_spec = req.run_spec().SerializeAsString();
+  if (req.has_run_spec()) {
+    p.run_spec = req.run_spec().SerializeAsString();
+    for (const auto& [k, v] : req.run_spec().labels().values()) p.labels[k] = v;
+  }
   if (req.source() != wf::RUN_SOURCE_UNSPECIFIED) {
     wf::ActionMetadata extras;
     extras.set_source(req.source());
     p.metadata = extras.SerializeAsString();
   }
+  p.request_digest = RequestDigest(req);
   return p;
 }
 

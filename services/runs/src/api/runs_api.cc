@@ -4,8 +4,8 @@ namespace flyte::runs {
 
 RunsApi::RunsApi(Store& store, common::Clock& clock, RunsApiOptions options)
     : changes_(std::make_unique<ChangeDispatcher>(store.Actions())),
-      runs_(std::make_unique<RunUseCases>(store, *changes_, clock, options.runs, options.queue)),
-      tasks_(std::make_unique<TaskUseCases>(store, clock)),
+      runs_(std::make_unique<RunUseCases>(store, *changes_, clock, options.runs, options.queue, options.projects)),
+      tasks_(std::make_unique<TaskUseCases>(store, clock, options.runs.storage_prefix, options.projects)),
       state_(std::make_unique<StateUseCases>(store, *changes_, clock)),
       run_api_(std::make_unique<api::RunServiceApi>(*runs_)),
       task_api_(std::make_unique<api::TaskServiceApi>(*tasks_)),

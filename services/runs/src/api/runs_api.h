@@ -5,7 +5,7 @@
 //                                                       // and the executors' StateReportService
 //   ... serve ...
 //   api->Shutdown();                                    // before the store goes away (also done by ~RunsApi)
-// Ownership: borrows store, clock and options.queue (all must outlive the RunsApi). Thread-safe after Register.
+// Ownership: borrows store, clock, options.queue and options.projects (all must outlive the RunsApi). Thread-safe after Register.
 #include <memory>
 
 #include "api/run_service_api.h"
@@ -28,6 +28,8 @@ struct RunsApiOptions {
   // optional; nullptr = nothing is forwarded to queue-service (and QueueService.EnqueueAction answers
   // FAILED_PRECONDITION). The dispatcher must be started by the caller.
   QueueDispatcher* queue = nullptr;
+  // optional; when set, CreateRun and DeployTask in an unknown project or domain answer NOT_FOUND.
+  ProjectUseCases* projects = nullptr;
 };
 
 class RunsApi {

@@ -66,6 +66,12 @@ struct Action {
   std::optional<TimePoint> started_at;  // first time it left QUEUED
   std::optional<TimePoint> ended_at;    // when it became terminal
   int64_t version = 0;                  // bumped on every change (optimistic checks, watch ordering)
+  // A run's root: hex SHA-256 of the CreateRun request that made it ("" for children and older runs), so the
+  // same request repeated gets the run back instead of ALREADY_EXISTS.
+  std::string request_digest;
+  // A run's root: the subject that created it, as authentication tells ("" = none: this service has no
+  // authentication, so runs it creates have none). ListRuns filters on it (`created_by`).
+  std::string created_by;
   bool operator==(const Action&) const = default;
 };
 
@@ -134,6 +140,8 @@ struct Task {
   std::string short_name, environment, task_type, deployed_by;
   TimePoint created_at{};
   TimePoint updated_at{};
+  // The code bundle the spec names (`--tgz`/`--pkl` of its container args), as read from a request; not stored.
+  std::string code_bundle_uri;
 };
 
 }  // namespace flyte::runs

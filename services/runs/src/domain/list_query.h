@@ -23,6 +23,8 @@ enum class Field {
   kEnvironment,
   kProject,
   kDomain,
+  kCreatedBy,     // runs: the subject that created the run ("" when it was created without an identity)
+  kLabel,         // runs: the value of the label Filter::key
 };
 
 enum class FilterOp {
@@ -34,6 +36,7 @@ struct Filter {
   Field field;
   FilterOp op;
   std::vector<std::string> values;  // time fields: decimal unix micros; phase: decimal numbers
+  std::string key;                  // kLabel: which label
 };
 
 struct SortKey {

@@ -5,6 +5,7 @@
 // kFailedPrecondition = illegal phase transition; kUnavailable = database unreachable (retryable);
 // kInternal = anything unexpected (details logged, not returned).
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "domain/action.h"
 #include "domain/list_query.h"
+#include "repository/project_repository.h"
 #include "repository/queue_outbox.h"
 
 namespace flyte::runs {
@@ -83,6 +85,8 @@ class ActionRepository {
   struct RunCreation {
     // Recorded in the queue outbox (a store without one answers kUnimplemented).
     std::optional<QueueCommand> enqueue;
+    // The run's labels (its RunSpec's), kept where ListRuns filters `labels.<key>` find them.
+    std::map<std::string, std::string> labels;
     // Called once the root row is inserted (the name is the caller's; a duplicate never gets here) and before the
     // commit; an error rolls the run back and is returned as is. It may be called again if the transaction is
     // retried on a fresh connection (db::Database::Write), so it must be idempotent.
@@ -116,6 +120,8 @@ class Store {
   virtual ~Store() = default;
   virtual ActionRepository& Actions() = 0;
   virtual TaskRepository& Tasks() = 0;
+  virtual ProjectRepository& Projects() = 0;
+  virtual SecretRepository& Secrets() = 0;
   // Commands waiting to reach queue-service; nullptr if this store keeps none.
   virtual QueueOutbox* Outbox() { return nullptr; }
   // Cheap round trip for /readyz. kUnavailable if the database cannot be reached.

@@ -125,6 +125,14 @@ absl::StatusOr<Action> SqlActionRepository::CreateRunWith(const Action& root, co
     if (with.enqueue) {
       if (st = SqlQueueOutbox::Record(tx, *with.enqueue, root.created_at); !st.ok()) return st;
     }
+    for (const auto& [key, value] : with.labels) {
+      const RunKey& r = root.key.run;
+      absl::StatusOr<int64_t> n =
+          tx.Exec("INSERT INTO run_labels (org, project, domain, run_name, label_key, label_value) "
+                  "VALUES (?, ?, ?, ?, ?, ?)",
+                  {r.org, r.project, r.domain, r.name, key, value});
+      if (!n.ok()) return n.status();
+    }
     return with.before_commit ? with.before_commit() : absl::OkStatus();
   });
   if (!s.ok()) return s;

@@ -10,6 +10,7 @@
 
 #include "flyte/db/database.h"
 #include "repository/action_repository.h"
+#include "repository/sql_project_repository.h"
 
 namespace flyte::runs {
 
@@ -101,13 +102,15 @@ class SqlQueueOutbox final : public QueueOutbox {
 
 inline constexpr char kOwnerApplicationPrefix[] = "flyte-runs ";
 
-// Owns the database and both repositories.
+// Owns the database and the repositories.
 class SqlStore : public Store {
  public:
   explicit SqlStore(std::unique_ptr<db::Database> db)
-      : db_(std::move(db)), actions_(*db_), tasks_(*db_) {}
+      : db_(std::move(db)), actions_(*db_), tasks_(*db_), projects_(*db_), secrets_(*db_) {}
   ActionRepository& Actions() override { return actions_; }
   TaskRepository& Tasks() override { return tasks_; }
+  ProjectRepository& Projects() override { return projects_; }
+  SecretRepository& Secrets() override { return secrets_; }
   absl::Status Ping() override { return db_->Ping(); }
   QueueOutbox* Outbox() override { return &outbox_; }
   db::Database& database() { return *db_; }
@@ -120,6 +123,8 @@ class SqlStore : public Store {
   std::unique_ptr<db::Database> db_;
   SqlActionRepository actions_;
   SqlTaskRepository tasks_;
+  SqlProjectRepository projects_;
+  SqlSecretRepository secrets_;
   SqlQueueOutbox outbox_{*db_};
 };
 

@@ -1,8 +1,7 @@
 #include "service/dataproxy_use_cases.h"
 
-#include <random>
-
-#include "absl/strings/escaping.h"
+#include <cstdio>
+#include <cstdlib>
 
 #include "service/run_use_cases.h"
 
@@ -11,16 +10,6 @@ namespace {
 
 bool ValidSegment(const std::string& s) {
   return !s.empty() && s != "." && s != ".." && s.find('/') == std::string::npos;
-}
-
-std::string RandomToken() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string raw(16, '\0');
-  for (int i = 0; i < 2; ++i) {
-    uint64_t v = rng();
-    for (int b = 0; b < 8; ++b) raw[8 * i + b] = static_cast<char>((v >> (8 * b)) & 0xff);
-  }
-  return absl::BytesToHexString(raw);
 }
 
 std::string LastSegment(const std::string& uri) {
@@ -40,7 +29,12 @@ std::string BlobUri(std::string uri, const char* file) {
 
 DataProxyUseCases::DataProxyUseCases(Store& store, const LocalBlobStore& blobs, common::Clock& clock,
                                      DataProxyOptions options)
-    : store_(store), blobs_(blobs), clock_(clock), options_(std::move(options)) {}
+    : store_(store), blobs_(blobs), clock_(clock), options_(std::move(options)) {
+  if (options_.signing_key.empty()) {
+    std::fprintf(stderr, "DataProxyUseCases: empty signing key (a wiring error)\n");
+    std::abort();
+  }
+}
 
 absl::StatusOr<OffloadedInputs> DataProxyUseCases::UploadInputs(const std::string& org, const std::string& project,
                                                                 const std::string& domain,
@@ -49,6 +43,9 @@ absl::StatusOr<OffloadedInputs> DataProxyUseCases::UploadInputs(const std::strin
   (void)org;  // the tree is <project>/<domain>, as for runs
   if (!ValidSegment(project)) return absl::InvalidArgumentError("project is required (one path segment)");
   if (!ValidSegment(domain)) return absl::InvalidArgumentError("domain is required (one path segment)");
+  if (options_.projects != nullptr) {
+    if (absl::Status s = options_.projects->CheckScope(project, domain); !s.ok()) return s;
+  }
   if (!blobs_.is_local()) return absl::UnimplementedError("inputs can only be offloaded to a file:// storage prefix");
 
   uint64_t h = Fnv1a64(serialized_inputs);
@@ -85,26 +82,22 @@ absl::StatusOr<std::chrono::seconds> DataProxyUseCases::Expiry(std::optional<std
   return *requested;
 }
 
-std::string DataProxyUseCases::Issue(Grant grant) {
-  std::string token = RandomToken();
-  std::lock_guard<std::mutex> lock(mu_);
-  const TimePoint now = clock_.Now();
-  for (auto it = grants_.begin(); it != grants_.end();) {
-    it = it->second.expires_at < now ? grants_.erase(it) : std::next(it);
-  }
-  grants_.emplace(token, std::move(grant));
-  return token;
+std::string DataProxyUseCases::Issue(UrlClaims claims, std::chrono::seconds ttl, TimePoint* expires_at) const {
+  // Whole seconds (what the token carries), so the expiry reported equals the one enforced.
+  const int64_t expires = common::ToUnixMicros(clock_.Now() + ttl) / 1'000'000;
+  claims.expires_unix = expires;
+  *expires_at = common::FromUnixMicros(expires * 1'000'000);
+  return SignUrlClaims(claims, options_.signing_key);
 }
 
-absl::StatusOr<DataProxyUseCases::Grant> DataProxyUseCases::Redeem(const std::string& token, bool upload) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = grants_.find(token);
-  if (it == grants_.end() || it->second.upload != upload) return absl::NotFoundError("unknown or expired URL");
-  if (it->second.expires_at < clock_.Now()) {
-    grants_.erase(it);
+absl::StatusOr<UrlClaims> DataProxyUseCases::Redeem(const std::string& token, bool upload) const {
+  absl::StatusOr<UrlClaims> claims = VerifyUrlToken(token, options_.signing_key);
+  if (!claims.ok()) return claims.status();
+  if (claims->upload != upload) return absl::NotFoundError("unknown or expired URL");
+  if (common::ToUnixMicros(clock_.Now()) / 1'000'000 >= claims->expires_unix) {
     return absl::PermissionDeniedError("Request has expired");
   }
-  return it->second;
+  return claims;
 }
 
 absl::StatusOr<UploadLocation> DataProxyUseCases::CreateUploadLocation(const UploadLocationParams& p) {
@@ -131,22 +124,20 @@ absl::StatusOr<UploadLocation> DataProxyUseCases::CreateUploadLocation(const Upl
   }
   if (!existing.ok() && existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
 
-  Grant grant;
-  grant.uri = *native;
-  grant.expires_at = clock_.Now() + *ttl;
-  grant.md5 = p.content_md5;
-  grant.upload = true;
+  UrlClaims claims;
+  claims.upload = true;
+  claims.uri = *native;
+  claims.md5 = p.content_md5;
   UploadLocation loc;
   loc.native_url = *native;
-  loc.expires_at = grant.expires_at;
   if (!p.content_md5.empty()) loc.headers["Content-MD5"] = Base64Encode(p.content_md5);
-  loc.signed_url = options_.public_base_url() + "/dataproxy/upload/" + Issue(std::move(grant));
+  loc.signed_url = options_.public_base_url() + "/dataproxy/upload/" + Issue(std::move(claims), *ttl, &loc.expires_at);
   return loc;
 }
 
 absl::Status DataProxyUseCases::AcceptUpload(const std::string& token, const std::string& content_md5_b64,
                                              const std::string& body) {
-  absl::StatusOr<Grant> grant = Redeem(token, /*upload=*/true);
+  absl::StatusOr<UrlClaims> grant = Redeem(token, /*upload=*/true);
   if (!grant.ok()) return grant.status();
   const std::string digest = Md5(body);
   if (!content_md5_b64.empty()) {
@@ -168,17 +159,16 @@ absl::StatusOr<SignedLink> DataProxyUseCases::CreateDownloadLink(const std::stri
   absl::StatusOr<bool> exists = blobs_.Exists(uri);
   if (!exists.ok()) return exists.status();
   if (!*exists) return absl::NotFoundError(uri + " does not exist");
-  Grant grant;
-  grant.uri = uri;
-  grant.expires_at = clock_.Now() + *ttl;
+  UrlClaims claims;
+  claims.uri = uri;
   SignedLink link;
-  link.expires_at = grant.expires_at;
-  link.url = options_.public_base_url() + "/dataproxy/download/" + Issue(std::move(grant)) + "/" + LastSegment(uri);
+  link.url = options_.public_base_url() + "/dataproxy/download/" + Issue(std::move(claims), *ttl, &link.expires_at) +
+             "/" + LastSegment(uri);
   return link;
 }
 
 absl::StatusOr<DownloadedBlob> DataProxyUseCases::Download(const std::string& token) {
-  absl::StatusOr<Grant> grant = Redeem(token, /*upload=*/false);
+  absl::StatusOr<UrlClaims> grant = Redeem(token, /*upload=*/false);
   if (!grant.ok()) return grant.status();
   absl::StatusOr<std::string> bytes = blobs_.Read(grant->uri);
   if (!bytes.ok()) return bytes.status();

@@ -3,27 +3,28 @@
 // offloaded run inputs, signed upload/download URLs served by runs-service itself, and an action's data.
 //
 // Signed URLs point at this service: <public base>/dataproxy/upload/<token> (HTTP PUT) and
-// <public base>/dataproxy/download/<token>/<file name> (HTTP GET). A token is 128 random bits bound to one uri,
-// an expiry and (uploads) the expected MD5; tokens live in memory, so a URL is only good on the replica that
-// issued it and until that process restarts (the SDK asks for a new one per upload).
+// <public base>/dataproxy/download/<token>/<file name> (HTTP GET). A token carries its claims (one uri, an expiry
+// and, for uploads, the expected MD5) and an HMAC over them under options.signing_key (signed_url.h): any replica
+// with the same key accepts it, also after a restart, and nothing is kept per URL.
 //
-// Thread-safe. Errors: kInvalidArgument (bad input, names the field), kNotFound (unknown action / token / blob),
+// Thread-safe. Errors: kInvalidArgument (bad input, names the field), kNotFound (unknown action / token / blob,
+// or, with options.projects, an unknown project or domain on UploadInputs),
 // kPermissionDenied (expired URL), kAlreadyExists (an upload location already holds different content),
 // kFailedPrecondition (body does not match the announced MD5), kUnimplemented (non-local storage prefix),
 // kUnavailable/kInternal (database, disk).
 #include <chrono>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "domain/action.h"
 #include "flyte/common/clock.h"
 #include "repository/action_repository.h"
+#include "service/project_use_cases.h"
+#include "service/signed_url.h"
 #include "service/storage_local.h"
 
 namespace flyte::runs {
@@ -34,6 +35,11 @@ struct DataProxyOptions {
   std::function<std::string()> public_base_url = [] { return std::string("http://localhost:8090"); };
   std::chrono::seconds default_expiry{3600};
   std::chrono::seconds max_expiry{7 * 24 * 3600};
+  // HMAC key of signed URLs (raw bytes), the same on every replica; required (setup takes runs.signingKey or the
+  // one kept in the database).
+  std::string signing_key;
+  // When set, UploadInputs in an unknown project or domain is kNotFound naming it. Borrowed.
+  ProjectUseCases* projects = nullptr;
 };
 
 struct OffloadedInputs {
@@ -74,6 +80,7 @@ struct DownloadedBlob {
 
 class DataProxyUseCases {
  public:
+  // options.signing_key must not be empty: that is a wiring error and aborts here.
   DataProxyUseCases(Store& store, const LocalBlobStore& blobs, common::Clock& clock, DataProxyOptions options);
 
   // Writes serialized `inputs` to <base>/<project>/<domain>/.inputs/<hash>/inputs.pb (content-addressed, so a
@@ -99,22 +106,16 @@ class DataProxyUseCases {
   absl::StatusOr<ActionWithAttempts> GetAction(const ActionKey& key);
 
  private:
-  struct Grant {
-    std::string uri;
-    TimePoint expires_at{};
-    std::string md5;  // uploads: expected raw MD5 ("" = any)
-    bool upload = false;
-  };
   absl::StatusOr<std::chrono::seconds> Expiry(std::optional<std::chrono::seconds> requested) const;
-  std::string Issue(Grant grant);
-  absl::StatusOr<Grant> Redeem(const std::string& token, bool upload);
+  // The token of a URL granting `claims` until now + ttl (sets claims.expires_unix).
+  std::string Issue(UrlClaims claims, std::chrono::seconds ttl, TimePoint* expires_at) const;
+  // kNotFound (not ours, or for the other verb), kPermissionDenied "Request has expired".
+  absl::StatusOr<UrlClaims> Redeem(const std::string& token, bool upload) const;
 
   Store& store_;
   const LocalBlobStore& blobs_;
   common::Clock& clock_;
   DataProxyOptions options_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Grant> grants_;  // guarded by mu_
 };
 
 }  // namespace flyte::runs

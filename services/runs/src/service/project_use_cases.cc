@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 namespace flyte::runs {
 namespace {
@@ -77,6 +82,39 @@ absl::Status ProjectUseCases::EnsureProjects(const std::vector<std::string>& ids
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> ProjectUseCases::ImportProjectsFile(const std::string& path) {
+  std::error_code ec;
+  if (path.empty() || !std::filesystem::exists(path, ec)) return 0;
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) return absl::InternalError("cannot read " + path);
+  std::vector<ProjectRecord> records;
+  try {
+    const nlohmann::json doc = nlohmann::json::parse(text.str());
+    for (const nlohmann::json& j : doc.at("projects")) {
+      ProjectRecord p;
+      p.id = j.at("id").get<std::string>();
+      p.name = j.value("name", p.id);
+      p.description = j.value("description", "");
+      p.org = j.value("org", "");
+      p.labels = j.value("labels", std::map<std::string, std::string>{});
+      p.state = static_cast<ProjectState>(j.value("state", 0));
+      p.created_at = common::FromUnixMicros(j.value("createdAtMicros", int64_t{0}));
+      records.push_back(std::move(p));
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError("corrupt projects file " + path + ": " + e.what());
+  }
+  int created = 0;
+  for (const ProjectRecord& p : records) {
+    absl::Status s = store_.Create(p);
+    if (s.ok()) ++created;
+    if (!s.ok() && s.code() != absl::StatusCode::kAlreadyExists) return s;
+  }
+  return created;
+}
+
 absl::Status ProjectUseCases::CreateProject(ProjectRecord p) {
   if (absl::Status s = CheckId(p.id); !s.ok()) return s;
   if (p.name.empty()) p.name = p.id;
@@ -95,6 +133,21 @@ absl::Status ProjectUseCases::UpdateProject(ProjectRecord p) {
 absl::StatusOr<ProjectRecord> ProjectUseCases::GetProject(const std::string& id) {
   if (id.empty()) return absl::InvalidArgumentError("id is required");
   return store_.Get(id);
+}
+
+absl::Status ProjectUseCases::CheckScope(const std::string& project, const std::string& domain) {
+  absl::StatusOr<ProjectRecord> p = store_.Get(project);
+  if (p.status().code() == absl::StatusCode::kNotFound) {
+    return absl::NotFoundError("project " + project + " not found (create it with ProjectService.CreateProject, "
+                               "or list it in runs.projects)");
+  }
+  if (!p.ok()) return p.status();
+  if (std::find(domains_.begin(), domains_.end(), domain) == domains_.end()) {
+    std::string known;
+    for (const std::string& d : domains_) known += (known.empty() ? "" : ", ") + d;
+    return absl::NotFoundError("domain " + domain + " not found in project " + project + " (domains: " + known + ")");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ProjectsPage> ProjectUseCases::ListProjects(const ProjectListQuery& q) {

@@ -1,7 +1,7 @@
 #pragma once
 // Use cases of flyteidl2.project.ProjectService on plain types. Every project has the configured domains.
 // Thread-safe. Errors: kInvalidArgument (bad id, unsupported filter/sort, names what), kNotFound,
-// kAlreadyExists, kInternal (store).
+// kAlreadyExists, kUnavailable/kInternal (store).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "flyte/common/clock.h"
-#include "service/project_store.h"
+#include "repository/project_repository.h"
 
 namespace flyte::runs {
 
@@ -29,11 +29,15 @@ struct ProjectListQuery {
 
 class ProjectUseCases {
  public:
-  ProjectUseCases(ProjectStore& store, common::Clock& clock, std::vector<std::string> domains)
+  ProjectUseCases(ProjectRepository& store, common::Clock& clock, std::vector<std::string> domains)
       : store_(store), clock_(clock), domains_(std::move(domains)) {}
 
   // Creates each of `ids` that does not exist yet (name = id). Run once at start.
   absl::Status EnsureProjects(const std::vector<std::string>& ids);
+  // Creates the projects listed in a projects file of earlier versions (<storage root>/.flyte/projects.json,
+  // {"projects": [{"id", "name", "description", "org", "labels", "state", "createdAtMicros"}]}) that do not exist
+  // yet, and returns how many; a missing file is 0. kInternal if it cannot be read or parsed.
+  absl::StatusOr<int> ImportProjectsFile(const std::string& path);
 
   absl::Status CreateProject(ProjectRecord p);   // id: 1..63 chars [a-z0-9-], name defaults to id
   absl::Status UpdateProject(ProjectRecord p);   // replaces name/description/labels/state
@@ -42,8 +46,13 @@ class ProjectUseCases {
 
   const std::vector<std::string>& domains() const { return domains_; }
 
+  // Whether runs, tasks and inputs may be created in `project` / `domain`: kNotFound naming the project, or the
+  // domain and the known ones, when either does not exist (archived projects exist). Used by CreateRun,
+  // DeployTask and UploadInputs.
+  absl::Status CheckScope(const std::string& project, const std::string& domain);
+
  private:
-  ProjectStore& store_;
+  ProjectRepository& store_;
   common::Clock& clock_;
   const std::vector<std::string> domains_;
 };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "domain/naming.h"
+#include "service/code_bundle.h"
 #include "service/live_gate.h"
 
 namespace flyte::runs {
@@ -95,8 +96,14 @@ bool MeetsFilters(const Action& a, const std::vector<Filter>& filters) {
 }
 
 RunUseCases::RunUseCases(Store& store, ChangeDispatcher& changes, common::Clock& clock, RunUseCasesOptions options,
-                         QueueDispatcher* queue)
-    : store_(store), changes_(changes), clock_(clock), options_(std::move(options)), queue_(queue) {}
+                         QueueDispatcher* queue, ProjectUseCases* projects)
+    : store_(store),
+      changes_(changes),
+      clock_(clock),
+      options_(std::move(options)),
+      blobs_(options_.storage_prefix),
+      queue_(queue),
+      projects_(projects) {}
 
 absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   Action root;
@@ -106,6 +113,9 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
     return absl::InvalidArgumentError("run name " + std::string(s.message()));
   }
   root.key.name = kRootActionName;
+  if (projects_ != nullptr) {
+    if (absl::Status s = projects_->CheckScope(p.run.project, p.run.domain); !s.ok()) return s;
+  }
 
   Task task;
   if (p.task_id) {
@@ -118,6 +128,7 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
     task = std::move(*deployed);
   } else if (p.inline_task) {
     task = *p.inline_task;
+    if (absl::Status s = CheckCodeBundle(blobs_, task.code_bundle_uri); !s.ok()) return s;
   } else {
     return absl::InvalidArgumentError("a task id or an inline task spec is required");
   }
@@ -137,6 +148,7 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   root.task_spec = task.spec;
   root.run_spec = p.run_spec;
   root.metadata = p.metadata;
+  root.request_digest = p.request_digest;
   root.input_uri = p.offloaded_input_uri.empty() ? run_path + "/inputs/inputs.pb" : p.offloaded_input_uri;
   root.run_output_base = run_path + "/";
   // At the precision the database keeps, so the answer, watch events and later reads show the same time.
@@ -149,6 +161,7 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   // is never committed (hence never sent to queue-service) without its inputs. With a queue, once CreateRun
   // answers OK the run reaches queue-service eventually, whatever is down or crashes in between.
   ActionRepository::RunCreation with;
+  with.labels = p.labels;
   if (queue_ != nullptr) with.enqueue = QueueCommand{0, QueueCommandKind::kEnqueue, root.key, "", "", 0};
   const std::string no_inputs;
   const std::string& inputs = p.inputs ? *p.inputs : no_inputs;
@@ -159,11 +172,19 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   }
   absl::StatusOr<Action> created = store_.Actions().CreateRunWith(root, with);
   if (created.status().code() == absl::StatusCode::kAlreadyExists) {
-    return absl::AlreadyExistsError("run " + root.key.run.name + " already exists");
+    return ExistingRunFor(root.key.run, p.request_digest);
   }
   if (!created.ok()) return created.status();
   if (queue_ != nullptr) queue_->Wake();
   return created;
+}
+
+absl::StatusOr<Action> RunUseCases::ExistingRunFor(const RunKey& run, const std::string& request_digest) {
+  absl::StatusOr<Action> existing = store_.Actions().Get(ActionKey{run, kRootActionName});
+  if (!existing.ok() && existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
+  if (existing.ok() && !request_digest.empty() && existing->request_digest == request_digest) return existing;
+  return absl::AlreadyExistsError("run " + run.name +
+                                  " already exists (only the identical CreateRun request gets it back)");
 }
 
 absl::Status RunUseCases::EnqueueAction(Action child, const std::string& request) {

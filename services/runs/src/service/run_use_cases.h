@@ -26,7 +26,9 @@
 #include "flyte/common/clock.h"
 #include "repository/action_repository.h"
 #include "service/change_dispatcher.h"
+#include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
+#include "service/storage_local.h"
 
 namespace flyte::runs {
 
@@ -44,6 +46,10 @@ struct CreateRunParams {
   std::string offloaded_input_uri;    // set instead of `inputs` when the client uploaded them already
   std::string run_spec;               // serialized flyteidl2.task.RunSpec
   std::string metadata;               // serialized flyteidl2.workflow.ActionMetadata extras (source, ...)
+  // Identifies the request (see Action::request_digest): a run name that is taken by a run with this digest
+  // returns that run. "" = never repeatable (e.g. the name was generated).
+  std::string request_digest;
+  std::map<std::string, std::string> labels;  // the RunSpec's labels, for ListRuns' `labels.<key>` filters
 };
 
 // Serialized flyteidl2.task.Inputs / Outputs, or "" when unknown or not readable here.
@@ -68,9 +74,13 @@ class RunUseCases {
   // `queue`: when set, every new run (and every child enqueued through EnqueueAction) and every abort is recorded
   // in the queue outbox in the same transaction, and `queue` is woken to forward it to queue-service. nullptr =
   // runs-service alone: nothing is forwarded (and EnqueueAction answers kFailedPrecondition).
+  // `projects`: when set, CreateRun in an unknown project or domain is kNotFound naming it.
   RunUseCases(Store& store, ChangeDispatcher& changes, common::Clock& clock, RunUseCasesOptions options,
-              QueueDispatcher* queue = nullptr);
+              QueueDispatcher* queue = nullptr, ProjectUseCases* projects = nullptr);
 
+  // A taken name answers the existing run when it was created with the same non-empty request_digest (a client
+  // retrying after a lost reply), else kAlreadyExists naming the run. kFailedPrecondition when an inline task's
+  // code bundle is missing from the data tree (CheckCodeBundle).
   absl::StatusOr<Action> CreateRun(const CreateRunParams& params);
   absl::StatusOr<ActionWithAttempts> GetRunDetails(const RunKey& run);          // root action + attempts
   absl::StatusOr<Page<Action>> ListRuns(ListQuery query);                       // roots_only is forced
@@ -118,12 +128,16 @@ class RunUseCases {
   // Writes (or rewrites: idempotent) the inputs file; its directory must exist.
   absl::Status StoreInputs(const std::string& uri, const std::string& bytes);
   absl::StatusOr<std::vector<Action>> ListAll(ListQuery query);
+  // CreateRun of a taken name: see CreateRun.
+  absl::StatusOr<Action> ExistingRunFor(const RunKey& run, const std::string& request_digest);
 
   Store& store_;
   ChangeDispatcher& changes_;
   common::Clock& clock_;
   RunUseCasesOptions options_;
+  LocalBlobStore blobs_;  // the data tree under options_.storage_prefix
   QueueDispatcher* queue_;
+  ProjectUseCases* projects_;
 };
 
 // kInvalidArgument if a filter is not one WatchActions can evaluate in memory (names "filter[i]").

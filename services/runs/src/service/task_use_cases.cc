@@ -1,8 +1,14 @@
 #include "service/task_use_cases.h"
 
+#include "service/code_bundle.h"
+
 namespace flyte::runs {
 
 absl::Status TaskUseCases::DeployTask(Task task) {
+  if (projects_ != nullptr) {
+    if (absl::Status s = projects_->CheckScope(task.key.project, task.key.domain); !s.ok()) return s;
+  }
+  if (absl::Status s = CheckCodeBundle(blobs_, task.code_bundle_uri); !s.ok()) return s;
   task.created_at = clock_.Now();
   task.updated_at = task.created_at;
   return store_.Tasks().Deploy(task);

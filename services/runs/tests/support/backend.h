@@ -1,20 +1,19 @@
 #pragma once
-// A runs store on a fresh database of either backend, for the conformance suites: SQLite (a temp file) or
-// PostgreSQL (the throwaway server, a fresh database per case).
+// A runs Store on a fresh database of the chosen backend, for the conformance suites: "sqlite" (a temp file) or
+// "postgres" (the throwaway server, a fresh database per instance).
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <catch2/catch.hpp>
 
-#include "flyte/db/database.h"
+#include "flyte/db/config.h"
 #include "flyte/testing/postgres.h"
 #include "flyte/testing/temp.h"
 #include "repository/store_factory.h"
 
 namespace flyte::runs::test {
 
-// A store on a fresh database of the chosen backend ("sqlite" or "postgres").
 struct Backend {
   explicit Backend(const std::string& kind) : postgres(kind == "postgres") {
     if (postgres) {
@@ -25,6 +24,7 @@ struct Backend {
     }
     store = Open();
   }
+  // Another Store on the same database (a second replica, or the same one after a restart).
   std::unique_ptr<Store> Open() {
     absl::StatusOr<std::unique_ptr<Store>> s = OpenStore(config);
     REQUIRE(s.ok());

@@ -136,6 +136,8 @@ using StreamHandler = std::function<void(const CallContext&, const Req&, ServerS
 struct Method {
   std::string path;  // "/package.Service/Method"
   bool server_streaming = false;
+  // The schema marks it idempotency_level = NO_SIDE_EFFECTS: Connect serves it over HTTP GET too (if unary).
+  bool no_side_effects = false;
   const google::protobuf::Message* request_prototype = nullptr;
   const google::protobuf::Message* response_prototype = nullptr;
   std::function<absl::Status(const CallContext&, const google::protobuf::Message&, google::protobuf::Message*)>
