@@ -9,10 +9,14 @@
 #     each service's flyte metrics returns data, and its rules (deploy/prometheus/rules.yaml) are loaded and
 #     evaluate without error, none firing; with queue-service stopped the outbox backlog shows in Prometheus and
 #     FlyteServiceDown and FlyteOutboxBacklog go pending, and the outbox empties once it is back;
-#   - rules.yaml passes `promtool check rules` and its unit tests (`promtool test rules rules_test.yaml`).
+#   - rules.yaml passes `promtool check rules` and its unit tests (`promtool test rules rules_test.yaml`);
+#   - the Grafana dashboard deploy/grafana/flyte-cpp.json is a valid `Dashboard` of the pinned @grafana/schema
+#     (tsc --strict, offline: tests/e2e/lib/dashboard_check.sh), and every query of its panels returns data from
+#     this test's Prometheus (tests/e2e/lib/dashboard_queries.py).
 # Exits non-zero on the first failure; stops everything it started (services and Prometheus), also on failure.
 DB=sqlite
 source "$(dirname "$0")/lib/stack.sh"
+source "$(dirname "$0")/lib/dashboard_check.sh"
 T_START=$(date +%s)
 for c in prometheus promtool; do
   command -v "$c" >/dev/null || fail "$c not found: scripts/bootstrap.sh installs it (Debian package prometheus)"
@@ -24,6 +28,10 @@ step "the shipped rules: promtool check rules and unit tests"
 promtool check rules "$PROM_DIR/rules.yaml" >"$WORK/check" 2>&1 || { cat "$WORK/check" >&2; fail "promtool check rules"; }
 (cd "$PROM_DIR" && promtool test rules rules_test.yaml) >"$WORK/out" 2>&1 || { cat "$WORK/out" >&2; fail "promtool test rules"; }
 echo "  $(grep -o '[0-9]* rules found' "$WORK/check"), valid; unit tests pass"
+
+step "the Grafana dashboard deploy/grafana/flyte-cpp.json against @grafana/schema (tsc --strict, offline)"
+check_dashboard_schema "$ROOT/deploy/grafana/flyte-cpp.json" "$WORK/grafana"
+echo "  a valid Dashboard of @grafana/schema $(jq -r .version "$ROOT/tools/node_modules/@grafana/schema/package.json")"
 
 step "queue-service, runs-service, executor and a flyte-manager on free ports"
 start_stack
@@ -74,6 +82,10 @@ create_run mfail1 'exit 3' >/dev/null || fail "CreateRun mfail1 on flyte-manager
 wait_phase mok1 ACTION_PHASE_SUCCEEDED 30
 wait_phase mfail1 ACTION_PHASE_FAILED 30
 RUNS_PORT=$RUNS_PORT_SAVED
+details no-such-run >/dev/null 2>&1 && fail "GetRunDetails of a missing run answered OK"   # a NOT_FOUND to count
+# A watch that ends (the client goes away after 2 s), so finished watch streams are counted too.
+curl -s -N --max-time 2 -H 'content-type: application/connect+json' --data-binary "@$WORK/watch.req" \
+  "http://127.0.0.1:$RUNS_PORT/flyteidl2.workflow.RunService/WatchRuns" >/dev/null 2>&1 || true
 
 step "promtool check metrics on every /metrics"
 for t in runs:$RUNS_PORT queue:$QUEUE_PORT executor:$EXEC_PORT manager-runs:$MGR_RUNS_PORT \
@@ -150,6 +162,10 @@ done
 # flyte-manager's three ports are in the same jobs: its runs reached its executor too.
 [ "$(query "flyte_executor_actions_total{instance=\"127.0.0.1:$MGR_EXEC_PORT\", phase=\"SUCCEEDED\"} > 0" |
   jq '.data.result | length')" -gt 0 ] || fail "no SUCCEEDED actions counted by flyte-manager's executor"
+
+step "every query of the dashboard's panels returns data"
+python3 "$ROOT/tests/e2e/lib/dashboard_queries.py" "$PROM" "$ROOT/deploy/grafana/flyte-cpp.json" ||
+  fail "dashboard queries without data"
 
 step "the rules are loaded and evaluate without errors; none fires"
 end=$(($(date +%s) + 20))
