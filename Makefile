@@ -7,7 +7,7 @@ SCRIPTS   := services/runs/tests/scripts
 API_TEST_ID := $(shell date +%s)
 
 .PHONY: help build run run-manager test api-test integration-test integration-test-postgres build-testclient \
-        validate-deploy test-helm clean
+        validate-deploy test-helm test-prometheus clean
 
 help:
 	@echo "make build                      build everything into $(BUILD_DIR)/ (scripts/build.sh)"
@@ -20,6 +20,7 @@ help:
 	@echo "make build-testclient           build $(BUILD_DIR)/bin/runs-testclient"
 	@echo "make validate-deploy            docker-compose.yaml, deploy/config/**, Dockerfile (no Docker engine needed)"
 	@echo "make test-helm                  the Helm chart: lint, schema, configs, install/upgrade/uninstall on the test cluster"
+	@echo "make test-prometheus            Prometheus scrapes the real services; promtool on /metrics and the alerts"
 	@echo "make clean                      remove $(BUILD_DIR)/"
 
 build:
@@ -69,6 +70,10 @@ test-helm:
 	cmake --build $(BUILD_DIR) --target runs-service queue-service executor flyte-manager
 	K8S_WITH_HELM=1 bash scripts/k8s-testenv.sh build
 	FLYTE_BUILD_DIR=$(CURDIR)/$(BUILD_DIR) bash tests/e2e/helm.sh
+
+test-prometheus:
+	cmake --build $(BUILD_DIR) --target runs-service queue-service executor flyte-manager
+	FLYTE_BUILD_DIR=$(CURDIR)/$(BUILD_DIR) bash tests/e2e/prometheus.sh
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the build, the stack and the tests need. Idempotent: re-running does only what is missing.
 #   apt packages (C++ libraries, PostgreSQL, sqlite3, docker-compose, prometheus for promtool), a Python venv in
-#   .venv with the pinned flyteidl2 (and flyte SDK), and buf from npm in tools/node_modules.
+#   .venv with the pinned flyteidl2 (and flyte SDK), and from npm in tools/node_modules buf and, for the Grafana
+#   dashboard's schema check, @grafana/schema and typescript.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/versions.env
@@ -45,4 +46,11 @@ if [ ! -x tools/node_modules/.bin/buf ]; then
   echo "bootstrap: installing @bufbuild/buf@$BUF_VERSION"
   mkdir -p tools
   (cd tools && npm install --silent --no-audit --no-fund "@bufbuild/buf@$BUF_VERSION" >/dev/null)
+fi
+# The dashboard check's dev dependencies, exactly the pinned versions (reinstalled when a pin changes).
+npm_version() { jq -r .version "tools/node_modules/$1/package.json" 2>/dev/null || true; }
+if [ "$(npm_version @grafana/schema)" != "$GRAFANA_SCHEMA_VERSION" ] || [ "$(npm_version typescript)" != "$TYPESCRIPT_VERSION" ]; then
+  echo "bootstrap: installing @grafana/schema@$GRAFANA_SCHEMA_VERSION and typescript@$TYPESCRIPT_VERSION"
+  (cd tools && npm install --silent --no-audit --no-fund --save-dev --save-exact \
+    "@grafana/schema@$GRAFANA_SCHEMA_VERSION" "typescript@$TYPESCRIPT_VERSION" >/dev/null)
 fi

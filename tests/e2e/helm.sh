@@ -9,7 +9,7 @@
 #      deploy/kubernetes/rbac.yaml's, nothing on Secrets or cluster-wide; the rendered configs pass each binary's
 #      --validate-config (and a misspelt extraConfig key fails); runs-service on the chart's PostgreSQL config runs
 #      as uid 65534 against a throwaway PostgreSQL that requires the password; the PrometheusRule passes promtool
-#      (when installed);
+#      and has the alerts of deploy/prometheus/rules.yaml (tests/e2e/lib/rules_match.py);
 #   2. `helm template | kubectl apply --dry-run=server` with every values file (the monitoring CRDs first: stand-ins);
 #   3. `helm install --wait` (PostgreSQL StatefulSet, claims bound to test PersistentVolumes), what the chart's
 #      ServiceAccounts may and may not do (`kubectl auth can-i`), `helm upgrade` with a changed value rolls every
@@ -175,7 +175,7 @@ kill "$RUNS_PID"; wait "$RUNS_PID" 2>/dev/null || true; RUNS_PID=""
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DATA" -m fast stop >/dev/null; PG_DATA=""
 echo "  ready as uid 65534 on PostgreSQL with a password (scram-sha-256) from FLYTE_DB_PASSWORD; CreateRun answered 200, $written file(s) under the data root"
 
-step "the PrometheusRule's alerts: promtool check rules and unit tests (tests/e2e/lib/helm_rules_test.yaml)"
+step "the PrometheusRule's alerts: promtool check rules, unit tests (tests/e2e/lib/helm_rules_test.yaml), same as deploy/prometheus/rules.yaml"
 command -v promtool >/dev/null || fail "promtool not found: scripts/bootstrap.sh installs it (Debian package prometheus)"
 {
   mkdir -p "$WORK/rules"
@@ -188,6 +188,9 @@ for d in yaml.safe_load_all(sys.stdin):
   promtool check rules "$WORK/rules/rules.yaml" >"$WORK/check" 2>&1 || { cat "$WORK/check" >&2; fail "promtool check rules"; }
   (cd "$WORK/rules" && promtool test rules helm_rules_test.yaml) >"$WORK/out" 2>&1 || { cat "$WORK/out" >&2; fail "promtool test rules"; }
   echo "  $(grep -o '[0-9]* rules found' "$WORK/check"), valid; every alert fires in its unit test"
+  python3 "$ROOT/tests/e2e/lib/rules_match.py" "$WORK/rules/rules.yaml" "$ROOT/deploy/prometheus/rules.yaml" \
+    >"$WORK/out" 2>&1 || { cat "$WORK/out" >&2; fail "the chart's alerts differ from deploy/prometheus/rules.yaml"; }
+  echo "  the same alerts as deploy/prometheus/rules.yaml: $(cat "$WORK/out")"
 }
 
 step "starting the test control plane"

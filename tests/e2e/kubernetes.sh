@@ -8,6 +8,7 @@
 # the least-privilege Roles of the Helm chart (helm/flyte-cpp; deploy/kubernetes/rbac.yaml, the same rules, when
 # helm is not built). A task picks what its Pod does with annotations in its
 # Pod template (kwok.flyte.test/outcome: succeed | fail | run | image-pull-error, .../exit-code, .../delay-ms).
+# The Kubernetes-mode /metrics of queue-service and the executor pass `promtool check metrics`.
 set -euo pipefail
 source "$(dirname "$0")/lib/stack.sh"
 
@@ -164,6 +165,19 @@ owned=$(kc -n "$NS" get taskactions -l flyte.org/run=par1,flyte.org/is-root=fals
   jq --arg uid "$parent_uid" '[.items[] | select(.metadata.ownerReferences[0].uid == $uid)] | length')
 [ "$owned" = 20 ] || fail "$owned of 20 child TaskActions owned by the parent's"
 wait_phase par1 ACTION_PHASE_SUCCEEDED 60
+
+step "promtool check metrics on the Kubernetes-mode /metrics of queue-service and the executor (leader)"
+command -v promtool >/dev/null || fail "promtool not found: scripts/bootstrap.sh installs it (Debian package prometheus)"
+for t in queue:$QUEUE_PORT executor:$EXEC_PORT; do
+  curl -sf "http://127.0.0.1:${t##*:}/metrics" >"$WORK/metrics-${t%%:*}" || fail "GET /metrics of ${t%%:*}"
+  promtool check metrics <"$WORK/metrics-${t%%:*}" >"$WORK/lint" 2>&1 ||
+    { cat "$WORK/lint" >&2; fail "promtool check metrics: ${t%%:*}"; }
+done
+for m in flyte_executor_leader flyte_executor_cached_objects flyte_executor_enqueue_to_pod_seconds_count \
+  flyte_kube_requests_total; do
+  grep -q "^$m" "$WORK/metrics-executor" || fail "the executor's /metrics has no $m"
+done
+echo "  queue-service and executor: no lint problems (the Kubernetes families included)"
 
 step "kill -9 of the executor mid-run -> the run finishes, its Pod adopted, not duplicated"
 pod_run kx1 '{"kwok.flyte.test/delay-ms": "5000"}' >/dev/null || fail "CreateRun kx1"

@@ -92,7 +92,8 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
     queue_options.poll_interval = config.queue.poll_interval;
     // SQLite is one runs-service's alone: claims found at start were left by its previous incarnation.
     queue_options.release_claims_at_start = !config.database.postgres.has_value();
-    p->queue_dispatcher = std::make_unique<QueueDispatcher>(*p->store, *p->queue_client, clock, queue_options);
+    p->queue_dispatcher = std::make_unique<QueueDispatcher>(*p->store, *p->queue_client, clock, queue_options,
+                                                           p->metrics.get());
   }
   RunsApiOptions api_options;
   api_options.runs = run_options;

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "clients/grpc_queue_client.h"
 #include "flyte/common/work_pool.h"
+#include "flyte/metrics/registry.h"
 #include "flyte/rpc/server.h"
 #include "flyte/testing/temp.h"
 #include "flyteidl2/workflow/queue_service.grpc.pb.h"
@@ -107,7 +108,7 @@ class Runs {
     o.max_backoff = 200ms;
     o.poll_interval = 100ms;
     o.release_claims_at_start = true;
-    dispatcher_ = std::make_unique<QueueDispatcher>(*store_, *client_, clock_, o);
+    dispatcher_ = std::make_unique<QueueDispatcher>(*store_, *client_, clock_, o, &metrics_);
     if (start_dispatcher) REQUIRE(dispatcher_->Start().ok());
     RunsApiOptions options;
     options.runs.storage_prefix = "file://" + data_.path().string();
@@ -141,6 +142,13 @@ class Runs {
   RunUseCases& runs() { return api_->runs(); }
   Store& store() { return *store_; }
   QueueDispatcher& dispatcher() { return *dispatcher_; }
+  // The value of the unlabelled sample `name` in /metrics text, or -1 when absent.
+  double Metric(const std::string& name) {
+    const std::string text = metrics_.Serialize();
+    const std::string prefix = "\n" + name + " ";
+    const size_t at = text.find(prefix);
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + prefix.size()));
+  }
   int64_t Pending() {
     auto n = store_->Outbox()->Count();
     REQUIRE(n.ok());
@@ -161,6 +169,7 @@ class Runs {
   testing::TempSqlite db_;
   testing::TempDir data_{"flyte-runs-data"};
   common::Clock& clock_ = common::Clock::System();  // retry times are real: the dispatcher waits for them
+  metrics::Registry metrics_;                         // outlives every dispatcher (the families stay registered)
   std::unique_ptr<Store> store_;
   std::unique_ptr<QueueClient> client_;
   std::unique_ptr<QueueDispatcher> dispatcher_;
@@ -235,6 +244,29 @@ TEST_CASE("queue-service down: CreateRun succeeds, the enqueue survives a runs r
   REQUIRE(runs.dispatcher().Start().ok());
   CHECK(WaitFor([&] { return q.Entry("r1").has_value() && q.Entry("r2").has_value(); }, 5s));
   CHECK(WaitFor([&] { return runs.Pending() == 0; }, 2s));
+}
+
+TEST_CASE("the outbox metrics show commands waiting while queue-service is down, and none once it is back",
+          "[queue][sqlite][metrics]") {
+  RealQueue q;
+  q.Start();
+  const int port = q.port();
+  q.Stop();
+
+  Runs runs(port);
+  CHECK(runs.Metric("flyte_runs_outbox_pending") == 0);
+  REQUIRE(runs.runs().CreateRun(NewRun("r1")).ok());
+  REQUIRE(runs.runs().CreateRun(NewRun("r2")).ok());
+  // Counted at most once per poll interval (100ms here), after a pass of the dispatcher.
+  CHECK(WaitFor([&] { return runs.Metric("flyte_runs_outbox_pending") == 2; }, 3s));
+  CHECK(WaitFor([&] { return runs.Metric("flyte_runs_outbox_send_failures_total") >= 1; }, 3s));
+  // The counter follows failures() (incremented just after it; the dispatcher keeps retrying meanwhile).
+  const double counted = runs.Metric("flyte_runs_outbox_send_failures_total");
+  CHECK(counted <= static_cast<double>(runs.dispatcher().failures()));
+
+  q.Start(port);
+  CHECK(WaitFor([&] { return runs.Metric("flyte_runs_outbox_pending") == 0; }, 5s));
+  CHECK(runs.Pending() == 0);
 }
 
 TEST_CASE("the dispatcher is woken by the commit: the hand-off adds no polling delay", "[queue][sqlite]") {

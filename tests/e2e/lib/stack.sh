@@ -132,12 +132,16 @@ start() {
   esac
   (cd "$WORK" && exec "${RUN_AS[@]}" "$BIN/$bin" --config "$WORK/$name.yaml") >>"$WORK/$name.log" 2>&1 &
   SVC_PID[$name]=$!
+  wait_ready "$name" "http://127.0.0.1:$port/readyz"
+}
+# wait_ready NAME URL: waits (15 s) until URL answers 2xx; fails at once if NAME's process (SVC_PID) exits.
+wait_ready() {
   for _ in $(seq 1 150); do
-    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
-    kill -0 "${SVC_PID[$name]}" 2>/dev/null || fail "$name exited during start"
+    curl -sf "$2" >/dev/null 2>&1 && return 0
+    kill -0 "${SVC_PID[$1]}" 2>/dev/null || fail "$1 exited during start"
     sleep 0.1
   done
-  fail "$name not ready after 15 s"
+  fail "$1 not ready at $2 after 15 s"
 }
 # start_stack: the whole stack for DB (a throwaway PostgreSQL first when DB=postgres), configs written, queue,
 # runs and executor started and ready.

@@ -32,13 +32,26 @@ std::string KeyId(const ActionKey& k) {
 }  // namespace
 
 QueueDispatcher::QueueDispatcher(Store& store, QueueClient& client, common::Clock& clock,
-                                 QueueDispatcherOptions options)
+                                 QueueDispatcherOptions options, metrics::Registry* metrics)
     : store_(store),
       outbox_(store.Outbox()),
       client_(client),
       clock_(clock),
       options_(options),
-      backoff_(options.min_backoff) {}
+      backoff_(options.min_backoff) {
+  if (metrics != nullptr) {
+    pending_gauge_ = &prometheus::BuildGauge()
+                          .Name("flyte_runs_outbox_pending")
+                          .Help("Queue commands in the outbox not yet acknowledged by queue-service.")
+                          .Register(metrics->prometheus())
+                          .Add({});
+    failures_counter_ = &prometheus::BuildCounter()
+                             .Name("flyte_runs_outbox_send_failures_total")
+                             .Help("Failed sends of outbox commands to queue-service (each is retried later).")
+                             .Register(metrics->prometheus())
+                             .Add({});
+  }
+}
 
 QueueDispatcher::~QueueDispatcher() { Shutdown(); }
 
@@ -222,6 +235,7 @@ absl::Status QueueDispatcher::RunOnce() {
       continue;
     }
     failures_++;
+    if (failures_counter_ != nullptr) failures_counter_->Increment();
     first_failure = outcome[i];
     (void)outbox_->Retry({c.id}, clock_.Now() + backoff_, first_failure.ToString());
     if (failures_logged_++ % 20 == 0) {
@@ -243,6 +257,16 @@ absl::Status QueueDispatcher::RunOnce() {
   return first_failure;
 }
 
+void QueueDispatcher::CountPending() {
+  if (pending_gauge_ == nullptr) return;
+  // One COUNT(*) per poll interval at most: a busy dispatcher passes here once per batch.
+  const auto now = std::chrono::steady_clock::now();
+  if (counted_at_ != std::chrono::steady_clock::time_point{} && now - counted_at_ < options_.poll_interval) return;
+  counted_at_ = now;
+  absl::StatusOr<int64_t> n = outbox_->Count();
+  if (n.ok()) pending_gauge_->Set(static_cast<double>(*n));  // a database error keeps the last value
+}
+
 void QueueDispatcher::Loop() {
   while (true) {
     {
@@ -250,6 +274,7 @@ void QueueDispatcher::Loop() {
       if (stopping_) return;
     }
     absl::Status s = RunOnce();
+    CountPending();
     if (s.ok()) {
       backoff_ = options_.min_backoff;
       Wait(options_.poll_interval, /*wakeable=*/true);

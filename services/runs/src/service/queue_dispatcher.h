@@ -16,7 +16,10 @@
 // dispatchers may share one PostgreSQL database (claims skip each other); a duplicate send is harmless because
 // queue-service's EnqueueAction is idempotent.
 //
-// Thread-safe. Borrows store and client (both must outlive it).
+// Metrics (when a registry is given): flyte_runs_outbox_pending (commands not yet acknowledged, counted at most
+// once per poll_interval by the thread) and flyte_runs_outbox_send_failures_total (failed sends, each retried).
+//
+// Thread-safe. Borrows store, client and metrics (all must outlive it).
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -28,6 +31,7 @@
 #include "absl/status/status.h"
 #include "clients/queue_client.h"
 #include "flyte/common/clock.h"
+#include "flyte/metrics/registry.h"
 #include "repository/action_repository.h"
 
 namespace flyte::runs {
@@ -45,7 +49,8 @@ struct QueueDispatcherOptions {
 class QueueDispatcher {
  public:
   // kFailedPrecondition from Start() if the store has no outbox.
-  QueueDispatcher(Store& store, QueueClient& client, common::Clock& clock, QueueDispatcherOptions options = {});
+  QueueDispatcher(Store& store, QueueClient& client, common::Clock& clock, QueueDispatcherOptions options = {},
+                  metrics::Registry* metrics = nullptr);
   ~QueueDispatcher();  // Shutdown()
   QueueDispatcher(const QueueDispatcher&) = delete;
   QueueDispatcher& operator=(const QueueDispatcher&) = delete;
@@ -75,6 +80,8 @@ class QueueDispatcher {
   absl::Status Settle(const QueueCommand& command, const absl::Status& s);
   // Waits up to `d`; a Wake() ends the wait early only when `wakeable`.
   void Wait(std::chrono::milliseconds d, bool wakeable);
+  // Sets flyte_runs_outbox_pending from the outbox, at most once per poll_interval (thread only).
+  void CountPending();
 
   Store& store_;
   QueueOutbox* outbox_;
@@ -94,6 +101,10 @@ class QueueDispatcher {
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> failures_{0};
   uint64_t failures_logged_ = 0;
+
+  prometheus::Gauge* pending_gauge_ = nullptr;        // null without a registry
+  prometheus::Counter* failures_counter_ = nullptr;   // null without a registry
+  std::chrono::steady_clock::time_point counted_at_{};
 };
 
 }  // namespace flyte::runs
