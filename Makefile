@@ -40,6 +40,7 @@ api-test:
 	@curl -sf --max-time 5 http://$(ENDPOINT)/healthz >/dev/null || \
 	  { echo "api-test: nothing answers on http://$(ENDPOINT)/healthz; start it with 'make run'" >&2; exit 1; }
 	export ENDPOINT=http://$(ENDPOINT) FLYTE_BUILD_DIR=$(CURDIR)/$(BUILD_DIR); set -e; \
+	  bash $(SCRIPTS)/create_project.sh; \
 	  bash $(SCRIPTS)/create_task.sh api_test_task_$(API_TEST_ID) 1; \
 	  bash $(SCRIPTS)/get_task.sh api_test_task_$(API_TEST_ID) 1; \
 	  bash $(SCRIPTS)/list_tasks.sh api_test_task_$(API_TEST_ID); \

@@ -42,7 +42,8 @@ token_kubeconfig() {
 }
 
 # write_queue_and_runs_configs DIR NS QUEUE_PORT RUNS_PORT: DIR/queue.yaml (TaskActions in NS, as the ServiceAccount
-# of DIR/queue.kubeconfig) and DIR/runs.yaml (SQLite DIR/runs.db, data under DIR/data).
+# of DIR/queue.kubeconfig) and DIR/runs.yaml (SQLite DIR/runs.db, data under DIR/data, the project $PROJECT and
+# domain $DOMAIN the caller's runs use; default flytesnacks/development).
 write_queue_and_runs_configs() {
   local dir=$1 ns=$2 queue_port=$3 runs_port=$4
   cat >"$dir/queue.yaml" <<YAML
@@ -55,6 +56,8 @@ YAML
 runs:
   server: {host: 127.0.0.1, port: $runs_port}
   storagePrefix: file://$dir/data
+  projects: "${PROJECT:-flytesnacks}"
+  domains: "${DOMAIN:-development}"
   queue: {endpoint: "127.0.0.1:$queue_port", minBackoff: 50ms, maxBackoff: 500ms}
 database:
   sqlite: {file: "$dir/runs.db"}

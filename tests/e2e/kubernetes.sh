@@ -312,6 +312,7 @@ SVC_PID[manager]=$!
 for _ in $(seq 1 150); do curl -sf "http://127.0.0.1:$MGR_EXEC/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$MGR_EXEC/readyz" >/dev/null || fail "flyte-manager not ready"
 RUNS_PORT=$MGR_RUNS
+PROJECT=flytesnacks DOMAIN=development  # the seed's config: only the default project and domains exist
 create_run mg1 'echo manager' >/dev/null || fail "CreateRun on flyte-manager: $(cat "$WORK/rpc.out")"
 wait_phase mg1 ACTION_PHASE_SUCCEEDED 60
 [ "$(kc -n "$NS2" get taskaction mg1-a0 -o jsonpath='{.status.phase}')" = Succeeded ] || fail "no Succeeded TaskAction mg1-a0"

@@ -82,8 +82,6 @@ manager:
   executor: {host: "127.0.0.1", healthProbePort: 0}
 database:
   sqlite: {file: "$dir/flyte.db"}
-runs:
-  projects: "testproject"   # the test client's project (runs in unknown projects are NOT_FOUND)
 executor:
   dataRoot: "$dir/data"
 YAML
@@ -130,7 +128,6 @@ run_runs() {
 runs:
   server: {host: "127.0.0.1", port: 0}
   queue: {endpoint: ""}   # runs-service alone: never hand work to whatever listens on the default queue port
-  projects: "testproject"   # the test client's project (runs in unknown projects are NOT_FOUND)
 database:
   sqlite: {file: "$WORK/runs.db"}
 YAML
@@ -154,7 +151,6 @@ run_runs_postgres() {
 runs:
   server: {host: "127.0.0.1", port: 0}
   queue: {endpoint: ""}   # runs-service alone: never hand work to whatever listens on the default queue port
-  projects: "testproject"   # the test client's project (runs in unknown projects are NOT_FOUND)
 database:
   postgres: {host: "127.0.0.1", port: $port, dbname: "postgres", username: "postgres", password: "",
              extraOptions: "sslmode=disable"}

@@ -1,7 +1,8 @@
 // runs-testclient: drives a running runs-service (or flyte-manager) through the seed's integration flow over gRPC:
 //   1 create a run with an inline task spec   2 create a run with a generated name   3 get run details
 //   4 list runs   5 list actions   6 abort an action   7 abort a run
-// Every answer is checked; the first failure prints what went wrong and exits 1.
+// Every answer is checked; the first failure prints what went wrong and exits 1. Before the flow it creates its
+// project through ProjectService when the service does not know it (runs in unknown projects are NOT_FOUND).
 //
 //   runs-testclient [--endpoint host:port] [--org O] [--project P] [--domain D] [--run-name NAME] [--timeout SECONDS]
 #include <chrono>
@@ -12,11 +13,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "flyteidl2/project/project_service.grpc.pb.h"
 #include "flyteidl2/workflow/run_service.grpc.pb.h"
 
 namespace {
 
 namespace wf = flyteidl2::workflow;
+namespace pj = flyteidl2::project;
 namespace common = flyteidl2::common;
 
 struct Options {
@@ -239,6 +242,24 @@ class Client {
   common::ActionIdentifier run2_root_;
 };
 
+// Creates the client's project unless the service already has it. Not one of the seed's steps, so it prints nothing.
+std::string EnsureProject(const Options& o) {
+  auto stub = pj::ProjectService::NewStub(grpc::CreateChannel(o.endpoint, grpc::InsecureChannelCredentials()));
+  pj::CreateProjectRequest req;
+  req.mutable_project()->set_id(o.project);
+  req.mutable_project()->set_name(o.project);
+  req.mutable_project()->set_org(o.org);
+  pj::CreateProjectResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(o.timeout_seconds));
+  ctx.set_wait_for_ready(true);  // the service may still be binding its port
+  grpc::Status s = stub->CreateProject(&ctx, req, &resp);
+  if (s.ok() || s.error_code() == grpc::StatusCode::ALREADY_EXISTS || s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    return "";
+  }
+  return "CreateProject " + o.project + " failed: " + std::to_string(s.error_code()) + " " + s.error_message();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -246,6 +267,10 @@ int main(int argc, char** argv) {
   if (!ParseFlags(argc, argv, &o)) {
     Usage(std::cerr);
     return kExitBadFlags;
+  }
+  if (std::string e = EnsureProject(o); !e.empty()) {
+    std::cout << "\u2717 " << e << "\n";
+    return 1;
   }
   Client client(o);
   struct Step {
