@@ -1,23 +1,17 @@
 """Issue 12 item 4: File.from_local / Dir.from_local, on the client (uploaded through the data proxy) and inside a
 task (copied into the run's data), give data a later task -- a separate process, possibly on another node -- can
-read. The official SDK against flyte-manager."""
+read. The official SDK against flyte-manager.
+
+In a task the SDK keeps a from_local file at its own path (the raw-data prefix is file://); the executor copies such
+outputs into the attempt's raw/ when the task succeeds (services/executor/src/runtime/output_localizer.h)."""
 import os
 from pathlib import Path
 
 import flyte
 import flyte.remote as remote
-import pytest
 from flyte.io import Dir, File
 
 from conftest import TERMINAL, wait_phase
-
-
-# Not fixed yet (issue 12 item 4, second half): with a file:// raw-data prefix the SDK's from_local keeps the task's
-# own absolute path instead of copying. No other raw-data prefix the unmodified SDK 2.12.1 can use helps (read in
-# its source, probed): with local:// (LocalFileSystem under a protocol that is not "file") it would copy, but the File
-# it returns names local:///..., which File.open and File.download in the next task cannot read either; they read
-# only bare paths (file:// fails the same way).
-IN_TASK_COPY = pytest.mark.xfail(strict=True, reason="in-task from_local keeps the task's own local path")
 
 
 def _outputs(stack, run):
@@ -28,10 +22,7 @@ def _outputs(stack, run):
 
 
 def _local_path(uri: str) -> Path:
-    for scheme in ("file://", "local://"):
-        if uri.startswith(scheme):
-            return Path(uri[len(scheme):])
-    return Path(uri)
+    return Path(uri[len("file://"):] if uri.startswith("file://") else uri)
 
 
 def test_client_file_from_local_is_readable_by_the_task(mgr, tmp_path):
@@ -54,7 +45,6 @@ def test_client_dir_from_local_is_readable_by_the_task(mgr, tmp_path):
     assert _outputs(mgr, run)[0] == ["a.txt=A", "b.txt=B"]
 
 
-@IN_TASK_COPY
 def test_task_file_from_local_lands_in_the_run_data(mgr):
     from files_wf import make_file, read_file
 
@@ -72,7 +62,6 @@ def test_task_file_from_local_lands_in_the_run_data(mgr):
     assert _outputs(mgr, run2)[0] == "made in a task"
 
 
-@IN_TASK_COPY
 def test_task_dir_from_local_lands_in_the_run_data(mgr):
     from files_wf import make_dir, read_dir
 
