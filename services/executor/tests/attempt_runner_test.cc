@@ -8,7 +8,9 @@
 
 #include "absl/strings/match.h"
 #include "flyteidl2/core/execution.pb.h"
+#include "flyteidl2/task/common.pb.h"
 #include "runtime/local_runtime.h"
+#include "runtime/output_localizer.h"
 #include "support/runtime_testing.h"
 
 namespace flyte::executor {
@@ -281,6 +283,86 @@ TEST_CASE("invalid tasks fail without a process", "[executor][runner]") {
   ts = h2.Run(MakeAction("a0", no_container.SerializeAsString()));
   CHECK(h2.recorder.Trace() == "1:FAILED");
   CHECK_THAT(ts.back().error->message, Catch::Contains("container"));
+}
+
+// An Outputs message naming `uris` as blobs: o0 a single blob, o1 a list of the rest.
+flyteidl2::task::Outputs BlobOutputs(const std::vector<std::string>& uris) {
+  flyteidl2::task::Outputs out;
+  flyteidl2::task::NamedLiteral* first = out.add_literals();
+  first->set_name("o0");
+  first->mutable_value()->mutable_scalar()->mutable_blob()->set_uri(uris.at(0));
+  flyteidl2::task::NamedLiteral* rest = out.add_literals();
+  rest->set_name("o1");
+  for (size_t i = 1; i < uris.size(); ++i) {
+    rest->mutable_value()->mutable_collection()->add_literals()->mutable_scalar()->mutable_blob()->set_uri(uris[i]);
+  }
+  return out;
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+flyteidl2::task::Outputs ReadOutputs(const std::string& path) {
+  flyteidl2::task::Outputs out;
+  REQUIRE(out.ParseFromString(testing::ReadFile(path)));
+  return out;
+}
+
+TEST_CASE("output blobs outside the data root are copied into raw/ and renamed there", "[executor][localize]") {
+  TempDir dir;
+  const std::vector<std::string> shared = {dir / "data", dir / "runs-elsewhere/r1"};
+  const std::string root = dir / "data", raw = dir / "data/run/a0/1/raw", outputs = dir / "data/run/a0/1/outputs.pb";
+  WriteFile(dir / "tmp/x.txt", "file bytes");
+  WriteFile(dir / "tmp/d/sub/y.txt", "dir bytes");
+  WriteFile(root + "/shared.txt", "already shared");
+  WriteFile(dir / "runs-elsewhere/r1/a0/1/raw/df/part.parquet", "frame");
+  const std::vector<std::string> uris = {dir / "tmp/x.txt", "file://" + (dir / "tmp/d"), root + "/shared.txt",
+                                         "s3://bucket/key", dir / "tmp/gone.txt", dir / "runs-elsewhere/r1/a0/1/raw/df"};
+  WriteFile(outputs, BlobOutputs(uris).SerializeAsString());
+
+  absl::StatusOr<int> n = LocalizeOutputBlobs(outputs, shared, raw);
+  REQUIRE(n.ok());
+  CHECK(*n == 2);
+  flyteidl2::task::Outputs got = ReadOutputs(outputs);
+  const std::string file_uri = got.literals(0).value().scalar().blob().uri();
+  const auto& list = got.literals(1).value().collection().literals();
+  CHECK(file_uri == raw + "/localized/0/x.txt");  // a bare path: what the SDK's File.open reads
+  CHECK(testing::ReadFile(file_uri) == "file bytes");
+  CHECK(list[0].scalar().blob().uri() == raw + "/localized/1/d");
+  CHECK(testing::ReadFile(raw + "/localized/1/d/sub/y.txt") == "dir bytes");
+  CHECK(list[1].scalar().blob().uri() == uris[2]);  // on the data volume already
+  CHECK(list[2].scalar().blob().uri() == uris[3]);  // an object store
+  CHECK(list[3].scalar().blob().uri() == uris[4]);  // missing: left for the reader to report
+  CHECK(list[4].scalar().blob().uri() == uris[5]);  // in the run's own directory
+  // The copies stay when the task's own files go.
+  std::filesystem::remove_all(dir / "tmp");
+  CHECK(testing::ReadFile(file_uri) == "file bytes");
+
+  // Nothing left to move: the file is not rewritten.
+  REQUIRE(LocalizeOutputBlobs(outputs, shared, raw).ok());
+  CHECK(*LocalizeOutputBlobs(outputs, shared, raw) == 0);
+  CHECK(*LocalizeOutputBlobs(dir / "data/none/outputs.pb", shared, raw) == 0);
+}
+
+TEST_CASE("a task's output file in its temp dir is in the run's data when the attempt SUCCEEDS",
+          "[executor][runner][localize]") {
+  Harness h;
+  const std::string src = h.dir / "task-tmp/made.txt";
+  WriteFile(h.dir / "outputs.template.pb", BlobOutputs({src}).SerializeAsString());
+  ActionToRun a = MakeAction(
+      "a0", ShellTemplate("mkdir -p \"" + (h.dir / "task-tmp") + "\" && echo made > \"" + src + "\" && cp \"" +
+                              (h.dir / "outputs.template.pb") + "\" \"${1#file://}/outputs.pb\"",
+                          kOutArg));
+  auto ts = h.Run(a);
+  CHECK(h.recorder.Trace() == "1:INITIALIZING 1:RUNNING 1:SUCCEEDED");
+  const std::string attempt_dir = AttemptDir(h, a, 1);
+  CHECK(ts.back().cluster_event == "process exited with code 0; 1 output file(s) copied into raw/");
+  const std::string copied = ReadOutputs(attempt_dir + "/outputs.pb").literals(0).value().scalar().blob().uri();
+  CHECK(copied == attempt_dir + "/raw/localized/0/made.txt");
+  std::filesystem::remove_all(h.dir / "task-tmp");
+  CHECK(testing::ReadFile(copied) == "made\n");
 }
 
 TEST_CASE("a missing executable is a non-retried FAILED", "[executor][runner]") {

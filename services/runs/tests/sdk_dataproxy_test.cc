@@ -238,6 +238,8 @@ TEST_CASE("UploadInputs validates its scope and base_dir", "[api]") {
 
 TEST_CASE("CreateUploadLocation + PUT to the signed URL land the bytes at native_url", "[api]") {
   Env env;
+  // native_url is the bare absolute path on the data volume: the SDK opens File literals made from it in tasks.
+  const std::string root = env.prefix.substr(std::string("file://").size());
   const std::string body = "bundle bytes";
   dp::CreateUploadLocationRequest req;
   req.set_project("flytesnacks");
@@ -247,17 +249,18 @@ TEST_CASE("CreateUploadLocation + PUT to the signed URL land the bytes at native
   req.set_add_content_md5_metadata(true);
   dp::CreateUploadLocationResponse loc;
   REQUIRE(env.Call(std::string(kProxy) + "CreateUploadLocation", req, &loc).ok());
-  CHECK(loc.native_url() == env.prefix + "/flytesnacks/development/" + Base32Encode(Md5(body)) + "/fast123.tar.gz");
+  CHECK(loc.native_url() == root + "/flytesnacks/development/" + Base32Encode(Md5(body)) + "/fast123.tar.gz");
   CHECK(loc.signed_url().rfind("http://public.example:1234/dataproxy/upload/", 0) == 0);
   CHECK(loc.headers().at("Content-MD5") == Base64Encode(Md5(body)));
   CHECK(loc.expires_at().seconds() > 0);
 
   CHECK(env.Put(loc.signed_url(), "other bytes", Base64Encode(Md5(body))).status == 400);  // BadDigest
   CHECK(env.Put(loc.signed_url(), "other bytes", "").status == 400);  // not what the URL was issued for
-  CHECK_FALSE(std::filesystem::exists(loc.native_url().substr(7)));
+  CHECK_FALSE(std::filesystem::exists(loc.native_url()));
   rpc::HttpResponse ok = env.Put(loc.signed_url(), body, Base64Encode(Md5(body)));
   CHECK(ok.status == 200);
-  CHECK(Slurp(loc.native_url()) == body);
+  CHECK(Slurp("file://" + loc.native_url()) == body);
+  CHECK(*env.blobs.Read(loc.native_url()) == body);
 
   // Same content again: same location; different content at the same name: refused.
   dp::CreateUploadLocationResponse again;
@@ -266,7 +269,7 @@ TEST_CASE("CreateUploadLocation + PUT to the signed URL land the bytes at native
   req.set_filename_root("fixedroot");
   dp::CreateUploadLocationResponse rooted;
   REQUIRE(env.Call(std::string(kProxy) + "CreateUploadLocation", req, &rooted).ok());
-  CHECK(rooted.native_url() == env.prefix + "/flytesnacks/development/fixedroot/fast123.tar.gz");
+  CHECK(rooted.native_url() == root + "/flytesnacks/development/fixedroot/fast123.tar.gz");
   REQUIRE(env.Put(rooted.signed_url(), body, "").status == 200);
   req.set_content_md5(Md5("changed"));
   CHECK(env.Call(std::string(kProxy) + "CreateUploadLocation", req, &rooted).code() == StatusCode::kAlreadyExists);

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/output_localizer.h"
 #include "runtime/task_launch.h"
 #include "runtime/template_substitution.h"
 
@@ -195,9 +196,21 @@ void AttemptRunner::OnExit(int attempt, const ProcessExit& exit) {
     t.error = std::move(doc_error);
     t.cluster_event = absl::StrCat("process ", what, "; error document found at ", ToFileUri(p.error_path));
   } else if (exit.outcome == ProcessExit::Outcome::kExited && exit.exit_code == 0) {
-    t = Make(attempt, Phase::kSucceeded);
-    t.output_uri = ToFileUri(p.output_dir);
-    t.cluster_event = absl::StrCat("process ", what);
+    // Files the task's outputs name by its own local paths (in-task File.from_local) move into the run's data
+    // before anyone reads the outputs.
+    absl::StatusOr<int> localized =
+        LocalizeOutputBlobs(p.outputs_path, {context_.layout->data_root(), p.run_dir}, p.raw_output_dir);
+    if (localized.ok()) {
+      t = Make(attempt, Phase::kSucceeded);
+      t.output_uri = ToFileUri(p.output_dir);
+      t.cluster_event = absl::StrCat("process ", what);
+      if (*localized > 0) absl::StrAppend(&t.cluster_event, "; ", *localized, " output file(s) copied into raw/");
+    } else {
+      t = Make(attempt, Phase::kFailed);
+      t.error = ActionError{"OutputLocalizationFailed", std::string(localized.status().message()),
+                            ErrorKind::kSystem, true};
+      t.cluster_event = absl::StrCat("process ", what, "; ", localized.status().message());
+    }
   } else {
     t = Make(attempt, Phase::kFailed);
     std::string msg = absl::StrCat("process ", what);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/strings/match.h"
 #include "service/run_use_cases.h"
 
 namespace flyte::runs {
@@ -129,7 +130,11 @@ absl::StatusOr<UploadLocation> DataProxyUseCases::CreateUploadLocation(const Upl
   claims.uri = *native;
   claims.md5 = p.content_md5;
   UploadLocation loc;
-  loc.native_url = *native;
+  // The SDK puts native_url into File/Dir literals as is, and in a task File.open and File.download only read a
+  // local file named by a bare path (a file:// uri reaches open() unchanged and fails with FileNotFoundError), so
+  // a local store answers with the absolute path on the shared data volume. The blob store and the code-bundle
+  // check take either form.
+  loc.native_url = absl::StartsWith(*native, "file://") ? native->substr(7) : *native;
   if (!p.content_md5.empty()) loc.headers["Content-MD5"] = Base64Encode(p.content_md5);
   loc.signed_url = options_.public_base_url() + "/dataproxy/upload/" + Issue(std::move(claims), *ttl, &loc.expires_at);
   return loc;
