@@ -48,6 +48,8 @@ database:
   sqlite: {file: "$WORK/flyte.db"}
 runs:
   storagePrefix: file://$WORK/mgr-data
+  projects: "$PROJECT"
+  domains: "$DOMAIN"
 executor:
   dataRoot: "$WORK/mgr-data"
   killGracePeriod: 1s
