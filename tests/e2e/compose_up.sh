@@ -92,8 +92,10 @@ CA=/etc/ssl/certs/ca-certificates.crt
 CA_MOUNT=(-v "$CA:/usr/local/share/ca-certificates/host-bundle.crt:ro")
 
 step "STAND-IN postgres:15 (Debian's PostgreSQL 15 behind the official image's variables; test only)"
+t=$(date +%s)
 podman build -q --format docker --build-arg DEBIAN_IMAGE="$BASE_TAG" -t "$STANDIN_TAG" \
   tests/e2e/lib/postgres-standin >"$WORK/standin.log" 2>&1 || fail "stand-in postgres build: $(tail "$WORK/standin.log")"
+echo "stand-in image: $(($(date +%s) - t)) s"
 for name in docker.io/library/postgres:15 localhost/postgres:15; do
   if podman image exists "$name"; then
     label=$(podman image inspect --format '{{index .Labels "org.flyte-cpp.test-standin"}}' "$name" 2>/dev/null || true)
@@ -165,7 +167,7 @@ t=$(date +%s)
 timeout 300 docker-compose -p "$PROJECT_NAME" -f docker-compose.yaml up -d --no-build >"$WORK/up.log" 2>&1 \
   || fail "docker-compose up: $(tail -20 "$WORK/up.log")"
 for svc in postgres queue-service runs-service executor; do
-  for _ in $(seq 1 60); do
+  for _ in $(seq 1 120); do
     st=$(podman inspect --format '{{.State.Health.Status}}' "$(compose ps -q "$svc")" 2>/dev/null || true)
     [ "$st" = healthy ] && break
     sleep 1
