@@ -28,10 +28,20 @@ COPY proto proto
 COPY libs libs
 COPY services services
 COPY tools tools
+# Compiles through ccache kept in a build cache mount, so a rebuild after a source change recompiles only what
+# changed. Keys are relative to /src (CCACHE_BASEDIR), the build type is the project's default and LANG (which
+# ccache hashes) is C.UTF-8, so a cache filled by scripts/build.sh on a bookworm host with the same sources and
+# LANG hits too (CCACHE_DIR=<that cache mounted into the build>, as tests/e2e/compose_up.sh does).
 ARG JOBS=4
-RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLYTE_BUILD_TESTS=OFF \
-      -DFLYTE_PYTHON=/src/.venv/bin/python \
-    && cmake --build build -j "${JOBS}" --target runs-service queue-service executor flyte-manager \
+ARG CMAKE_BUILD_TYPE=RelWithDebInfo
+ARG CCACHE_DIR=/var/cache/ccache
+ENV CCACHE_BASEDIR=/src CCACHE_NOHASHDIR=1 LANG=C.UTF-8
+RUN --mount=type=cache,target=/var/cache/ccache \
+    CCACHE_DIR="${CCACHE_DIR}" cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE}" \
+      -DFLYTE_BUILD_TESTS=OFF -DFLYTE_PYTHON=/src/.venv/bin/python \
+    && CCACHE_DIR="${CCACHE_DIR}" cmake --build build -j "${JOBS}" \
+      --target runs-service queue-service executor flyte-manager \
+    && CCACHE_DIR="${CCACHE_DIR}" ccache --show-stats \
     && strip build/bin/runs-service build/bin/queue-service build/bin/executor build/bin/flyte-manager
 
 FROM ${DEBIAN_IMAGE} AS runtime
@@ -53,7 +63,9 @@ COPY --from=build /src/build/bin/runs-service /src/build/bin/queue-service /src/
      /src/build/bin/flyte-manager /usr/local/bin/
 COPY deploy/config /etc/flyte
 # Named volumes mounted here start with this ownership, so the services can write without running as root.
-RUN useradd --system --create-home --home-dir /var/lib/flyte flyte \
+# uid/gid 999 fixed: the Helm chart's securityContext (runAsUser/fsGroup) assumes it.
+RUN groupadd --system --gid 999 flyte \
+    && useradd --system --uid 999 --gid 999 --create-home --home-dir /var/lib/flyte flyte \
     && mkdir -p /var/lib/flyte/data /var/lib/flyte/shared && chown -R flyte:flyte /var/lib/flyte
 USER flyte
 WORKDIR /var/lib/flyte

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build, the stack and the tests need. Idempotent: re-running does only what is missing.
-#   apt packages (C++ libraries, PostgreSQL, sqlite3, docker-compose, prometheus for promtool), a Python venv in
+#   apt packages (C++ libraries, PostgreSQL, sqlite3, docker-compose, podman and debootstrap for the image test,
+#   prometheus for promtool), a Python venv in
 #   .venv with the pinned flyteidl2 (and flyte SDK), and from npm in tools/node_modules buf and, for the Grafana
 #   dashboard's schema check, @grafana/schema and typescript.
 set -euo pipefail
@@ -11,7 +12,8 @@ APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config git curl pytho
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev libsqlitecpp-dev libsqlite3-dev sqlite3 libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev
   libfmt-dev catch2 prometheus-cpp-dev libboost-dev libboost-system-dev zlib1g-dev
-  postgresql postgresql-contrib docker-compose clang libclang-rt-14-dev nodejs npm jq python3-yaml prometheus)
+  postgresql postgresql-contrib docker-compose clang libclang-rt-14-dev nodejs npm jq python3-yaml prometheus
+  podman runc netavark aardvark-dns debootstrap)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
