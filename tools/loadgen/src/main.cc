@@ -25,7 +25,7 @@ modes:
                --wait-timeout 900s
 common flags:
   --target host:port (127.0.0.1:8090)  --transport grpc|connect (watch: connect|grpc|both)
-  --org local --project loadgen --domain development  --timeout 10s
+  --org local --project flytesnacks --domain development  --timeout 10s
   --connections N (Connect keep-alive connections for unary calls; default = --concurrency)
   --channels 4 (gRPC channels)  --io-threads 2 (Connect client threads)
   --json FILE (also write the report as JSON; '-' = stdout only JSON)  --quiet

@@ -41,7 +41,7 @@ std::vector<std::string> With(std::vector<std::string> extra) {
 }
 
 Scope ScopeFrom(const Flags& f) {
-  return Scope{f.Str("org", "local"), f.Str("project", "loadgen"), f.Str("domain", "development")};
+  return Scope{f.Str("org", "local"), f.Str("project", "flytesnacks"), f.Str("domain", "development")};
 }
 
 absl::StatusOr<ClientOptions> ClientOptionsFrom(const Flags& f, int default_connections) {

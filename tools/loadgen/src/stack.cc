@@ -63,7 +63,7 @@ absl::StatusOr<Common> MakeCommon(const Flags& f, const std::vector<std::string>
   known.insert(known.end(), extra_known.begin(), extra_known.end());
   if (auto s = f.CheckKnown(known); !s.ok()) return s;
   Common c;
-  c.scope = {f.Str("org", "local"), f.Str("project", "loadgen"), f.Str("domain", "development")};
+  c.scope = {f.Str("org", "local"), f.Str("project", "flytesnacks"), f.Str("domain", "development")};
   c.target = f.Str("target", "127.0.0.1:8090");
   auto pid = f.Num("executor-pid", 0);
   auto every = f.Num("rss-every", 1000);
