@@ -46,12 +46,13 @@ class PodLogReader final : public LogReader {
 
   absl::StatusOr<bool> Read(bool writer_done, size_t max_bytes, std::vector<LogLine>* out) override {
     std::string bytes, container;
-    bool ended, none;
+    bool ended, quiet;
     {
       std::lock_guard<std::mutex> l(mu_);
+      const auto now = std::chrono::steady_clock::now();
       if (writer_done && !writer_done_seen_) {
         writer_done_seen_ = true;
-        tries_at_writer_done_ = tries_;
+        last_data_ = std::max(last_data_, now);
       }
       size_t n = std::min(max_bytes, buffer_.size());
       bytes.assign(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(n));
@@ -59,13 +60,14 @@ class PodLogReader final : public LogReader {
       cv_.notify_all();
       ended = ended_ && buffer_.empty();
       container = container_;
-      // Over, and a try made since still found no log to follow (the Pod is gone or never ran).
-      none = writer_done_seen_ && !streaming_ && !ended_ && tries_ > tries_at_writer_done_ && buffer_.empty();
-      if (ended && !error_.ok() && !received_any_) return error_;
+      // The attempt is over and nothing came for a while: no Pod log to read (the Pod is gone or never ran), or a
+      // follow the server keeps open after the container ended.
+      quiet = writer_done_seen_ && buffer_.empty() && now - last_data_ >= options_.end_grace;
+      if (ended && !error_.ok() && bytes.empty()) return error_;  // after every line read before it
     }
     std::vector<std::string> texts;
     lines_.Add(bytes, &texts);
-    if (ended || none) lines_.Flush(&texts);
+    if (ended || quiet) lines_.Flush(&texts);
     TimePoint now = std::chrono::system_clock::now();
     for (const std::string& t : texts) {
       LogLine line;
@@ -75,10 +77,9 @@ class PodLogReader final : public LogReader {
       line.pod_name = pod_;
       out->push_back(std::move(line));
     }
-    return ended || none;
+    return ended || quiet;
   }
 
- private:
   // The reader's thread: find the Pod, follow its primary container's log, retry while there is none yet.
   void Follow() {
     const std::string base = kube::kPods.Path(options_.ns, pod_, "log");
@@ -90,7 +91,6 @@ class PodLogReader final : public LogReader {
         {
           std::lock_guard<std::mutex> l(mu_);
           container_ = container;
-          streaming_ = true;
         }
         std::string query = absl::StrCat(base, "?follow=true&timestamps=true");
         if (!container.empty()) absl::StrAppend(&query, "&container=", container);
@@ -99,8 +99,6 @@ class PodLogReader final : public LogReader {
         status = pod.status();
       }
       std::unique_lock<std::mutex> l(mu_);
-      streaming_ = false;
-      ++tries_;
       if (status.ok() || stopping_) {
         ended_ = true;
         return;
@@ -124,6 +122,7 @@ class PodLogReader final : public LogReader {
     if (stopping_) return false;
     buffer_.insert(buffer_.end(), chunk.begin(), chunk.end());
     received_any_ = received_any_ || !chunk.empty();
+    last_data_ = std::chrono::steady_clock::now();
     return true;
   }
 
@@ -143,13 +142,11 @@ class PodLogReader final : public LogReader {
   std::deque<char> buffer_;
   std::string container_;
   bool stopping_ = false;
-  bool streaming_ = false;
   bool ended_ = false;
   bool received_any_ = false;
   absl::Status error_;
-  int tries_ = 0;
   bool writer_done_seen_ = false;
-  int tries_at_writer_done_ = 0;
+  std::chrono::steady_clock::time_point last_data_{};  // last bytes received, or when the attempt was seen over
   std::thread thread_;  // last: started once everything above exists
 };
 

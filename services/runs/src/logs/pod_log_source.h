@@ -6,9 +6,9 @@
 //
 // Each reader runs one thread that fetches the Pod and follows its log into a bounded buffer (the HTTP stream is
 // not read further while the buffer is full); Read takes lines out of it. Until the Pod exists and its container has
-// started (404, 400 "waiting to start") the thread retries every `retry_interval`; once the attempt is over and a
-// further try still finds no log, the log is empty. The log ends when the API server ends the follow (the container
-// terminated). Thread-safe (readers are not).
+// started (404, 400 "waiting to start", 5xx) the thread retries every `retry_interval`. The log ends when the API
+// server ends the follow (the container terminated), or once the attempt is over and nothing has come for
+// `end_grace`. Thread-safe (readers are not).
 #include <chrono>
 #include <memory>
 #include <string>
@@ -21,6 +21,9 @@ namespace flyte::runs {
 struct PodLogSourceOptions {
   std::string ns = "flyte";
   std::chrono::milliseconds retry_interval{500};
+  // Once the attempt is over, the log ends when nothing more has come for this long (the Pod is gone, or a kubelet
+  // keeps the follow open after the container ended).
+  std::chrono::milliseconds end_grace{3000};
   size_t buffer_bytes = 1024 * 1024;    // per reader: the HTTP stream waits while this much is unread
   size_t max_line_bytes = 64 * 1024;
 };
