@@ -94,6 +94,7 @@ absl::Status BuildLogs(const Config& config, const std::string& storage_prefix, 
     file_options.root = storage_prefix.substr(sizeof(kFileScheme) - 1);
     p.log_source = std::make_unique<FileLogSource>(file_options);
   }
+  FLYTE_LOG(kInfo, "DataProxyService.TailLogs reads {}", p.log_source->Describe());
   LogTailOptions tail_options;
   tail_options.phase_check_interval = logs.phase_check_interval;
   p.log_tail = std::make_unique<LogTailUseCases>(p.store->Actions(), *p.log_source, clock, tail_options);

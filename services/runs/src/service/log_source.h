@@ -46,7 +46,7 @@ class LogSource {
   // Opens the attempt's log; a log that has not been written yet reads as empty until it appears.
   // kFailedPrecondition when this source cannot reach the attempt's log (e.g. it is not on the local data root).
   virtual absl::StatusOr<std::unique_ptr<LogReader>> Open(const AttemptLogRef& attempt) = 0;
-  // For messages: "files under /data", "Pod logs in namespace flyte".
+  // For the log at start: "files under /data", "Pod logs in namespace flyte".
   virtual std::string Describe() const = 0;
 };
 

@@ -63,8 +63,6 @@ class LogTailUseCases {
   // when the action has no such attempt (yet); kFailedPrecondition when the log source cannot reach its log.
   absl::StatusOr<std::unique_ptr<LogTail>> Open(const ActionKey& key, uint32_t attempt);
 
-  const LogSource& source() const { return source_; }
-
  private:
   ActionRepository& actions_;
   LogSource& source_;
