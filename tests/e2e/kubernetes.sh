@@ -132,7 +132,10 @@ out=$(python3 "$ROOT/tests/e2e/lib/connect_stream.py" "http://127.0.0.1:$RUNS_PO
   "{\"actionId\":{\"run\":$(run_id f1),\"name\":\"a0\"},\"attempt\":1}" 30) || fail "TailLogs f1 attempt 1: $out"
 jq -e -s '[.[].logs[]? | .container.kubernetesPodName as $p | .lines[] | "\($p) \(.message)"] ==
   ["f1-a0-1 line from the pod\n", "f1-a0-1 and its stderr\n"]' <<<"$out" >/dev/null || fail "TailLogs f1: $out"
-echo "  2 lines of Pod f1-a0-1 (the attempt is over: the stream ended by itself)"
+# The executor names each attempt's Pod log, so the attempt reports logs_available (the SDK waits for it).
+jq -e '.details.action.attempts[0] | .logsAvailable == true and .logInfo[0].uri == "k8s://'"$NS"'/pods/f1-a0-1/log"' \
+  <<<"$(details f1)" >/dev/null || fail "attempt 1 of f1 does not name its Pod log: $(details f1)"
+echo "  2 lines of Pod f1-a0-1 (the attempt is over: the stream ended by itself); its attempt has logsAvailable"
 
 step "an image that cannot be pulled -> FAILED, system error"
 pod_run ip1 '{"kwok.flyte.test/outcome": "image-pull-error"}' >/dev/null || fail "CreateRun ip1"
