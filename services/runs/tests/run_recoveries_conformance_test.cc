@@ -18,7 +18,7 @@ TEST_CASE("recoveries: kept with the run, read back as written, rolled back with
   const RunKey plain = MakeRun("plain").key.run;
   REQUIRE(b.actions().CreateRunWith(MakeRun("plain"), {}).ok());
   CHECK_FALSE(b.actions().GetRecovery(plain).value().has_value());
-  CHECK_FALSE(b.actions().GetRecovery(RunKey{"testorg", "proj", "dev", "nosuchrun"}).value().has_value());
+  CHECK(b.actions().GetRecovery(RunKey{"testorg", "proj", "dev", "nosuchrun"}).status().code() == Code::kNotFound);
 
   ActionRepository::RunCreation with;
   with.recovery = RunRecovery{"plain", {"a0-child \"quoted\"", "ünïcode", ""}};
@@ -28,6 +28,7 @@ TEST_CASE("recoveries: kept with the run, read back as written, rolled back with
   REQUIRE(got->has_value());
   CHECK(**got == *with.recovery);
   // Scoped by org/project/domain too.
+  REQUIRE(b.actions().CreateRunWith(MakeRun("rec", 0, "other"), {}).ok());
   CHECK_FALSE(b.actions().GetRecovery(MakeRun("rec", 0, "other").key.run).value().has_value());
 
   // A run that is not created leaves no recovery behind: neither a taken name nor a failed transaction.
@@ -36,7 +37,7 @@ TEST_CASE("recoveries: kept with the run, read back as written, rolled back with
   CHECK((*b.actions().GetRecovery(MakeRun("rec").key.run))->source_run == "plain");
   with.before_commit = [] { return absl::DataLossError("inputs not written"); };
   CHECK(b.actions().CreateRunWith(MakeRun("gone"), with).status().code() == Code::kDataLoss);
-  CHECK_FALSE(b.actions().GetRecovery(MakeRun("gone").key.run).value().has_value());
+  CHECK(b.actions().GetRecovery(MakeRun("gone").key.run).status().code() == Code::kNotFound);
 
   // Another store on the same database (a second replica, or after a restart) reads the same.
   auto again = b.Open();

@@ -150,6 +150,16 @@ TEST_CASE("an ordinary run recovers nothing, even with a same-named child elsewh
   CHECK_FALSE(env.backend.actions().GetRecovery(RunKey{"testorg", "proj", "dev", "plain"}).value().has_value());
 }
 
+TEST_CASE("a child enqueued before its run exists does not keep the run from recovering later",
+          "[service][sqlite][postgres]") {
+  Env env(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  MakeSourceRun(env);
+  CHECK(env.Enqueue("late", "c1").code() == StatusCode::kNotFound);
+  env.Run("late", RunRecovery{"src", {}});
+  REQUIRE(env.Enqueue("late", "c1").ok());
+  CHECK(env.Get("late", "c1").phase == Phase::kRecovered);
+}
+
 TEST_CASE("a recovery of a missing, running or the same run is refused and creates nothing",
           "[service][sqlite][postgres]") {
   Env env(GENERATE(as<std::string>{}, "sqlite", "postgres"));

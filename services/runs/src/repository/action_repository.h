@@ -99,7 +99,7 @@ class ActionRepository {
   // right after: version 1, times at the stored microsecond precision), so callers need not read it back.
   virtual absl::StatusOr<Action> CreateRunWith(const Action& root, const RunCreation& with) = 0;
 
-  // What a recovery run recovers; nullopt for every other run (and for runs that do not exist).
+  // What a recovery run recovers; nullopt for every other run. kNotFound if the run does not exist.
   virtual absl::StatusOr<std::optional<RunRecovery>> GetRecovery(const RunKey& run) = 0;
 
   // `fn` is called after each committed change, from a repository-owned thread or the writer's thread; it must

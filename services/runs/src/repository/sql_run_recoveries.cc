@@ -19,12 +19,15 @@ absl::StatusOr<std::optional<RunRecovery>> SqlActionRepository::GetRecovery(cons
   std::optional<RunRecovery> out;
   absl::Status s = db_.Read("GetRecovery", [&](Tx& tx) -> absl::Status {
     out.reset();
+    // The run's root joined with its recovery, so "no such run" and "not a recovery run" are told apart.
     absl::StatusOr<Rows> rows = tx.Query(
-        "SELECT source_run_name, force_rerun_actions FROM run_recoveries "
-        "WHERE org = ? AND project = ? AND domain = ? AND run_name = ?",
-        {run.org, run.project, run.domain, run.name});
+        "SELECT r.source_run_name, r.force_rerun_actions FROM actions a LEFT JOIN run_recoveries r "
+        "ON r.org = a.org AND r.project = a.project AND r.domain = a.domain AND r.run_name = a.run_name "
+        "WHERE a.org = ? AND a.project = ? AND a.domain = ? AND a.run_name = ? AND a.name = ?",
+        {run.org, run.project, run.domain, run.name, std::string(kRootActionName)});
     if (!rows.ok()) return rows.status();
-    if (rows->empty()) return absl::OkStatus();
+    if (rows->empty()) return absl::NotFoundError("run " + run.name + " not found");
+    if (rows->front().IsNull(0)) return absl::OkStatus();
     RunRecovery r;
     r.source_run = rows->front().Str(0);
     const nlohmann::json forced = nlohmann::json::parse(rows->front().Str(1), nullptr, false);

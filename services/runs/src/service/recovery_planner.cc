@@ -35,6 +35,8 @@ absl::StatusOr<std::optional<RunRecovery>> RecoveryPlanner::RecoveryOf(const Run
     if (auto it = known_.find(id); it != known_.end()) return it->second;
   }
   absl::StatusOr<std::optional<RunRecovery>> read = actions_.GetRecovery(run);
+  // Not remembered: a run of that name may still be created (and then be a recovery run).
+  if (read.status().code() == absl::StatusCode::kNotFound) return std::optional<RunRecovery>();
   if (!read.ok()) return read.status();
   std::lock_guard<std::mutex> lock(mu_);
   if (known_.size() >= kMaxRemembered) known_.clear();

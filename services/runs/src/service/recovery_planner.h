@@ -4,7 +4,7 @@
 // same-named action of the recovered run (TakesOverSourceOutcome) instead of running.
 //
 // Thread-safe. Borrows `actions`. What a run recovers never changes once the run exists (it is written with the
-// run, before any child can be enqueued), so it is remembered per run, also when the run recovers nothing.
+// run, before any child can be enqueued), so it is remembered per existing run, also when it recovers nothing.
 #include <mutex>
 #include <optional>
 #include <string>
