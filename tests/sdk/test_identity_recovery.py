@@ -118,3 +118,14 @@ def test_rerun_recover_runs_only_what_did_not_succeed(mgr, tmp_path):
     phases = sorted(str(a.phase) for a in remote.Action.listall(for_run_name=third) if a.name != "a0")
     assert phases == ["ActionPhase.RECOVERED"] * 3, phases
 
+    # --force-rerun-action runs the named actions again although they succeeded.
+    forced = [arg for name in kids for arg in ("--force-rerun-action", name)]
+    rc, out = _cli(mgr, "rerun", third, "--recover", *forced, "-p", "flytesnacks", "-d", "development")
+    assert rc == 0, out
+    fourth = re.search(r"Created Run: (\S+)", out).group(1)
+    got = wait_phase(fourth, TERMINAL, timeout=120)
+    assert str(got.phase) == "ActionPhase.SUCCEEDED", got.phase
+    assert [_lines(marker / f"child-{i}.log") for i in range(3)] == [2, 2, 3]
+    phases = sorted(str(a.phase) for a in remote.Action.listall(for_run_name=fourth) if a.name != "a0")
+    assert phases == ["ActionPhase.SUCCEEDED"] * 3, phases
+
