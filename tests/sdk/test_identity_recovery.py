@@ -106,6 +106,8 @@ def test_rerun_recover_runs_only_what_did_not_succeed(mgr, tmp_path):
     for name, a in kids.items():
         was = str(old[name].phase)
         assert str(a.phase) == ("ActionPhase.RECOVERED" if was == "ActionPhase.SUCCEEDED" else "ActionPhase.SUCCEEDED")
+        source = remote.ActionDetails.get(run_name=second, name=name).pb2.metadata.recovered_from
+        assert (source.run.name, source.name) == ((first.name, name) if was == "ActionPhase.SUCCEEDED" else ("", ""))
 
     # Recovering the recovery run takes over all three (RECOVERED counts as succeeded) and runs none of them.
     rc, out = _cli(mgr, "rerun", second, "--recover", "-p", "flytesnacks", "-d", "development")

@@ -8,6 +8,7 @@
 
 #include "api/runs_api.h"
 #include "flyte/testing/temp.h"
+#include "flyteidl2/workflow/run_definition.pb.h"
 #include "service/queue_dispatcher.h"
 #include "support/backend.h"
 #include "support/builders.h"
@@ -110,6 +111,10 @@ TEST_CASE("a recovery run takes over succeeded children and queues only the rest
     CHECK(a.output_uri == std::string("file:///data/src/") + c + "/1");  // the source's outputs, as they are
     CHECK(a.attempts == 0);
     CHECK(a.ended_at == test::At(100));
+    flyteidl2::workflow::ActionMetadata provenance;  // shown as ActionMetadata.recovered_from
+    REQUIRE(provenance.ParseFromString(a.metadata));
+    CHECK(provenance.recovered_from().run().name() == "src");
+    CHECK(provenance.recovered_from().name() == c);
   }
   for (const char* c : {"c3", "c4", "c5"}) CHECK(env.Get("rec", c).phase == Phase::kQueued);
   CHECK(env.Queued() == before + 1 + 3);  // c3 (failed), c4 (never ended), c5 (never ran) are queued; c1, c2 not

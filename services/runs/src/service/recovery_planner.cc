@@ -63,6 +63,7 @@ absl::StatusOr<std::optional<Action>> RecoveryPlanner::Recovered(const Action& c
   recovered.created_at = now;
   recovered.updated_at = now;
   recovered.ended_at = now;
+  if (record_recovered_from_) recovered.metadata = record_recovered_from_(child.metadata, source->key);
   return recovered;
 }
 

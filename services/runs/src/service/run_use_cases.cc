@@ -104,7 +104,7 @@ RunUseCases::RunUseCases(Store& store, ChangeDispatcher& changes, common::Clock&
       blobs_(options_.storage_prefix),
       queue_(queue),
       projects_(projects),
-      recovery_(store.Actions()) {}
+      recovery_(store.Actions(), options_.record_recovered_from) {}
 
 absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   Action root;

@@ -37,6 +37,10 @@ struct RunUseCasesOptions {
   // Root of run data: a run's outputs go under <prefix>/<project>/<domain>/<run>/ and its inline inputs are
   // written to <prefix>/<project>/<domain>/<run>/inputs/inputs.pb (written only for file:// prefixes).
   std::string storage_prefix = "file:///tmp/flyte/data";
+  // Adds "recovered from `source`" to a recovered child's opaque metadata (`metadata`, a serialized
+  // flyteidl2.workflow.ActionMetadata) and returns it; set by the API layer, which knows the message. Unset: the
+  // metadata is kept as it is.
+  std::function<std::string(const std::string& metadata, const ActionKey& source)> record_recovered_from;
 };
 
 struct CreateRunParams {
