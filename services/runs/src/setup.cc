@@ -4,6 +4,7 @@
 
 #include "api/cluster_service_api.h"
 #include "api/dataproxy_service_api.h"
+#include "api/identity_settings_api.h"
 #include "api/project_service_api.h"
 #include "api/runs_api.h"
 #include "flyte/app/log.h"
@@ -16,6 +17,7 @@
 #include "service/dataproxy_use_cases.h"
 #include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
+#include "service/settings_use_cases.h"
 #include "service/storage_local.h"
 
 namespace flyte::runs {
@@ -45,6 +47,9 @@ struct RunsService::Parts {
   std::unique_ptr<api::ClusterServiceApi> cluster_api;
   std::unique_ptr<api::DataProxyServiceApi> data_api;
   std::unique_ptr<api::ProjectServiceApi> project_api;
+  // `flyte whoami` and `flyte get settings` (IdentityService, SettingsService).
+  std::unique_ptr<SettingsUseCases> settings;
+  std::unique_ptr<api::IdentitySettingsApi> identity_settings_api;
   std::unique_ptr<rpc::Router> router;
   std::unique_ptr<rpc::Server> server;
   bool started = false;
@@ -131,6 +136,9 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->cluster_api->Register(*p->router);
   p->data_api->Register(*p->router);
   p->project_api->Register(*p->router);
+  p->settings = std::make_unique<SettingsUseCases>(p->projects.get(), run_options.storage_prefix);
+  p->identity_settings_api = std::make_unique<api::IdentitySettingsApi>(*p->settings);
+  p->identity_settings_api->Register(*p->router);
 
   rpc::ServerOptions options;
   options.host = config.server.host;
@@ -182,6 +190,8 @@ void RunsService::Shutdown() {
   if (p.pool) p.pool->Shutdown();
   // 3. Close the database last: nothing can use it any more.
   p.server.reset();
+  p.identity_settings_api.reset();
+  p.settings.reset();
   p.project_api.reset();
   p.data_api.reset();
   p.cluster_api.reset();
