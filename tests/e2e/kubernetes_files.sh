@@ -88,7 +88,7 @@ uri() { jq -r --arg n "$1" '.outputs.literals[] | select(.name == $n) | .value.s
 [ "$(uri o1)" = "$attempt/tmp/frames" ] || fail "o1 names $(uri o1), not $attempt/tmp/frames"
 [ "$(cat "$(uri o1)/part-0.csv")" = "a,b" ] || fail "o1's content is not there"
 [ "$(uri o2)" = /home/task/elsewhere.txt ] || fail "o2 (outside /tmp and the data root) was changed: $(uri o2)"
-events=$(details fl1 | jq -r '[.details.attempts[-1].clusterEvents[].message] | join("\n")')
+events=$(details fl1 | jq -r '[.details.action.attempts[]?.clusterEvents[]?.message] | join("\n")')
 grep -q "2 output file(s) in the Pod's /tmp named by their path on the data volume" <<<"$events" ||
   fail "the cluster events do not say what was renamed: $events"
 grep -q "1 output file(s) left as written: they name paths in the Pod outside /tmp and the data root" <<<"$events" ||
