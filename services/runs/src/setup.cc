@@ -4,6 +4,7 @@
 
 #include "api/cluster_service_api.h"
 #include "api/dataproxy_service_api.h"
+#include "api/cache_service_api.h"
 #include "api/project_service_api.h"
 #include "api/runs_api.h"
 #include "flyte/app/log.h"
@@ -14,6 +15,7 @@
 #include "clients/grpc_queue_client.h"
 #include "repository/store_factory.h"
 #include "service/dataproxy_use_cases.h"
+#include "service/cache_use_cases.h"
 #include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
 #include "service/storage_local.h"
@@ -45,6 +47,9 @@ struct RunsService::Parts {
   std::unique_ptr<api::ClusterServiceApi> cluster_api;
   std::unique_ptr<api::DataProxyServiceApi> data_api;
   std::unique_ptr<api::ProjectServiceApi> project_api;
+  // CacheService v1 and v2 (task output caching; the executor looks up and records through it).
+  std::unique_ptr<CacheUseCases> cache;
+  std::unique_ptr<api::CacheServiceApi> cache_api;
   std::unique_ptr<rpc::Router> router;
   std::unique_ptr<rpc::Server> server;
   bool started = false;
@@ -131,6 +136,9 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->cluster_api->Register(*p->router);
   p->data_api->Register(*p->router);
   p->project_api->Register(*p->router);
+  p->cache = std::make_unique<CacheUseCases>(p->store->Cache(), clock);
+  p->cache_api = std::make_unique<api::CacheServiceApi>(*p->cache);
+  p->cache_api->Register(*p->router);
 
   rpc::ServerOptions options;
   options.host = config.server.host;
@@ -182,6 +190,8 @@ void RunsService::Shutdown() {
   if (p.pool) p.pool->Shutdown();
   // 3. Close the database last: nothing can use it any more.
   p.server.reset();
+  p.cache_api.reset();
+  p.cache.reset();
   p.project_api.reset();
   p.data_api.reset();
   p.cluster_api.reset();

@@ -97,6 +97,9 @@ class RunUseCases {
   // one transaction; the dispatcher forwards `request` (serialized EnqueueActionRequest) verbatim. The same child
   // again is OK and changes nothing. kFailedPrecondition when this runs-service forwards to no queue.
   absl::Status EnqueueAction(Action child, const std::string& request);
+  // The run spec its root action was created with (serialized flyteidl2.task.RunSpec, "" when none); kNotFound
+  // if the run is absent. What run-wide settings (overwrite_cache, the cache lookup scope) children inherit.
+  absl::StatusOr<std::string> RunSpecOf(const RunKey& run);
 
   using DetailsSink = std::function<bool(const ActionWithAttempts&)>;
   // Current details, then one message per change; finishes OK once the action is terminal (sent last).
