@@ -2,6 +2,8 @@
 inputs runs once (its marker file proves it) and later runs take its outputs with CACHE_HIT; different inputs or
 another cache version miss; overwrite_cache runs again and replaces the entry; serialize=True lets one of several
 identical concurrent children run while the others wait for its outputs."""
+import shutil
+
 import flyte
 import flyte.remote as remote
 from flyteidl2.core import catalog_pb2
@@ -30,13 +32,18 @@ def _lines(marker):
         return []
 
 
-def test_same_inputs_run_once_and_hit_after(mgr, tmp_path):
+def test_same_inputs_run_once_and_hit_after_the_first_run_is_gone(mgr, tmp_path):
     from cache_wf import cached_square
 
     marker = str(tmp_path / "ran.txt")
     first = _finish(flyte.run(cached_square, x=7, marker=marker), mgr)
     assert first.outputs()[0] == 49
     assert _root(first.name).pb2.status.cache_status == POPULATED
+    # The entry holds a copy: the run that made it may go.
+    run_dirs = [d for d in mgr.data.rglob(first.name) if d.is_dir()]
+    assert run_dirs, f"no directory of run {first.name} under {mgr.data}"
+    for d in run_dirs:
+        shutil.rmtree(d)
     # Another run, another marker value (ignored input): the same cache key.
     second = _finish(flyte.run(cached_square, x=7, marker=marker + ".unused"), mgr)
     assert second.outputs()[0] == 49

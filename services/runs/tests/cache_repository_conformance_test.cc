@@ -14,6 +14,9 @@
 using namespace flyte::runs;
 using flyte::runs::test::At;
 using flyte::runs::test::Backend;
+using flyte::runs::test::KeyOf;
+using flyte::runs::test::MakeEvent;
+using flyte::runs::test::MakeRun;
 using Code = absl::StatusCode;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -165,4 +168,33 @@ TEST_CASE("cache use cases: validation names the field, reservations expire afte
   REQUIRE(r.ok());
   CHECK(r->owner_id == "b");
   CHECK(r->heartbeat_interval == milliseconds(60000));
+}
+
+TEST_CASE("an action keeps the cache status its latest event reported", "[repository][sqlite][postgres]") {
+  Backend b(GENERATE(as<std::string>{}, "sqlite", "postgres"));
+  ActionRepository& actions = b.actions();
+  REQUIRE(actions.CreateRun(MakeRun("hit")).ok());
+  REQUIRE(actions.CreateRun(MakeRun("batch")).ok());
+  CHECK(actions.Get(KeyOf("hit"))->cache_status == 0);  // CACHE_DISABLED until reported
+
+  ActionEvent hit = MakeEvent(1, Phase::kSucceeded, 5);
+  hit.cache_status = 2;  // CACHE_HIT
+  REQUIRE(actions.ApplyEvent(KeyOf("hit"), hit).ok());
+  CHECK(b.Open()->Actions().Get(KeyOf("hit"))->cache_status == 2);
+
+  // Through the batched path (one statement per kind of row on PostgreSQL): MISS while running, POPULATED at the
+  // end; an event that reports none keeps what was there.
+  ActionEvent running = MakeEvent(1, Phase::kRunning, 6);
+  running.cache_status = 1;
+  ActionEvent no_status = MakeEvent(1, Phase::kRunning, 7);
+  ActionEvent done = MakeEvent(1, Phase::kSucceeded, 8);
+  done.cache_status = 3;
+  std::vector<absl::StatusOr<Action>> out = actions.ApplyEvents({{KeyOf("batch"), running}, {KeyOf("batch"), no_status}});
+  REQUIRE(out.size() == 2);
+  REQUIRE(out[1].ok());
+  CHECK(b.Open()->Actions().Get(KeyOf("batch"))->cache_status == 1);
+  out = actions.ApplyEvents({{KeyOf("batch"), done}});
+  REQUIRE(out[0].ok());
+  CHECK(out[0]->cache_status == 3);
+  CHECK(b.Open()->Actions().Get(KeyOf("batch"))->cache_status == 3);
 }
