@@ -7,10 +7,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -26,36 +22,18 @@
 #include "flyteidl2/task/common.pb.h"
 #include "runtime/attempt_layout.h"
 #include "service/task_cache.h"
+#include "support/runtime_testing.h"
 
 namespace flyte::executor {
 namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool WaitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return cond();
-}
+using testing::FreePort;
+using testing::WaitUntil;
 
 // runs-service on a free port over a temp SQLite file, stopped on destruction.
 struct RunsService {
-  testing::TempDir dir{"flyte-task-cache"};
+  flyte::testing::TempDir dir{"flyte-task-cache"};
   pid_t pid = -1;
   int port = FreePort();
   std::unique_ptr<GrpcCacheClient> client;
@@ -124,7 +102,7 @@ struct Sink {
 
 struct Fixture {
   RunsService runs;
-  testing::TempDir data{"flyte-task-cache-data"};
+  flyte::testing::TempDir data{"flyte-task-cache-data"};
   Sink sink;
   std::unique_ptr<TaskCache> cache;
 
@@ -276,7 +254,7 @@ TEST_CASE("task cache: a vanished holder blocks only until its reservation expir
 }
 
 TEST_CASE("task cache: a root action's key covers name, version and inputs but not ignored inputs", "[unit]") {
-  testing::TempDir dir{"flyte-cache-key"};
+  flyte::testing::TempDir dir{"flyte-cache-key"};
   auto with_inputs = [&](const std::string& name, int64_t x, const std::string& marker) {
     flyteidl2::task::Inputs in;
     auto* a = in.add_literals();
