@@ -22,6 +22,7 @@ static_assert(static_cast<int>(CacheStatus::kHit) == flyteidl2::core::CACHE_HIT)
 static_assert(static_cast<int>(CacheStatus::kPopulated) == flyteidl2::core::CACHE_POPULATED);
 static_assert(static_cast<int>(CacheStatus::kLookupFailure) == flyteidl2::core::CACHE_LOOKUP_FAILURE);
 static_assert(static_cast<int>(CacheStatus::kPutFailure) == flyteidl2::core::CACHE_PUT_FAILURE);
+static_assert(static_cast<int>(CacheStatus::kSkipped) == flyteidl2::core::CACHE_SKIPPED);
 
 const char* PhaseName(Phase phase) {
   switch (phase) {
