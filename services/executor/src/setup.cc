@@ -82,6 +82,7 @@ k8s::ControllerOptions ToControllerOptions(const Config& config, const std::stri
   o.pod.image_pull_secrets = k.image_pull_secrets;
   o.pod.default_resources = k.default_resources;
   o.pod.data_volume_claim = k.data_volume_claim;
+  o.pod.task_tmp_on_data_volume = k.task_tmp_on_data_volume;
   o.pod.data_root = local.runtime.data_root;
   o.pod.env = local.runtime.env;
   o.pod.kill_grace = config.kill_grace_period;

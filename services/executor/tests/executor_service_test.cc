@@ -265,5 +265,18 @@ logger: {level: 5}
   CHECK(std::string(bad.status().message()).find("executor.leaseBatch") != std::string::npos);
 }
 
+TEST_CASE("config: executor.kubernetes.taskTmpOnDataVolume, on by default", "[executor][config]") {
+  const std::string base = "executor:\n  runtime: kubernetes\n  dataRoot: /data\n  kubernetes:\n";
+  absl::StatusOr<Config> def = ParseConfig(base + "    dataVolumeClaim: flyte-data\n");
+  REQUIRE(def.ok());
+  CHECK(def->kubernetes.task_tmp_on_data_volume);
+  absl::StatusOr<Config> off = ParseConfig(base + "    dataVolumeClaim: flyte-data\n    taskTmpOnDataVolume: false\n");
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->kubernetes.task_tmp_on_data_volume);
+  absl::StatusOr<Config> bad = ParseConfig(base + "    taskTmpOnDataVolume: sometimes\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(std::string(bad.status().message()).find("executor.kubernetes.taskTmpOnDataVolume") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace flyte::executor

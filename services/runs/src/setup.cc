@@ -4,6 +4,7 @@
 
 #include "api/cluster_service_api.h"
 #include "api/dataproxy_service_api.h"
+#include "api/identity_settings_api.h"
 #include "api/cache_service_api.h"
 #include "api/project_service_api.h"
 #include "api/runs_api.h"
@@ -18,6 +19,7 @@
 #include "service/cache_use_cases.h"
 #include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
+#include "service/settings_use_cases.h"
 #include "service/storage_local.h"
 
 namespace flyte::runs {
@@ -47,6 +49,9 @@ struct RunsService::Parts {
   std::unique_ptr<api::ClusterServiceApi> cluster_api;
   std::unique_ptr<api::DataProxyServiceApi> data_api;
   std::unique_ptr<api::ProjectServiceApi> project_api;
+  // `flyte whoami` and `flyte get settings` (IdentityService, SettingsService).
+  std::unique_ptr<SettingsUseCases> settings;
+  std::unique_ptr<api::IdentitySettingsApi> identity_settings_api;
   // CacheService v1 and v2 (task output caching; the executor looks up and records through it).
   std::unique_ptr<CacheUseCases> cache;
   std::unique_ptr<api::CacheServiceApi> cache_api;
@@ -136,6 +141,9 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->cluster_api->Register(*p->router);
   p->data_api->Register(*p->router);
   p->project_api->Register(*p->router);
+  p->settings = std::make_unique<SettingsUseCases>(p->projects.get(), run_options.storage_prefix);
+  p->identity_settings_api = std::make_unique<api::IdentitySettingsApi>(*p->settings);
+  p->identity_settings_api->Register(*p->router);
   p->cache = std::make_unique<CacheUseCases>(p->store->Cache(), clock);
   p->cache_api = std::make_unique<api::CacheServiceApi>(*p->cache);
   p->cache_api->Register(*p->router);
@@ -190,6 +198,8 @@ void RunsService::Shutdown() {
   if (p.pool) p.pool->Shutdown();
   // 3. Close the database last: nothing can use it any more.
   p.server.reset();
+  p.identity_settings_api.reset();
+  p.settings.reset();
   p.cache_api.reset();
   p.cache.reset();
   p.project_api.reset();

@@ -261,7 +261,10 @@ absl::StatusOr<std::string> TaskCache::CopyOutputs(const CacheIdentity& id, cons
     fs::copy_file(outputs, dir / "outputs.pb", fs::copy_options::overwrite_existing, ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot copy ", outputs.string(), ": ", ec.message()));
     // Every file the outputs name (the run's raw data, offloaded values) moves into the entry too.
-    absl::StatusOr<int> copied = LocalizeOutputBlobs((dir / "outputs.pb").string(), {dir.string()}, dir.string());
+    OutputBlobPolicy policy;
+    policy.shared_roots = {dir.string()};
+    policy.copy_into = dir.string();
+    absl::StatusOr<OutputBlobChanges> copied = LocalizeOutputBlobs((dir / "outputs.pb").string(), policy);
     if (!copied.ok()) return copied.status();
   }
   return ToFileUri(dir.string());

@@ -530,4 +530,11 @@ std::string ToStateJson(const ActionWithAttempts& aw) {
   return json;
 }
 
+std::string WithRecoveredFrom(const std::string& metadata, const ActionKey& source) {
+  flyteidl2::workflow::ActionMetadata extras;
+  if (!metadata.empty()) extras.ParseFromString(metadata);
+  FillActionId(source, extras.mutable_recovered_from());
+  return extras.SerializeAsString();
+}
+
 }  // namespace flyte::runs::api

@@ -36,6 +36,10 @@ class SqlActionRepository final : public ActionRepository {
   absl::StatusOr<std::vector<ActionKey>> Abort(const ActionKey& key, const std::string& reason,
                                               TimePoint now) override;
   void SetChangeListener(std::function<void(const ActionChange&)> fn) override;
+  // Recovery runs (sql_run_recoveries.cc).
+  absl::StatusOr<std::optional<RunRecovery>> GetRecovery(const RunKey& run) override;
+  // Records `recovery` of `run` inside the caller's transaction (CreateRunWith).
+  static absl::Status InsertRecovery(db::Tx& tx, const RunKey& run, const RunRecovery& recovery);
   // Queue outbox variants (sql_queue_outbox.cc).
   absl::Status CreateRunAndRecord(const Action& root, const QueueCommand& command) override;
   absl::StatusOr<Action> CreateRunWith(const Action& root, const RunCreation& with) override;
