@@ -18,6 +18,7 @@ using namespace std::chrono_literals;
 using testing::ServiceDoubles;
 using testing::ShellAction;
 using testing::TempDir;
+using testing::WaitUntil;
 
 Config TestConfig(const std::string& data_root, int max_processes = 4) {
   Config c;
@@ -39,15 +40,6 @@ std::unique_ptr<ExecutorModule> StartExecutor(ServiceDoubles& d, const Config& c
   REQUIRE(module.ok());
   REQUIRE((*module)->Start().ok());
   return std::move(*module);
-}
-
-bool WaitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 20s) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return cond();
 }
 
 TEST_CASE("a leased action runs and every transition reaches runs-service before the lease completes",

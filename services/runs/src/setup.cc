@@ -5,6 +5,7 @@
 #include "api/cluster_service_api.h"
 #include "api/dataproxy_service_api.h"
 #include "api/identity_settings_api.h"
+#include "api/cache_service_api.h"
 #include "api/project_service_api.h"
 #include "api/runs_api.h"
 #include "flyte/app/log.h"
@@ -15,6 +16,7 @@
 #include "clients/grpc_queue_client.h"
 #include "repository/store_factory.h"
 #include "service/dataproxy_use_cases.h"
+#include "service/cache_use_cases.h"
 #include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
 #include "service/settings_use_cases.h"
@@ -50,6 +52,9 @@ struct RunsService::Parts {
   // `flyte whoami` and `flyte get settings` (IdentityService, SettingsService).
   std::unique_ptr<SettingsUseCases> settings;
   std::unique_ptr<api::IdentitySettingsApi> identity_settings_api;
+  // CacheService v1 and v2 (task output caching; the executor looks up and records through it).
+  std::unique_ptr<CacheUseCases> cache;
+  std::unique_ptr<api::CacheServiceApi> cache_api;
   std::unique_ptr<rpc::Router> router;
   std::unique_ptr<rpc::Server> server;
   bool started = false;
@@ -139,6 +144,9 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->settings = std::make_unique<SettingsUseCases>(p->projects.get(), run_options.storage_prefix);
   p->identity_settings_api = std::make_unique<api::IdentitySettingsApi>(*p->settings);
   p->identity_settings_api->Register(*p->router);
+  p->cache = std::make_unique<CacheUseCases>(p->store->Cache(), clock);
+  p->cache_api = std::make_unique<api::CacheServiceApi>(*p->cache);
+  p->cache_api->Register(*p->router);
 
   rpc::ServerOptions options;
   options.host = config.server.host;
@@ -192,6 +200,8 @@ void RunsService::Shutdown() {
   p.server.reset();
   p.identity_settings_api.reset();
   p.settings.reset();
+  p.cache_api.reset();
+  p.cache.reset();
   p.project_api.reset();
   p.data_api.reset();
   p.cluster_api.reset();

@@ -33,6 +33,14 @@ bool After(int attempt, int rank, int other_attempt, int other_rank) {
 
 constexpr auto kPodCreateExpectation = std::chrono::seconds(30);
 
+// The Pod runtime does not apply the task output cache yet (docs/executor.md): a cached task runs every time and
+// its transitions say so (CACHE_SKIPPED) instead of looking uncached.
+bool IsCachedTask(const TaskActionView& ta) {
+  if (ta.enqueue_request.empty()) return false;
+  flyteidl2::workflow::EnqueueActionRequest request;
+  return request.ParseFromString(ta.enqueue_request) && request.task().spec().task_template().metadata().discoverable();
+}
+
 // The task's /tmp on the data volume, made world-writable (sticky, as /tmp is) before the Pod exists, so a task
 // running as any user can write there. Only when the volume is mounted here too (the data root is a directory);
 // otherwise the kubelet creates the subPath directory, with the mode of the volume's root.
@@ -86,6 +94,7 @@ ActionTransition TaskActionController::Transition(const TaskActionView& ta, cons
   t.time = e.time;
   t.cluster_event = e.message;
   t.final = final;
+  if (IsCachedTask(ta)) t.cache_status = CacheStatus::kSkipped;
   if (t.phase == Phase::kFailed || t.phase == Phase::kTimedOut || t.phase == Phase::kAborted) {
     t.error = ActionError{e.error_code.empty() ? std::string(e.phase) : e.error_code, e.message, e.error_kind,
                           false};

@@ -15,6 +15,7 @@
 #include "domain/action.h"
 #include "domain/list_query.h"
 #include "domain/recovery.h"
+#include "repository/cache_repository.h"
 #include "repository/project_repository.h"
 #include "repository/queue_outbox.h"
 
@@ -128,6 +129,7 @@ class Store {
   virtual TaskRepository& Tasks() = 0;
   virtual ProjectRepository& Projects() = 0;
   virtual SecretRepository& Secrets() = 0;
+  virtual CacheRepository& Cache() = 0;
   // Commands waiting to reach queue-service; nullptr if this store keeps none.
   virtual QueueOutbox* Outbox() { return nullptr; }
   // Cheap round trip for /readyz. kUnavailable if the database cannot be reached.

@@ -216,6 +216,13 @@ absl::Status RunUseCases::EnqueueAction(Action child, const std::string& request
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> RunUseCases::RunSpecOf(const RunKey& run) {
+  absl::StatusOr<Action> root = store_.Actions().Get(ActionKey{run, kRootActionName});
+  if (root.status().code() == absl::StatusCode::kNotFound) return absl::NotFoundError("run " + run.name + " not found");
+  if (!root.ok()) return root.status();
+  return root->run_spec;
+}
+
 absl::Status RunUseCases::MakeInputsDir(const std::string& uri) {
   const std::filesystem::path dir = std::filesystem::path(LocalPath(uri)).parent_path();
   // A new run needs exactly two levels (<run>/ and <run>/inputs/) under a project/domain directory that usually

@@ -107,6 +107,9 @@ class RunUseCases {
   // In a recovery run, a child that takes over the outcome of the recovered run's same-named action is recorded
   // RECOVERED with its outputs and never queued (RecoveryPlanner::Recovered).
   absl::Status EnqueueAction(Action child, const std::string& request);
+  // The run spec its root action was created with (serialized flyteidl2.task.RunSpec, "" when none); kNotFound
+  // if the run is absent. What run-wide settings (overwrite_cache, the cache lookup scope) children inherit.
+  absl::StatusOr<std::string> RunSpecOf(const RunKey& run);
 
   using DetailsSink = std::function<bool(const ActionWithAttempts&)>;
   // Current details, then one message per change; finishes OK once the action is terminal (sent last).
