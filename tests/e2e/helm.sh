@@ -226,6 +226,8 @@ kc apply --dry-run=server --validate=strict -f "$WORK/rendered.yaml" >/dev/null 
 objs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 print(sorted({o["metadata"]["namespace"] for o in objs if o["kind"] in ("Role", "RoleBinding") or o["metadata"]["name"].endswith("-task")}))' "$WORK/rendered.yaml")" = "['flyte-tasks']" ] || fail "Roles and the task ServiceAccount are not in the tasks namespace"
 grep -q 'dataVolumeClaim: tasks-data' "$WORK/rendered.yaml" || fail "task Pods do not mount data.persistence.tasksClaim"
+grep -q 'taskTmpOnDataVolume: true' "$WORK/rendered.yaml" || fail "task Pods' /tmp is not on the data volume by default"
+render --set tasks.tmpOnDataVolume=false | grep -q 'taskTmpOnDataVolume: false' || fail "tasks.tmpOnDataVolume=false not rendered"
 echo "  tasks.namespace=flyte-tasks: accepted; Roles, RoleBindings and the task ServiceAccount there"
 # The schema of the stand-in CRDs is enforced: a misspelt field is refused (so the check above means something).
 render -f "$CHART/ci/monitoring-values.yaml" --show-only templates/monitoring.yaml | sed 's/scrapeTimeout:/scrapeTimout:/' |

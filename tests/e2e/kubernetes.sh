@@ -11,22 +11,7 @@
 # The Kubernetes-mode /metrics of queue-service and the executor pass `promtool check metrics`.
 set -euo pipefail
 source "$(dirname "$0")/lib/stack.sh"
-
-K8S_STATE=$WORK/k8s
-export K8S_TESTENV_DIR=$K8S_STATE
-source "$ROOT/scripts/lib/k8s.sh"
-stack_cleanup_with_cluster() {
-  local rc=$?
-  set +e  # `(exit $rc)` below must hand rc to cleanup, not end the shell before the services are stopped
-  if [ $rc -ne 0 ] && [ -n "${ADMIN_KC:-}" ]; then
-    echo "--- cluster state at failure" >&2
-    kc get taskactions,pods -A -o wide >&2 2>&1 || true
-  fi
-  k8s_down
-  (exit $rc)
-  cleanup
-}
-trap stack_cleanup_with_cluster EXIT
+source "$(dirname "$0")/lib/k8s_stack.sh"
 
 step "starting the test control plane"
 k8s_up
@@ -52,36 +37,6 @@ for check in "get secrets $NS flyte-executor" "get secrets $NS flyte-queue" "cre
   [ "$(can $check || true)" = no ] || fail "a ServiceAccount may do more than it needs: can-i $check"
 done
 
-write_kube_configs() {  # write_kube_configs NAMESPACE EXECUTOR_KUBECONFIG
-  write_queue_and_runs_configs "$WORK" $1 "$QUEUE_PORT" "$RUNS_PORT"
-  for e in executor:$EXEC_PORT executor2:$EXEC2_PORT; do
-    cat >"$WORK/${e%%:*}.yaml" <<YAML
-executor:
-  server: {host: 127.0.0.1, port: ${e##*:}}
-  runtime: kubernetes
-  runsEndpoint: "127.0.0.1:$RUNS_PORT"
-  dataRoot: "$WORK/data"
-  killGracePeriod: 1s
-  kubernetes:
-    namespace: $1
-    kubeconfig: "$2"
-    imagePullGracePeriod: 1s
-    leaderElection: {leaseDuration: 3s, renewDeadline: 2s, retryPeriod: 300ms}
-YAML
-  done
-}
-
-# pod_run NAME ANNOTATIONS_JSON [TASK_METADATA_JSON]: a run whose task carries a Pod template (primary container
-# "main") with those annotations: kwok decides the Pod's fate from them.
-pod_run() {
-  local name=$1 ann=$2 meta=${3:-'{}'}
-  rpc flyteidl2.workflow.RunService/CreateRun "$(jq -cn --argjson id "$(run_id "$name")" --argjson ann "$ann" \
-    --argjson meta "$meta" '{runId: $id, taskSpec: {shortName: "t", taskTemplate: {id: {name: "t", version: "1"},
-      type: "python", metadata: $meta, config: {primary_container_name: "main"},
-      k8sPod: {primaryContainerName: "main", metadata: {labels: {team: "e2e"}, annotations: $ann},
-               podSpec: {containers: [{name: "main", image: "example.org/flyte-task:1",
-                 args: ["run-task", "--inputs", "{{.input}}", "--output-prefix", "{{.outputPrefix}}"]}]}}}}}')"
-}
 ta() { kc -n "$NS" get taskaction "$@"; }
 pods_of() { kc -n "$NS" get pods -l "flyte.org/run=$1" -o name | wc -l; }
 
@@ -111,6 +66,13 @@ wait_phase pt1 ACTION_PHASE_SUCCEEDED 60
 [ "$(kc -n "$NS" get pod pt1-a0-1 -o jsonpath='{.metadata.labels.team}')" = e2e ] || fail "template label missing"
 kc -n "$NS" get pod pt1-a0-1 -o jsonpath='{.spec.containers[0].args}' | grep -q "file://$WORK/data/$PROJECT/$DOMAIN/pt1/a0/1" ||
   fail "output prefix not substituted: $(kc -n "$NS" get pod pt1-a0-1 -o jsonpath='{.spec.containers[0].args}')"
+
+step "a cached task runs anyway (the Pod runtime does not apply the task cache) and says so: CACHE_SKIPPED"
+pod_run cs1 '{"kwok.flyte.test/outcome": "succeed"}' '{"discoverable": true, "discoveryVersion": "1"}' >/dev/null ||
+  fail "CreateRun cs1: $(cat "$WORK/rpc.out")"
+wait_phase cs1 ACTION_PHASE_SUCCEEDED 60
+[ "$(details cs1 | jq -r '.details.action.status.cacheStatus')" = CACHE_SKIPPED ] ||
+  fail "cached task on Kubernetes: expected CACHE_SKIPPED, got $(details cs1)"
 
 step "a failing Pod (exit 3), retries 1 -> FAILED after 2 attempts with the exit code"
 pod_run f1 '{"kwok.flyte.test/outcome": "fail", "kwok.flyte.test/exit-code": "3"}' '{"retries":{"retries":1}}' >/dev/null ||

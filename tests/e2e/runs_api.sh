@@ -4,7 +4,8 @@
 #      and over gRPC (--protocol grpc --http2-prior-knowledge), through services/runs/tests/scripts; health,
 #      readiness, metrics and Connect JSON errors with curl; SIGTERM -> exit 0 promptly.
 #   2. PostgreSQL (throwaway server): two replicas on one database; a run created on replica A reaches a
-#      WatchRuns stream open on replica B; the same RPC suite against A.
+#      WatchRuns stream open on replica B; projects, signed URLs and the task output cache (CacheService) made
+#      through A are seen through B; the same RPC suite against A.
 # Exits non-zero on the first failure; always stops what it started. FLYTE_BUILD_DIR = build dir (./build).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -375,6 +376,24 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Content-MD5: $md5" --da
 [ "$code" = 200 ] || [ "$code" = 201 ] || [ "$code" = 204 ] || fail "PUT through replica B: HTTP $code"
 [ "$(cat "${native#file://}")" = cross-replica ] || fail "the upload through B did not land at $native"
 echo "replica B knew the project made on A and took A's signed upload URL"
+
+# The task output cache lives in the database too: an entry put through A is read through B, and a reservation
+# held through A is answered as A's holder through B.
+CACHE_ID='{"org":"testorg","project":"testproject","domain":"development"}'
+ok CachePut rpc flyteidl2.cacheservice.v2.CacheService/Put \
+  "{\"identifier\":$CACHE_ID,\"baseRequest\":{\"key\":\"k1\",\"output\":{\"outputUri\":\"file:///cache/k1\"}}}"
+ENDPOINT="http://127.0.0.1:$B_PORT" ok CacheGet rpc flyteidl2.cacheservice.v2.CacheService/Get \
+  "{\"identifier\":$CACHE_ID,\"baseRequest\":{\"key\":\"k1\"}}"
+expect '.output.outputUri == "file:///cache/k1"'
+err already_exists "CachePut (exists, no overwrite, on B)" env ENDPOINT="http://127.0.0.1:$B_PORT" \
+  "$SCRIPTS/rpc.sh" flyteidl2.cacheservice.v2.CacheService/Put \
+  "{\"identifier\":$CACHE_ID,\"baseRequest\":{\"key\":\"k1\",\"output\":{\"outputUri\":\"file:///other\"}}}"
+ok CacheReserve rpc flyteidl2.cacheservice.v2.CacheService/GetOrExtendReservation \
+  "{\"identifier\":$CACHE_ID,\"baseRequest\":{\"key\":\"k1\",\"ownerId\":\"alice\",\"heartbeatInterval\":\"10s\"}}"
+ENDPOINT="http://127.0.0.1:$B_PORT" ok CacheReserve rpc flyteidl2.cacheservice.v2.CacheService/GetOrExtendReservation \
+  "{\"identifier\":$CACHE_ID,\"baseRequest\":{\"key\":\"k1\",\"ownerId\":\"bob\",\"heartbeatInterval\":\"10s\"}}"
+expect '.reservation.ownerId == "alice"'
+echo "replica B read the cache entry and the reservation made through A"
 
 both_transports p
 http_checks "$A_PORT" p

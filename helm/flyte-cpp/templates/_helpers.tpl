@@ -229,6 +229,7 @@ kubernetes:
   {{- end }}
   serviceAccountName: {{ include "flyte.taskServiceAccountName" . | quote }}
   dataVolumeClaim: {{ include "flyte.tasksDataClaim" . | quote }}
+  taskTmpOnDataVolume: {{ .Values.tasks.tmpOnDataVolume }}
   nodeSelector: {{ toJson .Values.tasks.nodeSelector }}
   tolerations: {{ toJson .Values.tasks.tolerations }}
   imagePullSecrets: {{ toJson .Values.tasks.imagePullSecrets }}

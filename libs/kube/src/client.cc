@@ -10,6 +10,7 @@
 
 #include <boost/asio/ssl.hpp>
 #include <cpprest/http_client.h>
+#include <openssl/ssl.h>
 #include <pplx/threadpool.h>
 #include <cpprest/rawptrstream.h>
 #include <cpprest/containerstream.h>
@@ -200,8 +201,14 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClusterConfig config, Cli
   if (config.server.empty()) return absl::InvalidArgumentError("kubernetes client: no server");
   // cpprestsdk's I/O runs on one process-wide asio pool, 40 threads unless told otherwise before first use; a few
   // are plenty for this client (callers block on their own threads), and each idle thread costs memory.
+  //
+  // OpenSSL is initialised first and without its exit handler: the pool is destroyed at exit after OpenSSL's own
+  // cleanup would have run (that handler is registered when the first TLS connection is made, after the pool
+  // exists), and destroying the pool frees the TLS connections its pending handlers still hold, which then read
+  // freed OpenSSL state (a SIGSEGV at exit, seen once in CI, the cpprestsdk "crash on exit with SSL" pattern).
   static std::once_flag pool_once;
   std::call_once(pool_once, [] {
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, nullptr);
     try {
       crossplat::threadpool::initialize_with_threads(4);
     } catch (const std::exception&) {

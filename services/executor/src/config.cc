@@ -65,6 +65,7 @@ void ParseKubernetes(config::Section& k, KubernetesRuntimeConfig* out) {
   KubernetesField(k, "defaultResources", &out->default_resources, &Resources,
                   "{requests: {cpu, memory, ...}, limits: {...}}");
   k.String("dataVolumeClaim", &out->data_volume_claim);
+  k.Bool("taskTmpOnDataVolume", &out->task_tmp_on_data_volume);
   k.Int("workers", &out->workers, 1, 256);
   k.Duration("imagePullGracePeriod", &out->image_pull_grace);
   k.Duration("resyncPeriod", &out->resync);

@@ -32,6 +32,7 @@ struct KubernetesRuntimeConfig {
   std::vector<std::string> image_pull_secrets;              // imagePullSecrets of task Pods
   nlohmann::json default_resources = nlohmann::json::object();  // {requests, limits} when the task gives none
   std::string data_volume_claim;      // PersistentVolumeClaim mounted at executor.dataRoot in task Pods
+  bool task_tmp_on_data_volume = true;  // with a claim: task Pods' /tmp = <attempt dir>/tmp on it
   int workers = 8;                    // reconciles at once
   std::chrono::milliseconds image_pull_grace{120000};   // ErrImagePull/ImagePullBackOff this long -> attempt fails
   std::chrono::milliseconds resync{300000};             // every TaskAction is reconciled again this often

@@ -8,6 +8,7 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
+#include "clients/grpc_cache_client.h"
 #include "clients/grpc_lease_client.h"
 #include "clients/grpc_state_client.h"
 #include "clients/state_reporter.h"
@@ -54,6 +55,7 @@ struct ExecutorModule::Parts {
   std::unique_ptr<kube::Client> kube;               // kubernetes runtime
   std::string identity;                             // kubernetes runtime: hostname-pid-start
   std::unique_ptr<GrpcStateClient> state;
+  std::unique_ptr<GrpcCacheClient> cache;           // local runtime: runs-service's CacheService
   std::unique_ptr<StateReporter> reporter;
   std::unique_ptr<Executor> executor;               // local runtime
   std::unique_ptr<k8s::TaskActionController> controller;  // kubernetes runtime
@@ -80,6 +82,7 @@ k8s::ControllerOptions ToControllerOptions(const Config& config, const std::stri
   o.pod.image_pull_secrets = k.image_pull_secrets;
   o.pod.default_resources = k.default_resources;
   o.pod.data_volume_claim = k.data_volume_claim;
+  o.pod.task_tmp_on_data_volume = k.task_tmp_on_data_volume;
   o.pod.data_root = local.runtime.data_root;
   o.pod.env = local.runtime.env;
   o.pod.kill_grace = config.kill_grace_period;
@@ -134,9 +137,11 @@ absl::StatusOr<std::unique_ptr<ExecutorModule>> ExecutorModule::Create(const Con
   if (!journal.ok()) return journal.status();
   p->journal = std::move(*journal);
   p->leases = std::make_unique<GrpcLeaseClient>(std::move(queue), p->journal->executor_id());
+  p->cache = std::make_unique<GrpcCacheClient>(runs);
   p->state = std::make_unique<GrpcStateClient>(std::move(runs));
   p->reporter = std::make_unique<StateReporter>(*p->state);
-  p->executor = std::make_unique<Executor>(options, *p->leases, *p->state, *p->reporter, *p->journal, metrics);
+  p->executor = std::make_unique<Executor>(options, *p->leases, *p->state, *p->reporter, *p->journal, metrics,
+                                           p->cache.get());
   return std::unique_ptr<ExecutorModule>(new ExecutorModule(std::move(p)));
 }
 
@@ -178,6 +183,7 @@ void ExecutorModule::Shutdown() {
   p.executor.reset();
   p.reporter.reset();
   p.state.reset();
+  p.cache.reset();
   p.leases.reset();
   p.kube.reset();
   p.journal.reset();  // unlocks the data root last

@@ -1,6 +1,7 @@
 #include "runtime/attempt_runner.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -322,9 +323,12 @@ TEST_CASE("output blobs outside the data root are copied into raw/ and renamed t
                                          "s3://bucket/key", dir / "tmp/gone.txt", dir / "runs-elsewhere/r1/a0/1/raw/df"};
   WriteFile(outputs, BlobOutputs(uris).SerializeAsString());
 
-  absl::StatusOr<int> n = LocalizeOutputBlobs(outputs, shared, raw);
+  const OutputBlobPolicy policy{shared, raw, std::nullopt};
+  absl::StatusOr<OutputBlobChanges> n = LocalizeOutputBlobs(outputs, policy);
   REQUIRE(n.ok());
-  CHECK(*n == 2);
+  CHECK(n->copied == 2);
+  CHECK(n->renamed == 0);
+  CHECK(n->left == 1);  // the missing one
   flyteidl2::task::Outputs got = ReadOutputs(outputs);
   const std::string file_uri = got.literals(0).value().scalar().blob().uri();
   const auto& list = got.literals(1).value().collection().literals();
@@ -341,9 +345,54 @@ TEST_CASE("output blobs outside the data root are copied into raw/ and renamed t
   CHECK(testing::ReadFile(file_uri) == "file bytes");
 
   // Nothing left to move: the file is not rewritten.
-  REQUIRE(LocalizeOutputBlobs(outputs, shared, raw).ok());
-  CHECK(*LocalizeOutputBlobs(outputs, shared, raw) == 0);
-  CHECK(*LocalizeOutputBlobs(dir / "data/none/outputs.pb", shared, raw) == 0);
+  REQUIRE(LocalizeOutputBlobs(outputs, policy).ok());
+  CHECK(LocalizeOutputBlobs(outputs, policy)->copied == 0);
+  CHECK(LocalizeOutputBlobs(dir / "data/none/outputs.pb", policy)->copied == 0);
+}
+
+TEST_CASE("Kubernetes: output blobs under the Pod's /tmp are renamed to the attempt's tmp on the data volume",
+          "[executor][localize]") {
+  TempDir dir;
+  const std::string root = dir / "data", attempt = root + "/o/p/d/r1/a0/1", on_volume = attempt + "/tmp";
+  const std::string outputs = attempt + "/outputs.pb";
+  WriteFile(on_volume + "/x.txt", "file bytes");
+  WriteFile(on_volume + "/d/sub/y.txt", "dir bytes");
+  WriteFile(root + "/shared.txt", "already shared");
+  // A file in the executor's own /tmp with the name a blob gives: the Pod's path must not be looked up here.
+  const std::string executor_tmp = "/tmp/flyte-localizer-test-" + std::to_string(::getpid()) + ".txt";
+  WriteFile(executor_tmp, "the executor's, not the task's");
+  const std::vector<std::string> uris = {"/tmp/x.txt",      "file:///tmp/d/",     root + "/shared.txt",
+                                         "s3://bucket/key", "/tmp/gone.txt",      executor_tmp,
+                                         "/home/task/o.csv", "/tmp/../etc/passwd", "/tmp/./d/sub/y.txt"};
+  WriteFile(outputs, BlobOutputs(uris).SerializeAsString());
+
+  const OutputBlobPolicy policy{{root, root + "/o/p/d/r1"}, "", TaskDirOnVolume{"/tmp", on_volume}};
+  absl::StatusOr<OutputBlobChanges> n = LocalizeOutputBlobs(outputs, policy);
+  std::filesystem::remove(executor_tmp);
+  REQUIRE(n.ok());
+  CHECK(n->renamed == 3);
+  CHECK(n->copied == 0);
+  CHECK(n->left == 4);
+  flyteidl2::task::Outputs got = ReadOutputs(outputs);
+  const auto& list = got.literals(1).value().collection().literals();
+  CHECK(got.literals(0).value().scalar().blob().uri() == on_volume + "/x.txt");  // bare: what File.open reads
+  CHECK(testing::ReadFile(got.literals(0).value().scalar().blob().uri()) == "file bytes");
+  CHECK(list[0].scalar().blob().uri() == on_volume + "/d");
+  CHECK(list[1].scalar().blob().uri() == uris[2]);  // on the data volume already
+  CHECK(list[2].scalar().blob().uri() == uris[3]);  // an object store
+  CHECK(list[3].scalar().blob().uri() == uris[4]);  // not on the volume: left, the reader reports it
+  CHECK(list[4].scalar().blob().uri() == uris[5]);  // the same name in the executor's /tmp changes nothing
+  CHECK(list[5].scalar().blob().uri() == uris[6]);  // elsewhere in the Pod: gone with it
+  CHECK(list[6].scalar().blob().uri() == uris[7]);  // not under /tmp once normalised
+  CHECK(list[7].scalar().blob().uri() == on_volume + "/d/sub/y.txt");
+  CHECK(testing::ReadFile(on_volume + "/d/sub/y.txt") == "dir bytes");  // only the literal changed
+
+  // Only the left ones remain: outputs.pb is not rewritten again.
+  auto again = LocalizeOutputBlobs(outputs, policy);
+  REQUIRE(again.ok());
+  CHECK(again->renamed == 0);
+  CHECK(again->renamed_before == 3);
+  CHECK(again->left == 4);
 }
 
 TEST_CASE("a task's output file in its temp dir is in the run's data when the attempt SUCCEEDS",

@@ -22,21 +22,10 @@
 namespace flyte::executor {
 namespace {
 using namespace std::chrono_literals;
+using testing::FreePort;
 using testing::ReadFile;
+using testing::WaitUntil;
 using testing::ShellAction;
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
   pid_t pid = fork();
@@ -57,15 +46,6 @@ void Stop(pid_t pid, int sig) {
   kill(pid, sig);
   int status = 0;
   waitpid(pid, &status, 0);
-}
-
-bool WaitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return cond();
 }
 
 // Process groups of the attempts (each attempt appends its $$ = its group id to `file`) that have live members.

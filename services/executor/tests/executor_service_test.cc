@@ -18,6 +18,7 @@ using namespace std::chrono_literals;
 using testing::ServiceDoubles;
 using testing::ShellAction;
 using testing::TempDir;
+using testing::WaitUntil;
 
 Config TestConfig(const std::string& data_root, int max_processes = 4) {
   Config c;
@@ -39,15 +40,6 @@ std::unique_ptr<ExecutorModule> StartExecutor(ServiceDoubles& d, const Config& c
   REQUIRE(module.ok());
   REQUIRE((*module)->Start().ok());
   return std::move(*module);
-}
-
-bool WaitUntil(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 20s) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return cond();
 }
 
 TEST_CASE("a leased action runs and every transition reaches runs-service before the lease completes",
@@ -271,6 +263,19 @@ logger: {level: 5}
   REQUIRE_FALSE(bad.ok());
   CHECK(std::string(bad.status().message()).find("executor.maxConcurentProcesses") != std::string::npos);
   CHECK(std::string(bad.status().message()).find("executor.leaseBatch") != std::string::npos);
+}
+
+TEST_CASE("config: executor.kubernetes.taskTmpOnDataVolume, on by default", "[executor][config]") {
+  const std::string base = "executor:\n  runtime: kubernetes\n  dataRoot: /data\n  kubernetes:\n";
+  absl::StatusOr<Config> def = ParseConfig(base + "    dataVolumeClaim: flyte-data\n");
+  REQUIRE(def.ok());
+  CHECK(def->kubernetes.task_tmp_on_data_volume);
+  absl::StatusOr<Config> off = ParseConfig(base + "    dataVolumeClaim: flyte-data\n    taskTmpOnDataVolume: false\n");
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->kubernetes.task_tmp_on_data_volume);
+  absl::StatusOr<Config> bad = ParseConfig(base + "    taskTmpOnDataVolume: sometimes\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(std::string(bad.status().message()).find("executor.kubernetes.taskTmpOnDataVolume") != std::string::npos);
 }
 
 }  // namespace

@@ -152,6 +152,85 @@ TEST_CASE("a Pod-template task keeps its template and gets the command and env i
   CHECK(std::string(missing.status().message()).find("no container named 'nope'") != std::string::npos);
 }
 
+namespace {
+
+// The primary container's volume mount at `path`, or null.
+const Json* MountAt(const Json& pod, const std::string& path) {
+  for (const Json& c : pod["spec"]["containers"]) {
+    if (c["name"] != pod["metadata"]["annotations"]["flyte.org/primary-container"]) continue;
+    if (!c.contains("volumeMounts")) continue;
+    for (const Json& m : c["volumeMounts"]) {
+      if (m["mountPath"] == path) return &m;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("the task's /tmp is its attempt's tmp directory on the data volume", "[executor][kubernetes_pod]") {
+  Fixture f;
+  f.task.tmpl.mutable_container()->set_image("ghcr.io/me/task:1");
+  f.task.args = {"run"};
+
+  auto built = f.Build(2);
+  REQUIRE(built.ok());
+  const Json* tmp = MountAt(built->pod, "/tmp");
+  REQUIRE(tmp != nullptr);
+  CHECK((*tmp)["name"] == "flyte-data");  // the same volume as the data root
+  CHECK((*tmp)["subPath"] == "proj/dev/r1/a0/2/tmp");
+  CHECK(built->pod["metadata"]["annotations"]["flyte.org/task-tmp-subpath"] == "proj/dev/r1/a0/2/tmp");
+  CHECK(built->task_tmp_dir == "/var/lib/flyte/data/proj/dev/r1/a0/2/tmp");
+  CHECK(f.paths.attempt_dir + "/tmp" == built->task_tmp_dir);
+  REQUIRE(MountAt(built->pod, "/var/lib/flyte/data") != nullptr);
+
+  SECTION("not when turned off") {
+    f.settings.task_tmp_on_data_volume = false;
+    auto off = f.Build(2);
+    REQUIRE(off.ok());
+    CHECK(MountAt(off->pod, "/tmp") == nullptr);
+    CHECK(off->task_tmp_dir.empty());
+    CHECK_FALSE(off->pod["metadata"]["annotations"].contains("flyte.org/task-tmp-subpath"));
+    CHECK(MountAt(off->pod, "/var/lib/flyte/data") != nullptr);
+  }
+  SECTION("not without a data volume") {
+    f.settings.data_volume_claim.clear();
+    auto none = f.Build(2);
+    REQUIRE(none.ok());
+    CHECK(MountAt(none->pod, "/tmp") == nullptr);
+    CHECK(none->task_tmp_dir.empty());
+  }
+  SECTION("not when the task's Pod template mounts its own /tmp (and its own annotation of ours is dropped)") {
+    Json spec = {{"containers", Json::array({Json{{"name", "main"},
+                                                  {"image", "me/task:2"},
+                                                  {"args", {"run"}},
+                                                  {"volumeMounts", Json::array({Json{{"name", "scratch"},
+                                                                                     {"mountPath", "/tmp/"}}})}}})},
+                 {"volumes", Json::array({Json{{"name", "scratch"}, {"emptyDir", Json::object()}}})}};
+    auto* pod = f.task.tmpl.mutable_k8s_pod();
+    f.task.tmpl.clear_container();
+    REQUIRE(google::protobuf::util::JsonStringToMessage(spec.dump(), pod->mutable_pod_spec()).ok());
+    pod->set_primary_container_name("main");
+    (*pod->mutable_metadata()->mutable_annotations())["flyte.org/task-tmp-subpath"] = "../../elsewhere";
+    auto own = f.Build(2);
+    REQUIRE(own.ok());
+    const Json* mount = MountAt(own->pod, "/tmp/");
+    REQUIRE(mount != nullptr);
+    CHECK((*mount)["name"] == "scratch");
+    CHECK(MountAt(own->pod, "/tmp") == nullptr);
+    CHECK(own->task_tmp_dir.empty());
+    CHECK_FALSE(own->pod["metadata"]["annotations"].contains("flyte.org/task-tmp-subpath"));
+    CHECK_FALSE(PodView::FromJson(own->pod).task_tmp_on_volume);
+  }
+  SECTION("not when the run's output base is off the volume") {
+    f.paths = *f.layout.Plan(f.action.key, "file:///elsewhere/r1", 2);
+    auto off_volume = BuildPod(f.settings, PodRequest{&f.action, &f.task, &f.paths, 2, "r1-a0", "uid-1"});
+    REQUIRE(off_volume.ok());
+    CHECK(MountAt(off_volume->pod, "/tmp") == nullptr);
+  }
+  CHECK(PodView::FromJson(built->pod).task_tmp_on_volume);
+}
+
 TEST_CASE("tasks the Pod builder refuses, naming why", "[executor][kubernetes_pod]") {
   Fixture f;
   f.task.tmpl.set_type("sql");

@@ -4,6 +4,8 @@
 
 #include "api/cluster_service_api.h"
 #include "api/dataproxy_service_api.h"
+#include "api/identity_settings_api.h"
+#include "api/cache_service_api.h"
 #include "api/project_service_api.h"
 #include "api/runs_api.h"
 #include "api/tail_logs_api.h"
@@ -19,8 +21,10 @@
 #include "repository/store_factory.h"
 #include "service/dataproxy_use_cases.h"
 #include "service/log_tail_use_cases.h"
+#include "service/cache_use_cases.h"
 #include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
+#include "service/settings_use_cases.h"
 #include "service/storage_local.h"
 
 namespace flyte::runs {
@@ -57,6 +61,12 @@ struct RunsService::Parts {
   std::unique_ptr<LogTailUseCases> log_tail;
   std::unique_ptr<api::LogStreams> log_streams;
   std::unique_ptr<api::TailLogsApi> tail_logs_api;
+  // `flyte whoami` and `flyte get settings` (IdentityService, SettingsService).
+  std::unique_ptr<SettingsUseCases> settings;
+  std::unique_ptr<api::IdentitySettingsApi> identity_settings_api;
+  // CacheService v1 and v2 (task output caching; the executor looks up and records through it).
+  std::unique_ptr<CacheUseCases> cache;
+  std::unique_ptr<api::CacheServiceApi> cache_api;
   std::unique_ptr<rpc::Router> router;
   std::unique_ptr<rpc::Server> server;
   bool started = false;
@@ -191,6 +201,12 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->data_api->Register(*p->router);
   p->project_api->Register(*p->router);
   if (absl::Status s = BuildLogs(config, run_options.storage_prefix, clock, *p); !s.ok()) return s;
+  p->settings = std::make_unique<SettingsUseCases>(p->projects.get(), run_options.storage_prefix);
+  p->identity_settings_api = std::make_unique<api::IdentitySettingsApi>(*p->settings);
+  p->identity_settings_api->Register(*p->router);
+  p->cache = std::make_unique<CacheUseCases>(p->store->Cache(), clock);
+  p->cache_api = std::make_unique<api::CacheServiceApi>(*p->cache);
+  p->cache_api->Register(*p->router);
 
   rpc::ServerOptions options;
   options.host = config.server.host;
@@ -244,6 +260,10 @@ void RunsService::Shutdown() {
   if (p.pool) p.pool->Shutdown();
   // 3. Close the database last: nothing can use it any more.
   p.server.reset();
+  p.identity_settings_api.reset();
+  p.settings.reset();
+  p.cache_api.reset();
+  p.cache.reset();
   p.project_api.reset();
   p.tail_logs_api.reset();
   p.log_streams.reset();

@@ -23,6 +23,15 @@ absl::StatusOr<ActionToRun> DecodeEnqueuedAction(const flyteidl2::workflow::Enqu
                                          std::chrono::duration_cast<std::chrono::system_clock::duration>(
                                              std::chrono::nanoseconds(ts.nanos())));
   }
+  if (request.has_task() && request.task().has_cache_key()) a.cache_key = request.task().cache_key().value();
+  const auto& run_spec = request.run_spec();
+  // RunSpec.overwrite_cache is deprecated upstream in favour of cache_config.overwrite_cache; SDKs send both.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  a.overwrite_cache = run_spec.overwrite_cache() || run_spec.cache_config().overwrite_cache();
+#pragma GCC diagnostic pop
+  a.cache_per_project_domain =
+      run_spec.cache_config().cache_lookup_scope() == flyteidl2::task::CACHE_LOOKUP_SCOPE_PROJECT_DOMAIN;
   return a;
 }
 

@@ -66,6 +66,7 @@ void ToActionEvent(const ActionTransition& t, wf::ActionEvent* out) {
     err->set_kind(t.error->kind == ErrorKind::kSystem ? wf::ErrorInfo::KIND_SYSTEM : wf::ErrorInfo::KIND_USER);
   }
   if (!t.output_uri.empty()) e.mutable_outputs()->set_output_uri(t.output_uri);
+  e.set_cache_status(static_cast<flyteidl2::core::CatalogCacheStatus>(t.cache_status));
   if (!t.cluster_event.empty()) {
     wf::ClusterEvent* ce = e.add_cluster_events();
     SetTime(t.time, ce->mutable_occurred_at());

@@ -2,8 +2,11 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "flyte/kube/task_action.h"
+#include "kubernetes/task_action_view.h"
 
 namespace flyte::executor::k8s {
 namespace {
@@ -66,6 +69,23 @@ std::string PrimaryName(const flyteidl2::core::TaskTemplate& tmpl, const Json& c
     return containers[0]["name"].get<std::string>();
   }
   return kDefaultPrimary;
+}
+
+// <attempt dir>/tmp relative to the data root, when the task's /tmp goes there: a data volume, the option on,
+// the attempt's directory on the volume, and nothing of the task's own mounted at /tmp. Else "".
+std::string TaskTmpSubPath(const PodSettings& s, const AttemptPaths& paths, const Json& primary) {
+  if (s.data_volume_claim.empty() || !s.task_tmp_on_data_volume) return "";
+  for (const Json& m : primary.value("volumeMounts", Json::array())) {
+    if (!m.is_object()) continue;
+    std::string at = m.value("mountPath", "");
+    while (at.size() > 1 && at.back() == '/') at.pop_back();
+    if (at == kTaskTmp) return "";
+  }
+  const std::filesystem::path rel =
+      std::filesystem::path(paths.attempt_dir).lexically_normal().lexically_relative(
+          std::filesystem::path(s.data_root).lexically_normal());
+  if (rel.empty() || *rel.begin() == "..") return "";  // the run's output base lies outside the volume
+  return (rel / "tmp").string();
 }
 
 }  // namespace
@@ -188,6 +208,16 @@ absl::StatusOr<BuiltPod> BuildPod(const PodSettings& s, const PodRequest& r) {
     if (!primary->contains("volumeMounts")) (*primary)["volumeMounts"] = Json::array();
     (*primary)["volumeMounts"].push_back(
         Json{{"name", name}, {"mountPath", shm.mount_path().empty() ? "/dev/shm" : shm.mount_path()}});
+  }
+  if (std::string sub_path = TaskTmpSubPath(s, *r.paths, *primary); !sub_path.empty()) {
+    // The task's /tmp is the attempt's own directory on the data volume: what the task leaves there (an in-task
+    // File.from_local keeps its /tmp path) outlives the Pod, and the executor renames it in the outputs.
+    (*primary)["volumeMounts"].push_back(
+        Json{{"name", kDataVolumeName}, {"mountPath", kTaskTmp}, {"subPath", sub_path}});
+    annotations[kTaskTmpAnnotation] = sub_path;
+    out.task_tmp_dir = absl::StrCat(s.data_root, "/", sub_path);
+  } else {
+    annotations.erase(kTaskTmpAnnotation);  // only ours says where /tmp is
   }
   spec["restartPolicy"] = "Never";
   const std::string& task_sa = tmpl.security_context().run_as().k8s_service_account();

@@ -9,7 +9,9 @@
 //              its primary container getting the command, args and env; else one container "task" with the
 //              task's image and resources; serviceAccountName (the task's, else the template's, else config),
 //              nodeSelector / tolerations / imagePullSecrets (template's, else config), default resources for a
-//              primary container that has none, the shared data volume mounted at the data root,
+//              primary container that has none, the shared data volume mounted at the data root (and, unless
+//              turned off or the template mounts /tmp itself, its <attempt dir>/tmp mounted at /tmp: annotation
+//              flyte.org/task-tmp-subpath),
 //              activeDeadlineSeconds = the task's timeout, terminationGracePeriodSeconds = killGracePeriod,
 //              terminationMessagePolicy FallbackToLogsOnError (a failed container's log tail reaches the error)
 // kInvalidArgument (reported as InvalidTask) when the task has nothing to run or asks for what is not supported.
@@ -38,6 +40,7 @@ struct PodSettings {
   nlohmann::json default_resources = nlohmann::json::object();
   std::string data_volume_claim;  // "" = no shared volume
   std::string data_root;          // where the volume is mounted, absolute
+  bool task_tmp_on_data_volume = true;  // the primary container's /tmp = <attempt dir>/tmp on the volume
   TaskEnvironmentOptions env;     // inherit_host_env is ignored (always off for Pods)
   std::chrono::milliseconds kill_grace{5000};
 };
@@ -56,10 +59,12 @@ struct BuiltPod {
   std::string name;
   std::string primary_container;
   std::set<std::string> unknown_vars;  // template variables left as written
+  std::string task_tmp_dir;            // <attempt dir>/tmp when the Pod's /tmp is mounted there, else ""
 };
 
 inline constexpr char kPrimaryContainerAnnotation[] = "flyte.org/primary-container";
 inline constexpr char kDataVolumeName[] = "flyte-data";
+inline constexpr char kTaskTmp[] = "/tmp";  // the task's path of its temp dir (the SDK's and Python's default)
 
 absl::StatusOr<BuiltPod> BuildPod(const PodSettings& settings, const PodRequest& request);
 

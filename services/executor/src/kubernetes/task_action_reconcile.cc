@@ -1,5 +1,7 @@
 // TaskActionController::Reconcile and the steps it takes; the controller's plumbing (caches, watches, leader
 // election, workers) is in task_action_controller.cc.
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "clients/action_decoding.h"
@@ -8,6 +10,7 @@
 #include "flyteidl2/workflow/queue_service.pb.h"
 #include "kubernetes/pod_outcome.h"
 #include "kubernetes/task_action_controller.h"
+#include "runtime/output_localizer.h"
 #include "runtime/task_launch.h"
 
 namespace flyte::executor::k8s {
@@ -29,6 +32,38 @@ bool After(int attempt, int rank, int other_attempt, int other_rank) {
 }
 
 constexpr auto kPodCreateExpectation = std::chrono::seconds(30);
+
+// The Pod runtime does not apply the task output cache yet (docs/executor.md): a cached task runs every time and
+// its transitions say so (CACHE_SKIPPED) instead of looking uncached.
+bool IsCachedTask(const TaskActionView& ta) {
+  if (ta.enqueue_request.empty()) return false;
+  flyteidl2::workflow::EnqueueActionRequest request;
+  return request.ParseFromString(ta.enqueue_request) && request.task().spec().task_template().metadata().discoverable();
+}
+
+// The task's /tmp on the data volume, made world-writable (sticky, as /tmp is) before the Pod exists, so a task
+// running as any user can write there. Only when the volume is mounted here too (the data root is a directory);
+// otherwise the kubelet creates the subPath directory, with the mode of the volume's root.
+void PrepareTaskTmp(const std::string& data_root, const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(data_root, ec)) return;
+  std::filesystem::create_directories(dir, ec);
+  if (!ec) std::filesystem::permissions(dir, std::filesystem::perms::all | std::filesystem::perms::sticky_bit, ec);
+  if (ec) FLYTE_LOG(kWarn, "executor: cannot prepare {} for a task's /tmp: {}", dir, ec.message());
+}
+
+// What the cluster event says about the outputs the task named by paths in its Pod.
+void DescribeOutputChanges(const OutputBlobChanges& c, std::string* event) {
+  // A reconcile repeated after a failed status write finds the outputs already rewritten: same event.
+  if (int renamed = c.renamed + c.renamed_before; renamed > 0) {
+    absl::StrAppend(event, "; ", renamed, " output file(s) in the Pod's /tmp named by their path on the data volume");
+  }
+  if (c.left > 0) {
+    absl::StrAppend(event, "; ", c.left, " output file(s) left as written: they name paths in the Pod outside /tmp ",
+                    "and the data root (or missing there), which later tasks cannot read; write outputs under /tmp ",
+                    "or the raw-data directory");
+  }
+}
 
 }  // namespace
 
@@ -59,6 +94,7 @@ ActionTransition TaskActionController::Transition(const TaskActionView& ta, cons
   t.time = e.time;
   t.cluster_event = e.message;
   t.final = final;
+  if (IsCachedTask(ta)) t.cache_status = CacheStatus::kSkipped;
   if (t.phase == Phase::kFailed || t.phase == Phase::kTimedOut || t.phase == Phase::kAborted) {
     t.error = ActionError{e.error_code.empty() ? std::string(e.phase) : e.error_code, e.message, e.error_kind,
                           false};
@@ -253,6 +289,7 @@ absl::Status TaskActionController::StartAttempt(const TaskActionView& ta, TaskAc
     return FailWithoutAttempt(ta, ActionError{"InvalidTask", std::string(pod.status().message()), ErrorKind::kUser,
                                               false});
   }
+  if (!pod->task_tmp_dir.empty()) PrepareTaskTmp(options_.pod.data_root, pod->task_tmp_dir);
   absl::StatusOr<kube::Json> created = client_.Create(kube::kPods, options_.ns, pod->pod);
   if (created.ok()) {
     if (attempt == 1) ObservePodCreated(ta);
@@ -397,12 +434,27 @@ absl::Status TaskActionController::Observe(const TaskActionView& ta, const Actio
       if (outcome.recheck_in) queue_.AddAfter(ta.name, *outcome.recheck_in + milliseconds(100));
       return absl::OkStatus();
     case PodOutcome::Kind::kSucceeded: {
+      std::string event = outcome.event;
+      if (paths.ok()) {
+        // Outputs the task named by its own paths (an in-task File.from_local keeps its /tmp path) must name
+        // where later tasks read them before anyone reads the outputs. outputs.pb is readable only when the data
+        // volume is mounted here too; else nothing changes.
+        OutputBlobPolicy policy{{layout_.data_root(), paths->run_dir}, "", std::nullopt};
+        if (pod->task_tmp_on_volume) policy.task_dir = TaskDirOnVolume{kTaskTmp, paths->attempt_dir + "/tmp"};
+        absl::StatusOr<OutputBlobChanges> changes = LocalizeOutputBlobs(paths->outputs_path, policy);
+        if (!changes.ok()) {
+          ActionError err{"OutputLocalizationFailed", std::string(changes.status().message()), ErrorKind::kSystem,
+                          true};
+          return AttemptEnded(ta, *action, *task, kube::kPhaseFailed, err, absl::StrCat(event, "; ", err.message));
+        }
+        DescribeOutputChanges(*changes, &event);
+      }
       TaskActionStatus st = ta.status;
       if (st.phase != kube::kPhaseRunning) st.Append(kube::kPhaseRunning, st.attempt, now, outcome.event);
       st.phase = kube::kPhaseSucceeded;
       st.completed_at = now;
       st.error.reset();
-      st.Append(kube::kPhaseSucceeded, st.attempt, now, outcome.event);
+      st.Append(kube::kPhaseSucceeded, st.attempt, now, event);
       return WriteStatusAndReport(ta, st);
     }
     case PodOutcome::Kind::kFailed:

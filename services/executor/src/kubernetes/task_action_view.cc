@@ -185,6 +185,7 @@ PodView PodView::FromJson(const Json& object) {
   p.task_action = Str(labels, kube::kLabelTaskAction);
   p.attempt = std::atoi(Str(labels, kube::kLabelAttempt).c_str());
   p.primary = Str(Field(meta, "annotations"), "flyte.org/primary-container");
+  p.task_tmp_on_volume = !Str(Field(meta, "annotations"), kTaskTmpAnnotation).empty();
   const Json& status = Field(object, "status");
   p.phase = Str(status, "phase");
   p.reason = Str(status, "reason");

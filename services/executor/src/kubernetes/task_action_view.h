@@ -92,11 +92,15 @@ struct PodView {
   std::string terminated_message;          // with FallbackToLogsOnError: the log's tail
   std::string waiting_reason;              // ErrImagePull, ImagePullBackOff, CreateContainerConfigError, ...
   std::string waiting_message;
+  bool task_tmp_on_volume = false;         // annotation flyte.org/task-tmp-subpath: /tmp is on the data volume
 
   static PodView FromJson(const Json& object);
 };
 
 inline constexpr char kAbortReasonAnnotation[] = "flyte.org/abort-reason";
+// On a Pod whose /tmp is its attempt's <attempt dir>/tmp on the data volume: that subPath (relative to the data
+// root). Set by the Pod builder only (a value the task's Pod template gives is dropped).
+inline constexpr char kTaskTmpAnnotation[] = "flyte.org/task-tmp-subpath";
 
 // Parses an API timestamp; nullopt when absent or malformed.
 std::optional<TimePoint> JsonTime(const Json& object, const char* key);

@@ -1,6 +1,7 @@
 #include "runtime/action.h"
 
 #include "flyteidl2/common/phase.pb.h"
+#include "flyteidl2/core/catalog.pb.h"
 
 namespace flyte::executor {
 
@@ -15,6 +16,13 @@ static_assert(static_cast<int>(Phase::kAborted) == pb::ACTION_PHASE_ABORTED);
 static_assert(static_cast<int>(Phase::kTimedOut) == pb::ACTION_PHASE_TIMED_OUT);
 static_assert(static_cast<int>(Phase::kPaused) == pb::ACTION_PHASE_PAUSED);
 static_assert(static_cast<int>(Phase::kRecovered) == pb::ACTION_PHASE_RECOVERED);
+static_assert(static_cast<int>(CacheStatus::kDisabled) == flyteidl2::core::CACHE_DISABLED);
+static_assert(static_cast<int>(CacheStatus::kMiss) == flyteidl2::core::CACHE_MISS);
+static_assert(static_cast<int>(CacheStatus::kHit) == flyteidl2::core::CACHE_HIT);
+static_assert(static_cast<int>(CacheStatus::kPopulated) == flyteidl2::core::CACHE_POPULATED);
+static_assert(static_cast<int>(CacheStatus::kLookupFailure) == flyteidl2::core::CACHE_LOOKUP_FAILURE);
+static_assert(static_cast<int>(CacheStatus::kPutFailure) == flyteidl2::core::CACHE_PUT_FAILURE);
+static_assert(static_cast<int>(CacheStatus::kSkipped) == flyteidl2::core::CACHE_SKIPPED);
 
 const char* PhaseName(Phase phase) {
   switch (phase) {

@@ -57,6 +57,21 @@ struct ActionToRun {
   std::optional<int> max_retries;                           // overrides TaskTemplate.metadata.retries.retries
   std::optional<std::chrono::milliseconds> timeout;         // overrides TaskTemplate.metadata.timeout (0 = none)
   common::TimePoint run_start_time{};                       // {{.runStartTime}}; epoch when unknown
+  // Task output cache (used only when the task template is discoverable):
+  std::string cache_key;         // TaskAction.cache_key as the SDK computed it ("" = the executor derives one)
+  bool overwrite_cache = false;  // RunSpec.overwrite_cache / cache_config.overwrite_cache: run and replace
+  bool cache_per_project_domain = false;  // cache_config.cache_lookup_scope PROJECT_DOMAIN (default: org-wide)
+};
+
+// Numbers are flyteidl2.core.CatalogCacheStatus: what the task output cache did for an attempt.
+enum class CacheStatus : int {
+  kDisabled = 0,       // the task is not cached
+  kMiss = 1,           // looked up, not there: the task runs
+  kHit = 2,            // the outputs came from the cache; nothing ran
+  kPopulated = 3,      // ran after a miss (or to overwrite) and its outputs were recorded
+  kLookupFailure = 4,  // the cache could not be asked: the task runs
+  kPutFailure = 5,     // ran, but its outputs could not be recorded
+  kSkipped = 6,        // cached, but this runtime does not apply the cache (Kubernetes): it runs every time
 };
 
 enum class ErrorKind { kUser, kSystem };
@@ -85,6 +100,7 @@ struct ActionTransition {
   int pid = 0;                        // RUNNING: the process id, which is also its process group id
   bool final = false;                 // no further transitions follow for this action
   bool retry_follows = false;         // FAILED / TIMED_OUT: another attempt of this action will follow
+  CacheStatus cache_status = CacheStatus::kDisabled;
 };
 
 }  // namespace flyte::executor

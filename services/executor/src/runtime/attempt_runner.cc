@@ -198,13 +198,15 @@ void AttemptRunner::OnExit(int attempt, const ProcessExit& exit) {
   } else if (exit.outcome == ProcessExit::Outcome::kExited && exit.exit_code == 0) {
     // Files the task's outputs name by its own local paths (in-task File.from_local) move into the run's data
     // before anyone reads the outputs.
-    absl::StatusOr<int> localized =
-        LocalizeOutputBlobs(p.outputs_path, {context_.layout->data_root(), p.run_dir}, p.raw_output_dir);
+    absl::StatusOr<OutputBlobChanges> localized = LocalizeOutputBlobs(
+        p.outputs_path, OutputBlobPolicy{{context_.layout->data_root(), p.run_dir}, p.raw_output_dir, std::nullopt});
     if (localized.ok()) {
       t = Make(attempt, Phase::kSucceeded);
       t.output_uri = ToFileUri(p.output_dir);
       t.cluster_event = absl::StrCat("process ", what);
-      if (*localized > 0) absl::StrAppend(&t.cluster_event, "; ", *localized, " output file(s) copied into raw/");
+      if (localized->copied > 0) {
+        absl::StrAppend(&t.cluster_event, "; ", localized->copied, " output file(s) copied into raw/");
+      }
     } else {
       t = Make(attempt, Phase::kFailed);
       t.error = ActionError{"OutputLocalizationFailed", std::string(localized.status().message()),

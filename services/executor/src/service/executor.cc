@@ -67,10 +67,21 @@ bool LostByExecutor(const std::string& code) { return code == kExecutorLostCode 
 }  // namespace
 
 Executor::Executor(ExecutorOptions options, LeaseClient& leases, StateClient& state, StateReporter& reporter,
-                   Journal& journal, metrics::Registry* metrics)
+                   Journal& journal, metrics::Registry* metrics, CacheClient* cache)
     : options_(std::move(options)), leases_(leases), state_(state), reporter_(reporter), journal_(journal) {
   if (metrics != nullptr) metrics_ = std::make_unique<Metrics>(*metrics);
   runtime_ = std::make_unique<LocalRuntime>(options_.runtime, [this](const ActionTransition& t) { OnTransition(t); });
+  if (cache != nullptr) {
+    TaskCacheOptions cache_options;
+    cache_options.data_root = options_.runtime.data_root;
+    cache_options.default_org = options_.runtime.env.default_org;
+    cache_options.reservation_heartbeat = options_.cache_reservation_heartbeat;
+    cache_options.wait_poll = options_.cache_wait_poll;
+    cache_options.clock = options_.runtime.clock;
+    cache_ = std::make_unique<TaskCache>(
+        *cache, cache_options, [this](ActionToRun a) { SubmitToRuntime(std::move(a)); },
+        [this](const ActionTransition& t) { Deliver(t); });
+  }
 }
 
 Executor::~Executor() { Shutdown(); }
@@ -345,13 +356,7 @@ void Executor::StartLease(Lease lease) {
     return;
   }
   lease.action.attempt = attempt;
-  absl::Status submitted = runtime_->Submit(std::move(lease.action));
-  if (!submitted.ok()) {
-    FLYTE_LOG(kWarn, "lease {}: cannot submit {}: {}; giving the lease back", lease.id, key.ToString(),
-              submitted.ToString());
-    (void)leases_.Release(lease.id);
-    Forget(lease.id);
-  }
+  SubmitAction(std::move(lease.action));
 }
 
 void Executor::Report(const std::string& parent, ActionTransition t, StateReporter::Done done) {
@@ -359,7 +364,7 @@ void Executor::Report(const std::string& parent, ActionTransition t, StateReport
   reporter_.Report(StateReport{std::move(t), parent}, std::move(done));
 }
 
-void Executor::OnTransition(const ActionTransition& t) {
+void Executor::Deliver(const ActionTransition& t) {
   std::string lease_id;
   std::string parent;
   bool fenced = false;
@@ -499,6 +504,7 @@ void Executor::Forget(const std::string& lease_id) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = held_.find(lease_id);
     if (it == held_.end()) return;
+    if (cache_) cache_->Forget(it->second.key);
     auto a = by_action_.find(it->second.key);
     if (a != by_action_.end() && a->second == lease_id) by_action_.erase(a);
     held_.erase(it);
@@ -526,6 +532,8 @@ void Executor::Shutdown() {
       if (!h.final_seen) h.fenced = true;
     }
   }
+  // The task cache first: it submits to the runtime and delivers transitions from its own thread.
+  if (cache_) cache_->Shutdown();
   // Kills every process group; no transition is delivered after this.
   {
     std::unique_ptr<LocalRuntime> runtime;

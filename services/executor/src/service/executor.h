@@ -8,6 +8,8 @@
 //                     on a redelivery, StateService.Get decides the attempt number (an earlier executor's
 //                     interrupted attempt is first reported FAILED "ExecutorLost", so the phase machine accepts
 //                     the next INITIALIZING; an action already finished is just Completed) -> LocalRuntime.Submit
+//   (cached tasks:    the TaskCache looks up first on its own thread: a hit is reported SUCCEEDED without a
+//                     process; a miss runs as below and its outputs are recorded before the final report)
 //   runtime thread:   each transition -> journal (attempt, process group) -> StateReporter (ordered, retried,
 //                     batched)
 //   finish thread:    final -> after the report went through: LeaseClient.CompleteBatch (every lease whose final
@@ -36,11 +38,13 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "clients/cache_client.h"
 #include "clients/lease_client.h"
 #include "clients/state_client.h"
 #include "clients/state_reporter.h"
 #include "runtime/local_runtime.h"
 #include "service/journal.h"
+#include "service/task_cache.h"
 
 namespace flyte::metrics {
 class Registry;
@@ -60,13 +64,16 @@ struct ExecutorOptions {
   std::chrono::milliseconds heartbeat_interval{0};  // 0: a third of the lease duration seen on grants
   std::chrono::milliseconds retry_backoff{500};     // after a failed Acquire or Heartbeat
   std::chrono::milliseconds shutdown_flush{3000};   // how long Shutdown waits for final reports to go through
+  std::chrono::milliseconds cache_reservation_heartbeat{5000};  // serialized cached tasks (TaskCacheOptions)
+  std::chrono::milliseconds cache_wait_poll{1000};
 };
 
 class Executor {
  public:
-  // All references must outlive the executor. `metrics` may be null.
+  // All references must outlive the executor. `metrics` may be null. `cache` null: task output caching is off
+  // (cached tasks run every time and report CACHE_DISABLED).
   Executor(ExecutorOptions options, LeaseClient& leases, StateClient& state, StateReporter& reporter,
-           Journal& journal, metrics::Registry* metrics);
+           Journal& journal, metrics::Registry* metrics, CacheClient* cache = nullptr);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -120,6 +127,12 @@ class Executor {
   // StateService.Get with a few quick retries; kNotFound when the action is unknown to runs-service.
   absl::StatusOr<RecordedState> ReadState(const ActionKey& key);
   void OnTransition(const ActionTransition& t);
+  // OnTransition after the task cache: journal, metrics, report, Complete.
+  void Deliver(const ActionTransition& t);
+  // The task cache when the task is cached (it submits later, or never on a hit), else the runtime.
+  void SubmitAction(ActionToRun action);
+  // LocalRuntime::Submit; a refusal gives the lease back.
+  void SubmitToRuntime(ActionToRun action);
   // After the final reports: Complete (one call for the lot, retried while queue-service is away), forget.
   void Finish(std::vector<Completion> completions);
   void QueueFinish(const std::string& lease_id, Phase phase);  // Finish on the finish thread (from callbacks)
@@ -135,6 +148,7 @@ class Executor {
   Journal& journal_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<LocalRuntime> runtime_;
+  std::unique_ptr<TaskCache> cache_;  // null when caching is off
 
   mutable std::mutex mu_;
   std::condition_variable cv_;           // stopping (heartbeat thread, acquire backoff)

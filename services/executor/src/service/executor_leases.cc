@@ -30,6 +30,8 @@ void Executor::StopAborted(const std::string& lease_id, const std::string& reaso
     key = it->second.key;
   }
   if (runtime_->Abort(key, reason).code() != absl::StatusCode::kNotFound) return;
+  // Still looking up or waiting in the task cache: ABORTED from there.
+  if (cache_ && cache_->Abort(key, reason)) return;
   // Submitted under the lock but not yet handed to the runtime: the next heartbeat or push tries again.
   std::lock_guard<std::mutex> lock(mu_);
   auto it = held_.find(lease_id);

@@ -1,8 +1,11 @@
 #pragma once
 // Test helpers for the executor runtime: temp dirs, a transition recorder, task templates running /bin/sh, and
 // process liveness checks that treat zombies as dead (PID 1 here need not reap orphans).
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -10,6 +13,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -168,6 +172,31 @@ inline bool WaitForFile(const std::string& path, std::chrono::milliseconds timeo
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
+}
+
+// Polls `cond` every 10 ms until it holds or `timeout` passes; returns its last value.
+inline bool WaitUntil(const std::function<bool()>& cond,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+// A TCP port on 127.0.0.1 that was free a moment ago (for binaries that must be told their port).
+inline int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
 }
 
 }  // namespace flyte::executor::testing

@@ -55,6 +55,7 @@ void FillStatus(const Action& a, wf::ActionStatus* out) {
     out->set_duration_ms(static_cast<uint64_t>(std::max<int64_t>(0, ms.count())));
   }
   out->set_attempts(a.attempts);
+  out->set_cache_status(static_cast<flyteidl2::core::CatalogCacheStatus>(a.cache_status));
 }
 
 void FillMetadata(const Action& a, wf::ActionMetadata* out) {
@@ -96,6 +97,7 @@ void FillAttempt(const Attempt& at, wf::ActionAttempt* out) {
     if (logs.ParseFromString(at.log_info)) {
       *out->mutable_log_info() = logs.log_info();
       if (logs.has_log_context()) *out->mutable_log_context() = logs.log_context();
+      out->set_cache_status(logs.cache_status());
     }
   }
   out->set_logs_available(out->log_info_size() > 0);
@@ -483,10 +485,14 @@ ActionEvent FromActionEventProto(const wf::ActionEvent& msg) {
         ClusterEvent{ce.has_occurred_at() ? FromTimestamp(ce.occurred_at()) : TimePoint{}, ce.message(),
                      static_cast<int>(ce.type()), ce.reason()});
   }
-  if (msg.log_info_size() > 0 || msg.has_log_context()) {
+  e.cache_status = static_cast<int>(msg.cache_status());
+  // The attempt's extras ride in one serialized ActionAttempt (the attempt row's log_info column): logs, log
+  // context and the cache status.
+  if (msg.log_info_size() > 0 || msg.has_log_context() || msg.cache_status() != 0) {
     wf::ActionAttempt logs;
     *logs.mutable_log_info() = msg.log_info();
     if (msg.has_log_context()) *logs.mutable_log_context() = msg.log_context();
+    logs.set_cache_status(msg.cache_status());
     logs.SerializeToString(&e.log_info);
   }
   e.cluster = msg.cluster();
@@ -505,6 +511,7 @@ std::string ToStateJson(const ActionWithAttempts& aw) {
   if (a.error) FillError(*a.error, msg.mutable_error_info());
   if (!a.output_uri.empty()) msg.mutable_outputs()->set_output_uri(a.output_uri);
   msg.set_attempt(a.attempts);
+  msg.set_cache_status(static_cast<flyteidl2::core::CatalogCacheStatus>(a.cache_status));
   if (!aw.attempts.empty()) {
     const Attempt& last = aw.attempts.back();
     msg.set_attempt(last.attempt);
@@ -521,6 +528,13 @@ std::string ToStateJson(const ActionWithAttempts& aw) {
   std::string json;
   (void)pb::util::MessageToJsonString(msg, &json);
   return json;
+}
+
+std::string WithRecoveredFrom(const std::string& metadata, const ActionKey& source) {
+  flyteidl2::workflow::ActionMetadata extras;
+  if (!metadata.empty()) extras.ParseFromString(metadata);
+  FillActionId(source, extras.mutable_recovered_from());
+  return extras.SerializeAsString();
 }
 
 }  // namespace flyte::runs::api

@@ -28,6 +28,10 @@ inline constexpr char kLabelFieldPrefix[] = "labels.";
 // kInvalidArgument naming `<path>.phase` when it is not an ActionPhase.
 absl::StatusOr<TraceOutcome> ToTraceOutcome(const flyteidl2::workflow::TraceAction& trace, std::string_view path);
 
+// ---- metadata ----
+// `metadata` (serialized ActionMetadata extras, "" = none) with `recovered_from` set to `source` (RunUseCasesOptions).
+std::string WithRecoveredFrom(const std::string& metadata, const ActionKey& source);
+
 // ---- identifiers ----
 absl::StatusOr<RunKey> ToRunKey(const flyteidl2::common::RunIdentifier& id, std::string_view path);
 absl::StatusOr<ActionKey> ToActionKey(const flyteidl2::common::ActionIdentifier& id, std::string_view path);

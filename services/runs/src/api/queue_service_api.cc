@@ -9,6 +9,14 @@ namespace {
 namespace wf = flyteidl2::workflow;
 constexpr char kService[] = "flyteidl2.workflow.QueueService";
 
+// RunSpec.overwrite_cache is deprecated upstream in favour of cache_config.overwrite_cache; SDKs send both.
+bool OverwriteCache(const flyteidl2::task::RunSpec& spec) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  return spec.overwrite_cache() || spec.cache_config().overwrite_cache();
+#pragma GCC diagnostic pop
+}
+
 // The child as runs-service lists it; the request itself is forwarded verbatim, so nothing is lost here.
 absl::StatusOr<Action> ToChildAction(const wf::EnqueueActionRequest& req) {
   if (!req.has_action_id()) return absl::InvalidArgumentError("action_id is required");
@@ -67,6 +75,22 @@ void QueueServiceApi::Register(rpc::Router& router) {
           absl::StatusOr<TraceOutcome> outcome = ToTraceOutcome(req.trace(), "trace");
           if (!outcome.ok()) return outcome.status();
           return state_.RecordTrace(*std::move(child), *outcome);
+        }
+        if (req.has_task() && !req.has_run_spec()) {
+          // The SDK sends no run spec with a child: the run's cache settings (overwrite_cache, lookup scope) come
+          // from the root's, so a run started with overwrite_cache=True re-runs its cached children too.
+          // (A missing run is reported by EnqueueAction below.)
+          absl::StatusOr<std::string> spec = runs_.RunSpecOf(child->key.run);
+          flyteidl2::task::RunSpec root;
+          if (spec.ok() && !spec->empty() && root.ParseFromString(*spec) &&
+              (OverwriteCache(root) ||
+               root.cache_config().cache_lookup_scope() == flyteidl2::task::CACHE_LOOKUP_SCOPE_PROJECT_DOMAIN)) {
+            wf::EnqueueActionRequest with_cache = req;
+            *with_cache.mutable_run_spec()->mutable_cache_config() = root.cache_config();
+            with_cache.mutable_run_spec()->mutable_cache_config()->set_overwrite_cache(OverwriteCache(root));
+            with_cache.run_spec().SerializeToString(&child->run_spec);
+            return runs_.EnqueueAction(*std::move(child), with_cache.SerializeAsString());
+          }
         }
         return runs_.EnqueueAction(*std::move(child), req.SerializeAsString());
       });

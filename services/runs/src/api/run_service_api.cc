@@ -7,6 +7,7 @@
 #include "api/watch_streams.h"
 #include "domain/naming.h"
 #include "flyte/common/digest.h"
+#include "flyteidl2/common/run.pb.h"
 #include "flyteidl2/workflow/run_service.pb.h"
 
 namespace flyte::runs::api {
@@ -29,6 +30,34 @@ std::string RequestDigest(const wf::CreateRunRequest& req) {
     normalized.SerializeToCodedStream(&coded);
   }
   return common::HexEncode(common::Sha256(bytes));
+}
+
+// RunSpec.relation / RunSpec.recover: a RECOVER relation makes a recovery run of a run in the same
+// org/project/domain; other relations (RERUN, SPAWN, ...) are provenance only, kept in the stored run spec.
+absl::StatusOr<std::optional<RunRecovery>> ToRecovery(const flyteidl2::task::RunSpec& spec, const RunKey& run) {
+  const bool recover = spec.has_relation() && spec.relation().relation_type() == flyteidl2::common::RELATION_TYPE_RECOVER;
+  if (!recover) {
+    if (spec.has_recover()) {
+      return absl::InvalidArgumentError("run_spec.recover needs run_spec.relation.relation_type RELATION_TYPE_RECOVER");
+    }
+    return std::nullopt;
+  }
+  const auto& source = spec.relation().related_to();
+  if (source.name().empty()) return absl::InvalidArgumentError("run_spec.relation.related_to.name is required");
+  if (absl::Status s = ValidateRunName(source.name()); !s.ok()) {
+    return absl::InvalidArgumentError("run_spec.relation.related_to.name " + std::string(s.message()));
+  }
+  const std::string org = source.org().empty() ? run.org : OrgOrDefault(source.org());
+  const std::string& project = source.project().empty() ? run.project : source.project();
+  const std::string& domain = source.domain().empty() ? run.domain : source.domain();
+  if (org != run.org || project != run.project || domain != run.domain) {
+    return absl::InvalidArgumentError("run_spec.relation.related_to: a run can only recover a run of its own org, "
+                                      "project and domain (" + run.org + "/" + run.project + "/" + run.domain + ")");
+  }
+  RunRecovery r;
+  r.source_run = source.name();
+  for (const std::string& name : spec.recover().force_rerun_actions()) r.force_rerun_actions.push_back(name);
+  return r;
 }
 
 absl::StatusOr<CreateRunParams> ToCreateRunParams(const wf::CreateRunRequest& req) {
@@ -103,10 +132,15 @@ absl::StatusOr<CreateRunParams> ToCreateRunParams(const wf::CreateRunRequest& re
   if (req.has_run_spec()) {
     p.run_spec = req.run_spec().SerializeAsString();
     for (const auto& [k, v] : req.run_spec().labels().values()) p.labels[k] = v;
+    absl::StatusOr<std::optional<RunRecovery>> recovery = ToRecovery(req.run_spec(), p.run);
+    if (!recovery.ok()) return recovery.status();
+    p.recovery = *std::move(recovery);
   }
-  if (req.source() != wf::RUN_SOURCE_UNSPECIFIED) {
+  // Provenance the run shows in its ActionMetadata: where it was started from, which run it reruns or recovers.
+  if (req.source() != wf::RUN_SOURCE_UNSPECIFIED || req.run_spec().has_relation()) {
     wf::ActionMetadata extras;
     extras.set_source(req.source());
+    if (req.run_spec().has_relation()) *extras.mutable_relation() = req.run_spec().relation();
     p.metadata = extras.SerializeAsString();
   }
   p.request_digest = RequestDigest(req);

@@ -1,10 +1,22 @@
 #include "api/runs_api.h"
 
+#include "api/converters.h"
+
 namespace flyte::runs {
+
+namespace {
+
+RunUseCasesOptions WithProvenance(RunUseCasesOptions options) {
+  options.record_recovered_from = api::WithRecoveredFrom;
+  return options;
+}
+
+}  // namespace
 
 RunsApi::RunsApi(Store& store, common::Clock& clock, RunsApiOptions options)
     : changes_(std::make_unique<ChangeDispatcher>(store.Actions())),
-      runs_(std::make_unique<RunUseCases>(store, *changes_, clock, options.runs, options.queue, options.projects)),
+      runs_(std::make_unique<RunUseCases>(store, *changes_, clock, WithProvenance(options.runs), options.queue,
+                                          options.projects)),
       tasks_(std::make_unique<TaskUseCases>(store, clock, options.runs.storage_prefix, options.projects)),
       state_(std::make_unique<StateUseCases>(store, *changes_, clock)),
       run_api_(std::make_unique<api::RunServiceApi>(*runs_)),

@@ -72,6 +72,8 @@ struct Action {
   // A run's root: the subject that created it, as authentication tells ("" = none: this service has no
   // authentication, so runs it creates have none). ListRuns filters on it (`created_by`).
   std::string created_by;
+  // flyteidl2.core.CatalogCacheStatus the executor reported for the latest attempt (0 = CACHE_DISABLED).
+  int cache_status = 0;
   bool operator==(const Action&) const = default;
 };
 
@@ -119,6 +121,8 @@ struct ActionEvent {
   // A FAILED/TIMED_OUT attempt that another attempt follows (the executor's retry): recorded on the attempt, while
   // the action stays live (NextActionPhase).
   bool retry_follows = false;
+  // flyteidl2.core.CatalogCacheStatus of the attempt (0 = CACHE_DISABLED: not reported, keeps the action's).
+  int cache_status = 0;
 };
 
 // What the SDK reports of a @flyte.trace call it ran inside a task: a record, never work to queue.

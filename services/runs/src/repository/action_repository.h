@@ -14,6 +14,8 @@
 #include "absl/status/statusor.h"
 #include "domain/action.h"
 #include "domain/list_query.h"
+#include "domain/recovery.h"
+#include "repository/cache_repository.h"
 #include "repository/project_repository.h"
 #include "repository/queue_outbox.h"
 
@@ -87,6 +89,8 @@ class ActionRepository {
     std::optional<QueueCommand> enqueue;
     // The run's labels (its RunSpec's), kept where ListRuns filters `labels.<key>` find them.
     std::map<std::string, std::string> labels;
+    // A recovery run: which run it recovers (kept in run_recoveries, read back by GetRecovery).
+    std::optional<RunRecovery> recovery;
     // Called once the root row is inserted (the name is the caller's; a duplicate never gets here) and before the
     // commit; an error rolls the run back and is returned as is. It may be called again if the transaction is
     // retried on a fresh connection (db::Database::Write), so it must be idempotent.
@@ -95,6 +99,9 @@ class ActionRepository {
   // CreateRun with the extras above, in one transaction. Returns the root action as stored (what Get answers
   // right after: version 1, times at the stored microsecond precision), so callers need not read it back.
   virtual absl::StatusOr<Action> CreateRunWith(const Action& root, const RunCreation& with) = 0;
+
+  // What a recovery run recovers; nullopt for every other run. kNotFound if the run does not exist.
+  virtual absl::StatusOr<std::optional<RunRecovery>> GetRecovery(const RunKey& run) = 0;
 
   // `fn` is called after each committed change, from a repository-owned thread or the writer's thread; it must
   // not block. One listener; set before use.
@@ -122,6 +129,7 @@ class Store {
   virtual TaskRepository& Tasks() = 0;
   virtual ProjectRepository& Projects() = 0;
   virtual SecretRepository& Secrets() = 0;
+  virtual CacheRepository& Cache() = 0;
   // Commands waiting to reach queue-service; nullptr if this store keeps none.
   virtual QueueOutbox* Outbox() { return nullptr; }
   // Cheap round trip for /readyz. kUnavailable if the database cannot be reached.

@@ -11,14 +11,14 @@ const char kActionCols[] =
     "task_domain, task_name, task_version, task_type, short_name, environment, task_spec, trace_spec, "
     "condition_spec, run_spec, metadata, input_uri, run_output_base, output_uri, error_message, error_kind, "
     "error_code, abort_reason, attempts, created_at, updated_at, started_at, ended_at, version, request_digest, "
-    "created_by";
+    "created_by, cache_status";
 const char kActionPlaceholders[] =
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
 const char kActionPgTypedPlaceholders[] =
     "?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::int, ?::int, ?::text, ?::text, ?::text, ?::text, "
     "?::text, ?::text, ?::text, ?::text, ?::text, ?::bytea, ?::bytea, ?::bytea, ?::bytea, ?::bytea, ?::text, "
     "?::text, ?::text, ?::text, ?::int, ?::text, ?::text, ?::int, ?::bigint, ?::bigint, ?::bigint, ?::bigint, "
-    "?::bigint, ?::text, ?::text";
+    "?::bigint, ?::text, ?::text, ?::int";
 const char kKeyWhere[] = "org = ? AND project = ? AND domain = ? AND run_name = ? AND name = ?";
 const char kAttemptWhere[] =
     "org = ? AND project = ? AND domain = ? AND run_name = ? AND action_name = ? AND attempt = ?";
@@ -37,7 +37,7 @@ std::vector<Value> ActionParams(const Action& a) {
           a.error ? Value(int64_t{static_cast<int>(a.error->kind)}) : Value(nullptr),
           a.error ? Value(a.error->code) : Value(nullptr), db::Nullable(a.abort_reason), int64_t{a.attempts},
           Micros(a.created_at), Micros(a.updated_at), OptMicros(a.started_at), OptMicros(a.ended_at), a.version,
-          a.request_digest, a.created_by};
+          a.request_digest, a.created_by, int64_t{a.cache_status}};
 }
 
 std::optional<ErrorInfo> ErrorAt(const Row& r, size_t i) {
@@ -78,6 +78,7 @@ Action ActionFromRow(const Row& r) {
   a.version = r.Int(34);
   a.request_digest = r.Str(35);
   a.created_by = r.Str(36);
+  a.cache_status = static_cast<int>(r.Int(37));
   return a;
 }
 

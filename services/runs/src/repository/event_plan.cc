@@ -27,6 +27,7 @@ void ApplyToAction(Action& a, const ActionEvent& ev, uint32_t attempt, Phase pha
     a.ended_at.reset();
   }
   if (ev.output_uri && !attempt_only) a.output_uri = *ev.output_uri;
+  if (ev.cache_status != 0) a.cache_status = ev.cache_status;
   if (ev.error && !attempt_only) {
     a.error = ev.error;
   } else if (retry) {

@@ -65,7 +65,7 @@ absl::Status UpdateActions(Tx& tx, const std::vector<Action>& actions) {
   constexpr char kSet[] =
       "phase = u.phase, attempts = u.attempts, updated_at = u.updated_at, started_at = u.started_at, "
       "ended_at = u.ended_at, output_uri = u.output_uri, error_message = u.error_message, "
-      "error_kind = u.error_kind, error_code = u.error_code, version = u.version";
+      "error_kind = u.error_kind, error_code = u.error_code, version = u.version, cache_status = u.cache_status";
   auto error_kind = [](const Action& a) -> std::optional<int64_t> {
     if (!a.error) return std::nullopt;
     return static_cast<int>(a.error->kind);
@@ -81,12 +81,13 @@ absl::Status UpdateActions(Tx& tx, const std::vector<Action>& actions) {
                               a.error ? Value(a.error->message) : Value(nullptr),
                               db::Nullable(error_kind(a)),
                               a.error ? Value(a.error->code) : Value(nullptr),
-                              a.version};
+                              a.version,
+                              int64_t{a.cache_status}};
       for (Value& v : KeyParams(a.key)) p.push_back(std::move(v));
       absl::StatusOr<int64_t> n =
           tx.Exec(std::string("UPDATE actions SET phase = ?, attempts = ?, updated_at = ?, started_at = ?, "
                               "ended_at = ?, output_uri = ?, error_message = ?, error_kind = ?, error_code = ?, "
-                              "version = ? WHERE ") +
+                              "version = ?, cache_status = ? WHERE ") +
                       kKeyWhere,
                   p);
       if (!n.ok()) return n.status();
@@ -94,7 +95,7 @@ absl::Status UpdateActions(Tx& tx, const std::vector<Action>& actions) {
     return absl::OkStatus();
   }
   KeyArrays k;
-  PgArray phase, attempts, updated, started, ended, output, message, kind, code, version;
+  PgArray phase, attempts, updated, started, ended, output, message, kind, code, version, cache_status;
   for (const Action& a : actions) {
     k.Add(a.key);
     phase.Add(int64_t{static_cast<int>(a.phase)});
@@ -107,17 +108,18 @@ absl::Status UpdateActions(Tx& tx, const std::vector<Action>& actions) {
     kind.Add(error_kind(a));
     code.Add(a.error ? std::optional<std::string>(a.error->code) : std::nullopt);
     version.Add(a.version);
+    cache_status.Add(int64_t{a.cache_status});
   }
   std::vector<Value> p = k.Values();
-  for (const PgArray* c : {&phase, &attempts, &updated, &started, &ended, &output, &message, &kind, &code, &version}) {
+  for (const PgArray* c : {&phase, &attempts, &updated, &started, &ended, &output, &message, &kind, &code, &version, &cache_status}) {
     p.push_back(c->ToValue());
   }
   return tx
       .Exec(std::string("UPDATE actions AS a SET ") + kSet +
                 " FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], "
-                "?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::int[], ?::text[], ?::bigint[]) "
+                "?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::int[], ?::text[], ?::bigint[], ?::int[]) "
                 "AS u(org, project, domain, run_name, name, phase, attempts, updated_at, started_at, ended_at, "
-                "output_uri, error_message, error_kind, error_code, version) "
+                "output_uri, error_message, error_kind, error_code, version, cache_status) "
                 "WHERE a.org = u.org AND a.project = u.project AND a.domain = u.domain AND a.run_name = u.run_name "
                 "AND a.name = u.name",
             p)

@@ -133,6 +133,9 @@ absl::StatusOr<Action> SqlActionRepository::CreateRunWith(const Action& root, co
                   {r.org, r.project, r.domain, r.name, key, value});
       if (!n.ok()) return n.status();
     }
+    if (with.recovery) {
+      if (st = InsertRecovery(tx, root.key.run, *with.recovery); !st.ok()) return st;
+    }
     return with.before_commit ? with.before_commit() : absl::OkStatus();
   });
   if (!s.ok()) return s;

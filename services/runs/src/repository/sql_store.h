@@ -10,6 +10,7 @@
 
 #include "flyte/db/database.h"
 #include "repository/action_repository.h"
+#include "repository/sql_cache_repository.h"
 #include "repository/sql_project_repository.h"
 
 namespace flyte::runs {
@@ -35,6 +36,10 @@ class SqlActionRepository final : public ActionRepository {
   absl::StatusOr<std::vector<ActionKey>> Abort(const ActionKey& key, const std::string& reason,
                                               TimePoint now) override;
   void SetChangeListener(std::function<void(const ActionChange&)> fn) override;
+  // Recovery runs (sql_run_recoveries.cc).
+  absl::StatusOr<std::optional<RunRecovery>> GetRecovery(const RunKey& run) override;
+  // Records `recovery` of `run` inside the caller's transaction (CreateRunWith).
+  static absl::Status InsertRecovery(db::Tx& tx, const RunKey& run, const RunRecovery& recovery);
   // Queue outbox variants (sql_queue_outbox.cc).
   absl::Status CreateRunAndRecord(const Action& root, const QueueCommand& command) override;
   absl::StatusOr<Action> CreateRunWith(const Action& root, const RunCreation& with) override;
@@ -106,11 +111,12 @@ inline constexpr char kOwnerApplicationPrefix[] = "flyte-runs ";
 class SqlStore : public Store {
  public:
   explicit SqlStore(std::unique_ptr<db::Database> db)
-      : db_(std::move(db)), actions_(*db_), tasks_(*db_), projects_(*db_), secrets_(*db_) {}
+      : db_(std::move(db)), actions_(*db_), tasks_(*db_), projects_(*db_), secrets_(*db_), cache_(*db_) {}
   ActionRepository& Actions() override { return actions_; }
   TaskRepository& Tasks() override { return tasks_; }
   ProjectRepository& Projects() override { return projects_; }
   SecretRepository& Secrets() override { return secrets_; }
+  CacheRepository& Cache() override { return cache_; }
   absl::Status Ping() override { return db_->Ping(); }
   QueueOutbox* Outbox() override { return &outbox_; }
   db::Database& database() { return *db_; }
@@ -125,6 +131,7 @@ class SqlStore : public Store {
   SqlTaskRepository tasks_;
   SqlProjectRepository projects_;
   SqlSecretRepository secrets_;
+  SqlCacheRepository cache_;
   SqlQueueOutbox outbox_{*db_};
 };
 

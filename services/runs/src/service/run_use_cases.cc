@@ -103,7 +103,8 @@ RunUseCases::RunUseCases(Store& store, ChangeDispatcher& changes, common::Clock&
       options_(std::move(options)),
       blobs_(options_.storage_prefix),
       queue_(queue),
-      projects_(projects) {}
+      projects_(projects),
+      recovery_(store.Actions(), options_.record_recovered_from) {}
 
 absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   Action root;
@@ -115,6 +116,9 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   root.key.name = kRootActionName;
   if (projects_ != nullptr) {
     if (absl::Status s = projects_->CheckScope(p.run.project, p.run.domain); !s.ok()) return s;
+  }
+  if (p.recovery) {
+    if (absl::Status s = recovery_.CheckSource(root.key.run, *p.recovery); !s.ok()) return s;
   }
 
   Task task;
@@ -162,6 +166,7 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   // answers OK the run reaches queue-service eventually, whatever is down or crashes in between.
   ActionRepository::RunCreation with;
   with.labels = p.labels;
+  with.recovery = p.recovery;
   if (queue_ != nullptr) with.enqueue = QueueCommand{0, QueueCommandKind::kEnqueue, root.key, "", "", 0};
   const std::string no_inputs;
   const std::string& inputs = p.inputs ? *p.inputs : no_inputs;
@@ -192,6 +197,13 @@ absl::Status RunUseCases::EnqueueAction(Action child, const std::string& request
     return absl::FailedPreconditionError("this runs-service forwards to no queue-service (runs.queue.endpoint is empty)");
   }
   if (absl::Status named = CheckChildNames(child); !named.ok()) return named;
+  absl::StatusOr<std::optional<Action>> recovered = recovery_.Recovered(child, clock_.Now());
+  if (!recovered.ok()) return recovered.status();
+  if (*recovered) {
+    // Ends here: nothing is queued, no process starts; the parent's watch sees it RECOVERED with the outputs.
+    absl::Status s = store_.Actions().CreateAction(**recovered);
+    return s.code() == absl::StatusCode::kAlreadyExists ? absl::OkStatus() : s;
+  }
   child.phase = Phase::kQueued;
   child.created_at = clock_.Now();
   child.updated_at = child.created_at;
@@ -202,6 +214,13 @@ absl::Status RunUseCases::EnqueueAction(Action child, const std::string& request
   if (!s.ok()) return s;
   queue_->Wake();
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RunUseCases::RunSpecOf(const RunKey& run) {
+  absl::StatusOr<Action> root = store_.Actions().Get(ActionKey{run, kRootActionName});
+  if (root.status().code() == absl::StatusCode::kNotFound) return absl::NotFoundError("run " + run.name + " not found");
+  if (!root.ok()) return root.status();
+  return root->run_spec;
 }
 
 absl::Status RunUseCases::MakeInputsDir(const std::string& uri) {

@@ -28,6 +28,7 @@
 #include "service/change_dispatcher.h"
 #include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
+#include "service/recovery_planner.h"
 #include "service/storage_local.h"
 
 namespace flyte::runs {
@@ -36,6 +37,10 @@ struct RunUseCasesOptions {
   // Root of run data: a run's outputs go under <prefix>/<project>/<domain>/<run>/ and its inline inputs are
   // written to <prefix>/<project>/<domain>/<run>/inputs/inputs.pb (written only for file:// prefixes).
   std::string storage_prefix = "file:///tmp/flyte/data";
+  // Adds "recovered from `source`" to a recovered child's opaque metadata (`metadata`, a serialized
+  // flyteidl2.workflow.ActionMetadata) and returns it; set by the API layer, which knows the message. Unset: the
+  // metadata is kept as it is.
+  std::function<std::string(const std::string& metadata, const ActionKey& source)> record_recovered_from;
 };
 
 struct CreateRunParams {
@@ -50,6 +55,8 @@ struct CreateRunParams {
   // returns that run. "" = never repeatable (e.g. the name was generated).
   std::string request_digest;
   std::map<std::string, std::string> labels;  // the RunSpec's labels, for ListRuns' `labels.<key>` filters
+  // A recovery run (RunSpec.relation RECOVER): the run it recovers, in the same org/project/domain.
+  std::optional<RunRecovery> recovery;
 };
 
 // Serialized flyteidl2.task.Inputs / Outputs, or "" when unknown or not readable here.
@@ -80,7 +87,8 @@ class RunUseCases {
 
   // A taken name answers the existing run when it was created with the same non-empty request_digest (a client
   // retrying after a lost reply), else kAlreadyExists naming the run. kFailedPrecondition when an inline task's
-  // code bundle is missing from the data tree (CheckCodeBundle).
+  // code bundle is missing from the data tree (CheckCodeBundle). A recovery run: kNotFound / kFailedPrecondition
+  // when the run it recovers does not exist / has not ended (RecoveryPlanner::CheckSource).
   absl::StatusOr<Action> CreateRun(const CreateRunParams& params);
   absl::StatusOr<ActionWithAttempts> GetRunDetails(const RunKey& run);          // root action + attempts
   absl::StatusOr<Page<Action>> ListRuns(ListQuery query);                       // roots_only is forced
@@ -96,7 +104,12 @@ class RunUseCases {
   // it knows): records the child (parent required; kNotFound if the run or parent is absent) and its enqueue in
   // one transaction; the dispatcher forwards `request` (serialized EnqueueActionRequest) verbatim. The same child
   // again is OK and changes nothing. kFailedPrecondition when this runs-service forwards to no queue.
+  // In a recovery run, a child that takes over the outcome of the recovered run's same-named action is recorded
+  // RECOVERED with its outputs and never queued (RecoveryPlanner::Recovered).
   absl::Status EnqueueAction(Action child, const std::string& request);
+  // The run spec its root action was created with (serialized flyteidl2.task.RunSpec, "" when none); kNotFound
+  // if the run is absent. What run-wide settings (overwrite_cache, the cache lookup scope) children inherit.
+  absl::StatusOr<std::string> RunSpecOf(const RunKey& run);
 
   using DetailsSink = std::function<bool(const ActionWithAttempts&)>;
   // Current details, then one message per change; finishes OK once the action is terminal (sent last).
@@ -138,6 +151,7 @@ class RunUseCases {
   LocalBlobStore blobs_;  // the data tree under options_.storage_prefix
   QueueDispatcher* queue_;
   ProjectUseCases* projects_;
+  RecoveryPlanner recovery_;
 };
 
 // kInvalidArgument if a filter is not one WatchActions can evaluate in memory (names "filter[i]").

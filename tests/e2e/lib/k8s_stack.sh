@@ -1,0 +1,52 @@
+# Sourced by tests/e2e/kubernetes*.sh right after lib/stack.sh: the test control plane of scripts/k8s-testenv.sh
+# (scripts/lib/k8s.sh) with its state in $WORK/k8s, stopped on exit before the services are (on failure the
+# cluster's TaskActions and Pods are printed first), and the helpers the Kubernetes-mode tests share.
+export K8S_TESTENV_DIR=$WORK/k8s
+source "$ROOT/scripts/lib/k8s.sh"
+stack_cleanup_with_cluster() {
+  local rc=$?
+  set +e  # `(exit $rc)` below must hand rc to cleanup, not end the shell before the services are stopped
+  if [ $rc -ne 0 ] && [ -n "${ADMIN_KC:-}" ]; then
+    echo "--- cluster state at failure" >&2
+    kc get taskactions,pods -A -o wide >&2 2>&1 || true
+  fi
+  k8s_down
+  (exit $rc)
+  cleanup
+}
+trap stack_cleanup_with_cluster EXIT
+
+# write_kube_configs NAMESPACE EXECUTOR_KUBECONFIG [EXTRA]: queue.yaml and runs.yaml (write_queue_and_runs_configs),
+# and executor.yaml / executor2.yaml in Kubernetes mode; EXTRA is more YAML under executor.kubernetes (indented by
+# four spaces, one key per line).
+write_kube_configs() {
+  write_queue_and_runs_configs "$WORK" "$1" "$QUEUE_PORT" "$RUNS_PORT"
+  for e in executor:$EXEC_PORT executor2:$EXEC2_PORT; do
+    cat >"$WORK/${e%%:*}.yaml" <<YAML
+executor:
+  server: {host: 127.0.0.1, port: ${e##*:}}
+  runtime: kubernetes
+  runsEndpoint: "127.0.0.1:$RUNS_PORT"
+  dataRoot: "$WORK/data"
+  killGracePeriod: 1s
+  kubernetes:
+    namespace: $1
+    kubeconfig: "$2"
+    imagePullGracePeriod: 1s
+    leaderElection: {leaseDuration: 3s, renewDeadline: 2s, retryPeriod: 300ms}
+${3:-}
+YAML
+  done
+}
+
+# pod_run NAME ANNOTATIONS_JSON [TASK_METADATA_JSON]: a run whose task carries a Pod template (primary container
+# "main") with those annotations: kwok decides the Pod's fate from them.
+pod_run() {
+  local name=$1 ann=$2 meta=${3:-'{}'}
+  rpc flyteidl2.workflow.RunService/CreateRun "$(jq -cn --argjson id "$(run_id "$name")" --argjson ann "$ann" \
+    --argjson meta "$meta" '{runId: $id, taskSpec: {shortName: "t", taskTemplate: {id: {name: "t", version: "1"},
+      type: "python", metadata: $meta, config: {primary_container_name: "main"},
+      k8sPod: {primaryContainerName: "main", metadata: {labels: {team: "e2e"}, annotations: $ann},
+               podSpec: {containers: [{name: "main", image: "example.org/flyte-task:1",
+                 args: ["run-task", "--inputs", "{{.input}}", "--output-prefix", "{{.outputPrefix}}"]}]}}}}}')"
+}
