@@ -89,7 +89,7 @@ jq -r '.details.action.errorInfo.message // .details.attempts[-1].errorInfo.mess
 step "TailLogs: attempt 1 of f1 from its Pod's log through the API server (runs-service's own ServiceAccount)"
 # kwok serves every container's log from this CRI-format file.
 printf '2026-12-06T05:28:07.000000001Z stdout F line from the pod\n2026-12-06T05:28:08Z stderr F and its stderr\n' \
-  >"$K8S_STATE/pod-logs.cri"
+  >"$K8S_TESTENV_DIR/pod-logs.cri"
 out=$(python3 "$ROOT/tests/e2e/lib/connect_stream.py" "http://127.0.0.1:$RUNS_PORT/flyteidl2.dataproxy.DataProxyService/TailLogs" \
   "{\"actionId\":{\"run\":$(run_id f1),\"name\":\"a0\"},\"attempt\":1}" 30) || fail "TailLogs f1 attempt 1: $out"
 jq -e -s '[.[].logs[]? | .container.kubernetesPodName as $p | .lines[] | "\($p) \(.message)"] ==
