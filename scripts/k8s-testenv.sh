@@ -15,8 +15,9 @@
 #   K8S_KWOK_STAGES   kwok Stage file; default tests/k8s/kwok-stages.yaml
 #   K8S_NODES         number of fake Nodes (default 1)
 #   K8S_WITH_HELM=1   `build` also builds helm
-# Test servers bind 127.0.0.1 on free ports. The addresses kwok writes into Node/Pod status are fake: never send
-# traffic to them.
+# Test servers bind 127.0.0.1 on free ports. The Pod addresses kwok writes into Pod status are fake: never send
+# traffic to them. Nodes' InternalIP is 127.0.0.1 with kwok's port as the kubelet port: the API server reaches kwok
+# there for pods/log (every container's log is $K8S_TESTENV_DIR/pod-logs.cri, which tests write).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 source "$HERE/scripts/versions.env"
@@ -205,9 +206,15 @@ up() {
     --bind-address=127.0.0.1 --secure-port="$sched_port" --leader-elect=false --v=1 \
     --kube-api-qps=5000 --kube-api-burst=10000
   wait_for 60 kube-scheduler curl -skf "https://127.0.0.1:$sched_port/healthz"
-  start kwok "$B/kwok" --kubeconfig="$kc" --config="$STAGES" \
+  # kwok also serves the kubelet's containerLogs API (HTTPS on 127.0.0.1:$kwok_port, the Nodes' InternalIP and
+  # kubelet port), so GET pods/<pod>/log goes through the API server as on a real cluster: every container's log is
+  # the CRI-format file $STATE/pod-logs.cri ("<RFC 3339 time> stdout|stderr F <line>"), which tests write.
+  : > "$STATE/pod-logs.cri"
+  { cat "$STAGES"; printf -- '---\napiVersion: kwok.x-k8s.io/v1alpha1\nkind: ClusterLogs\nmetadata: {name: flyte-test-logs}\nspec:\n  selector: {}\n  logs:\n  - logsFile: %s\n    follow: true\n' "$STATE/pod-logs.cri"; } > "$STATE/kwok.yaml"
+  start kwok "$B/kwok" --kubeconfig="$kc" --config="$STATE/kwok.yaml" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-    --node-lease-duration-seconds=40 --cidr=10.244.0.1/16 --node-ip=10.0.0.1 \
+    --node-lease-duration-seconds=40 --cidr=10.244.0.1/16 --node-ip=127.0.0.1 --node-port="$kwok_port" \
+    --tls-cert-file="$P/apiserver.crt" --tls-private-key-file="$P/apiserver.key" \
     --server-address="127.0.0.1:$kwok_port"
   for i in $(seq 0 $((NODES - 1))); do
     "$kk" --kubeconfig="$kc" apply -f - >/dev/null <<NODE
@@ -241,7 +248,7 @@ start_apiserver() {
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$P/sa.pub" --service-account-signing-key-file="$P/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 --authorization-mode=Node,RBAC --allow-privileged=true \
-    --endpoint-reconciler-type=none --profiling=false --v=1 \
+    --endpoint-reconciler-type=none --profiling=false --v=1 --kubelet-preferred-address-types=InternalIP \
     --watch-cache-sizes=configmaps#0 ${K8S_APISERVER_FLAGS:-}
 }
 

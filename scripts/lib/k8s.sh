@@ -45,7 +45,11 @@ token_kubeconfig() {
 # of DIR/queue.kubeconfig) and DIR/runs.yaml (SQLite DIR/runs.db, data under DIR/data, the project $PROJECT and
 # domain $DOMAIN the caller's runs use; default flytesnacks/development).
 write_queue_and_runs_configs() {
-  local dir=$1 ns=$2 queue_port=$3 runs_port=$4
+  local dir=$1 ns=$2 queue_port=$3 runs_port=$4 logs=""
+  # With a runs.kubeconfig (runs-service's ServiceAccount), TailLogs reads task Pods' logs through the API server.
+  if [ -f "$dir/runs.kubeconfig" ]; then
+    logs="  logs: {source: kubernetes, kubernetes: {namespace: $ns, kubeconfig: \"$dir/runs.kubeconfig\"}}"
+  fi
   cat >"$dir/queue.yaml" <<YAML
 queue:
   server: {host: 127.0.0.1, port: $queue_port}
@@ -59,6 +63,7 @@ runs:
   projects: "${PROJECT:-flytesnacks}"
   domains: "${DOMAIN:-development}"
   queue: {endpoint: "127.0.0.1:$queue_port", minBackoff: 50ms, maxBackoff: 500ms}
+$logs
 database:
   sqlite: {file: "$dir/runs.db"}
 YAML

@@ -99,10 +99,10 @@ want_kinds() {  # want_kinds VALUES "Kind=N ..." (exact counts)
   [ "$got" = "$2 " ] || fail "$1-values.yaml renders $got, expected $2"
   echo "  $1: $got"
 }
-want_kinds default "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=2 RoleBinding=2 Secret=1 Service=4 ServiceAccount=5 StatefulSet=1"
-want_kinds external-postgres "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=2 RoleBinding=2 Service=3 ServiceAccount=4"
+want_kinds default "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=3 RoleBinding=3 Secret=1 Service=4 ServiceAccount=5 StatefulSet=1"
+want_kinds external-postgres "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=3 RoleBinding=3 Service=3 ServiceAccount=4"
 want_kinds manager "ConfigMap=1 Deployment=1 PersistentVolumeClaim=2 Role=1 RoleBinding=1 Service=1 ServiceAccount=2"
-want_kinds monitoring "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 PrometheusRule=1 Role=2 RoleBinding=2 Secret=1 Service=4 ServiceAccount=5 ServiceMonitor=1 StatefulSet=1"
+want_kinds monitoring "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 PrometheusRule=1 Role=3 RoleBinding=3 Secret=1 Service=4 ServiceAccount=5 ServiceMonitor=1 StatefulSet=1"
 render -f "$CHART/ci/external-postgres-values.yaml" --show-only templates/services.yaml >"$WORK/ext.yaml"
 grep -A1 "secretKeyRef:" "$WORK/ext.yaml" | grep -q "name: flyte-db" || fail "runs-service does not read the existing Secret flyte-db"
 grep -q "host: postgres.databases.svc.cluster.local" "$WORK/ext.yaml" || fail "runs-service config lacks the external host"
@@ -155,8 +155,13 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DATA" -w -l "$WORK/pg/server.log"
   -o "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null || fail "pg_ctl start"
 PGPASSWORD=$FLYTE_DB_PASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U flyte -d postgres -qc "CREATE DATABASE flyte" || fail "createdb"
 d=$WORK/cfg/pg; mkdir -p "$d"
+# Outside a Pod there is no service-account token for TailLogs' Pod log source (runs.logs.source: kubernetes): a
+# kubeconfig stands in for it (nothing here asks for logs, so its server is never called).
+printf 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n' \
+  >"$WORK/runs.kubeconfig" && chmod 644 "$WORK/runs.kubeconfig"
 render --set runsService.extraConfig.runs.server.host=127.0.0.1 --set runsService.extraConfig.runs.server.port="$RUNS_PORT" \
   --set runsService.extraConfig.runs.storagePrefix="file://$WORK/data" \
+  --set runsService.extraConfig.runs.logs.kubernetes.kubeconfig="$WORK/runs.kubeconfig" \
   --set runsService.extraConfig.database.postgres.host=127.0.0.1 --set runsService.extraConfig.database.postgres.port="$PG_PORT" \
   --show-only templates/services.yaml | check configs "$d"
 (cd "$WORK" && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/runs-service" --config "$d/runs.yaml") \

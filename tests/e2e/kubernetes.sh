@@ -21,14 +21,18 @@ setup_namespace "$NS" || fail "namespace $NS"
 if [ -x "$KBIN/helm" ]; then echo "  ServiceAccounts and Roles: the Helm chart's (helm/flyte-cpp)"; else echo "  ServiceAccounts and Roles: deploy/kubernetes/rbac.yaml (helm not built)"; fi
 token_kubeconfig flyte-queue "$NS" "$WORK/queue.kubeconfig"
 token_kubeconfig flyte-executor "$NS" "$WORK/executor.kubeconfig"
+token_kubeconfig flyte-runs "$NS" "$WORK/runs.kubeconfig"  # TailLogs: runs.logs.source kubernetes
 
 step "the ServiceAccounts can do what their service does and nothing more"
 can() { kc auth can-i "$1" "$2" -n "$3" --as="system:serviceaccount:$NS:$4"; }
 [ "$(can create taskactions.flyte.org "$NS" flyte-queue)" = yes ] || fail "queue-service cannot create TaskActions"
 [ "$(can create pods "$NS" flyte-executor)" = yes ] || fail "the executor cannot create Pods"
+[ "$(kc auth can-i get pods --subresource=log -n "$NS" --as="system:serviceaccount:$NS:flyte-runs")" = yes ] ||
+  fail "runs-service cannot read Pod logs"
 for check in "get secrets $NS flyte-executor" "get secrets $NS flyte-queue" "create pods $NS flyte-queue" \
              "create taskactions.flyte.org $NS flyte-executor" "create pods default flyte-executor" \
-             "list taskactions.flyte.org default flyte-queue"; do
+             "list taskactions.flyte.org default flyte-queue" "get secrets $NS flyte-runs" "create pods $NS flyte-runs" \
+             "list pods $NS flyte-runs" "get taskactions.flyte.org $NS flyte-runs"; do
   # shellcheck disable=SC2086
   [ "$(can $check || true)" = no ] || fail "a ServiceAccount may do more than it needs: can-i $check"
 done
@@ -81,6 +85,19 @@ jq -r '.details.action.errorInfo.message // .details.attempts[-1].errorInfo.mess
 [ "$(pods_of f1)" = 2 ] || fail "expected 2 pods for f1 (one per attempt)"
 [ "$(ta f1-a0 -o jsonpath='{.status.phase}/{.status.attempt}/{.status.error.code}')" = "Failed/2/NonZeroExit" ] ||
   fail "TaskAction status: $(ta f1-a0 -o jsonpath='{.status}')"
+
+step "TailLogs: attempt 1 of f1 from its Pod's log through the API server (runs-service's own ServiceAccount)"
+# kwok serves every container's log from this CRI-format file.
+printf '2026-12-06T05:28:07.000000001Z stdout F line from the pod\n2026-12-06T05:28:08Z stderr F and its stderr\n' \
+  >"$K8S_TESTENV_DIR/pod-logs.cri"
+out=$(python3 "$ROOT/tests/e2e/lib/connect_stream.py" "http://127.0.0.1:$RUNS_PORT/flyteidl2.dataproxy.DataProxyService/TailLogs" \
+  "{\"actionId\":{\"run\":$(run_id f1),\"name\":\"a0\"},\"attempt\":1}" 30) || fail "TailLogs f1 attempt 1: $out"
+jq -e -s '[.[].logs[]? | .container.kubernetesPodName as $p | .lines[] | "\($p) \(.message)"] ==
+  ["f1-a0-1 line from the pod\n", "f1-a0-1 and its stderr\n"]' <<<"$out" >/dev/null || fail "TailLogs f1: $out"
+# The executor names each attempt's Pod log, so the attempt reports logs_available (the SDK waits for it).
+jq -e '.details.action.attempts[0] | .logsAvailable == true and .logInfo[0].uri == "k8s://'"$NS"'/pods/f1-a0-1/log"' \
+  <<<"$(details f1)" >/dev/null || fail "attempt 1 of f1 does not name its Pod log: $(details f1)"
+echo "  2 lines of Pod f1-a0-1 (the attempt is over: the stream ended by itself); its attempt has logsAvailable"
 
 step "an image that cannot be pulled -> FAILED, system error"
 pod_run ip1 '{"kwok.flyte.test/outcome": "image-pull-error"}' >/dev/null || fail "CreateRun ip1"

@@ -176,6 +176,10 @@ runs:
   storagePrefix: {{ printf "file://%s" .Values.data.mountPath | quote }}
   queue:
     endpoint: {{ include "flyte.queueEndpoint" . | quote }}
+  logs:
+    source: kubernetes
+    kubernetes:
+      namespace: {{ include "flyte.tasksNamespace" . | quote }}
 database:
   type: postgres
   postgres:

@@ -391,14 +391,15 @@ absl::Status Client::Stream(const std::string& path_and_query, const std::functi
     }
     concurrency::streams::istream body = resp.body();
     while (true) {
-      concurrency::streams::container_buffer<std::string> chunk;
-      size_t n = body.read(chunk, 64 * 1024).get();
+      // Line by line: read(buffer, n) waits until n bytes have come, so a follow that writes a line now and then
+      // would deliver nothing until 64 KiB had piled up.
+      concurrency::streams::container_buffer<std::string> line;
+      size_t n = body.read_line(line).get();
       if (stop != nullptr && stop->stopped()) return absl::CancelledError(what + ": cancelled");
-      if (n == 0) {
-        if (body.is_eof()) return absl::OkStatus();
-        continue;
-      }
-      if (!on_data(chunk.collection())) return absl::OkStatus();
+      if (n == 0 && body.is_eof()) return absl::OkStatus();
+      std::string data = std::move(line.collection());
+      if (!body.is_eof()) data.push_back('\n');  // read_line drops it; a last line without one stays without
+      if (!on_data(data)) return absl::OkStatus();
     }
   } catch (const std::exception& e) {
     if (stop != nullptr && stop->stopped()) return absl::CancelledError(what + ": cancelled");

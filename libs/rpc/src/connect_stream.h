@@ -77,6 +77,11 @@ class ConnectStream final : public RawServerStream {
     return over_;
   }
 
+  size_t queued() const override {
+    std::lock_guard<std::mutex> l(mu_);
+    return queue_.size() + in_flight_;
+  }
+
   // Strand side: the next bytes to write. Every queued frame (up to kMaxBatchBytes) goes in one chunk and one
   // write; they stay counted against the backlog until WriteDone.
   Next Take(std::vector<std::string>* frames) {

@@ -58,6 +58,10 @@ class GrpcStream final : public RawServerStream,
     std::lock_guard<std::mutex> l(mu_);
     return over_;
   }
+  size_t queued() const override {
+    std::lock_guard<std::mutex> l(mu_);
+    return queue_.size() + (writing_ ? 1 : 0);
+  }
 
   // Reactor side.
   void WriteDone(bool ok);

@@ -108,6 +108,16 @@ TEST_CASE("the state JSON is a flyteidl2 ActionEvent with what runs-service read
   CHECK(e.cluster_events(0).message() == "process exited with code 3");
   REQUIRE(e.log_info_size() == 1);
   CHECK(e.log_info(0).uri() == "file:///x/stdout.log");
+
+  // The Kubernetes runtime names the attempt's Pod log instead: runs-service then reports logs_available.
+  ActionTransition pod = t;
+  pod.stdout_uri.clear();
+  pod.pod_log_uri = "k8s://flyte/pods/r-a1-2/log";
+  flyteidl2::workflow::ActionEvent pe;
+  REQUIRE(google::protobuf::util::JsonStringToMessage(ToActionEventJson(pod), &pe).ok());
+  REQUIRE(pe.log_info_size() == 1);
+  CHECK(pe.log_info(0).name() == "pod");
+  CHECK(pe.log_info(0).uri() == "k8s://flyte/pods/r-a1-2/log");
 }
 
 }  // namespace

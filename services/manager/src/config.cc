@@ -110,6 +110,16 @@ absl::StatusOr<Config> FromYaml(std::string_view yaml) {
   if (runs_cfg.ok()) {
     runs_cfg->server = cfg.runs.server;
     cfg.runs = std::move(*runs_cfg);
+    // Tasks run as Pods: TailLogs reads their logs through the API server, unless runs.logs.source says otherwise.
+    const YAML::Node logs = in["runs"] && in["runs"].IsMap() ? in["runs"]["logs"] : YAML::Node();
+    if (kubernetes && logs && logs.IsMap() && logs["kubernetes"]) {
+      problems.push_back("runs.logs.kubernetes: set by flyte-manager; use manager.kubernetes instead");
+    }
+    if (kubernetes && !(logs && logs.IsMap() && logs["source"])) {
+      cfg.runs.logs.source = runs::LogSourceKind::kKubernetes;
+      cfg.runs.logs.kubernetes.ns = kubernetes->ns;
+      cfg.runs.logs.kubernetes.kubeconfig = kubernetes->kubeconfig;
+    }
   } else {
     Collect(runs_cfg.status(), &problems);
   }

@@ -170,6 +170,10 @@ executor:
   CHECK(c->executor.kubernetes.service_account == "flyte-task");
   CHECK(c->executor.data_root.front() == '/');  // made absolute: task Pods mount the data volume there
   CHECK(c->runs.database.sqlite);                 // runs stay in the manager's database
+  // TailLogs reads the task Pods' logs through the API server.
+  CHECK(c->runs.logs.source == runs::LogSourceKind::kKubernetes);
+  CHECK(c->runs.logs.kubernetes.ns == "flyte-test");
+  CHECK(c->runs.logs.kubernetes.kubeconfig == "/etc/kube/config");
 
   absl::StatusOr<Config> clash = ParseConfig(R"(
 manager:
@@ -186,8 +190,17 @@ executor:
   CHECK_THAT(m, Catch::Contains("executor.runtime: set by flyte-manager; use manager.kubernetes instead"));
   CHECK_THAT(m, Catch::Contains("executor.kubernetes.namespace: set by flyte-manager"));
 
+  absl::StatusOr<Config> files = ParseConfig("manager: {kubernetes: {namespace: a}}\nruns: {logs: {source: files}}\n");
+  REQUIRE(files.ok());  // an explicit runs.logs.source wins (e.g. task Pods share the data volume)
+  CHECK(files->runs.logs.source == runs::LogSourceKind::kFiles);
+  absl::StatusOr<Config> own = ParseConfig(
+      "manager: {kubernetes: {namespace: a}}\nruns: {logs: {source: kubernetes, kubernetes: {namespace: b}}}\n");
+  REQUIRE_FALSE(own.ok());
+  CHECK_THAT(Message(own), Catch::Contains("runs.logs.kubernetes: set by flyte-manager"));
+
   absl::StatusOr<Config> local = ParseConfig("manager: {}\n");
   REQUIRE(local.ok());
+  CHECK(local->runs.logs.source == runs::LogSourceKind::kFiles);
   CHECK(local->queue.backend == queue::Backend::kSql);
   CHECK(local->executor.runtime == executor::Runtime::kLocal);
 }

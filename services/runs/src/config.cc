@@ -35,6 +35,30 @@ std::string AbsoluteStoragePrefix(const std::string& prefix) {
 
 namespace {
 
+void ParseLogs(config::Section& logs, LogsConfig* out) {
+  config::Problems& problems = *logs.problems();
+  std::string source = out->source == LogSourceKind::kKubernetes ? "kubernetes" : "files";
+  logs.Enum("source", &source, {"files", "kubernetes"});
+  out->source = source == "kubernetes" ? LogSourceKind::kKubernetes : LogSourceKind::kFiles;
+  logs.Duration("pollInterval", &out->poll_interval);
+  logs.Duration("phaseCheckInterval", &out->phase_check_interval);
+  logs.Size("maxStreams", &out->max_streams, 1, 100'000);
+  if (std::optional<config::Section> k = logs.Child("kubernetes")) {
+    k->String("namespace", &out->kubernetes.ns);
+    k->String("kubeconfig", &out->kubernetes.kubeconfig);
+    k->Finish();
+    if (out->kubernetes.ns.empty()) problems.Add("runs.logs.kubernetes.namespace", "must not be empty");
+    if (out->source != LogSourceKind::kKubernetes) {
+      problems.Add("runs.logs.kubernetes", "only used with runs.logs.source: kubernetes");
+    }
+  }
+  logs.Finish();
+  if (out->poll_interval < std::chrono::milliseconds(10)) problems.Add("runs.logs.pollInterval", "must be at least 10ms");
+  if (out->phase_check_interval < std::chrono::milliseconds(10)) {
+    problems.Add("runs.logs.phaseCheckInterval", "must be at least 10ms");
+  }
+}
+
 // The whole schema; libs/config reads the file, reports unknown top-level keys and collects the problems.
 void ReadSchema(config::Section& root, Config* out) {
   Config& cfg = *out;
@@ -64,6 +88,7 @@ void ReadSchema(config::Section& root, Config* out) {
         problems.Add("runs.queue.pollInterval", "must be at least 10ms");
       }
     }
+    if (std::optional<config::Section> logs = runs->Child("logs")) ParseLogs(*logs, &cfg.logs);
     runs->Finish();
     if (cfg.storage_prefix.empty()) problems.Add("runs.storagePrefix", "must not be empty");
     if (SplitList(cfg.domains).empty()) problems.Add("runs.domains", "must name at least one domain");

@@ -26,6 +26,21 @@ struct QueueConfig {
   std::chrono::milliseconds poll_interval{1000};  // outbox re-check without a wake (other replicas, leftovers)
 };
 
+// runs.logs: where DataProxyService.TailLogs reads an attempt's output (docs/runs-service.md, "Logs").
+enum class LogSourceKind { kFiles, kKubernetes };
+struct LogsConfig {
+  // files: <runs.storagePrefix>/.../<action>/<attempt>/stdout.log, stderr.log (the local runtime; the prefix must
+  // be a local path). kubernetes: the attempt's Pod log through the API server (the Kubernetes runtime).
+  LogSourceKind source = LogSourceKind::kFiles;                 // runs.logs.source: files | kubernetes
+  std::chrono::milliseconds poll_interval{200};                 // runs.logs.pollInterval: a quiet log is re-read
+  std::chrono::milliseconds phase_check_interval{1000};        // runs.logs.phaseCheckInterval: attempt over yet?
+  size_t max_streams = 64;                                       // runs.logs.maxStreams: TailLogs streams at once
+  struct Kubernetes {                                            // runs.logs.kubernetes (source kubernetes only)
+    std::string ns = "flyte";       // namespace: where the executor creates task Pods
+    std::string kubeconfig;         // "" = $KUBECONFIG, in-cluster, or ~/.kube/config
+  } kubernetes;
+};
+
 struct Config {
   ServerConfig server;                              // runs.server
   size_t watch_buffer_size = 100;                   // runs.watchBufferSize: messages queued per watch stream
@@ -44,6 +59,7 @@ struct Config {
   std::string projects = "flytesnacks";                       // runs.projects: comma-separated, created at start
   std::string domains = "development,staging,production";     // runs.domains: every project's domains
   QueueConfig queue;                                // runs.queue
+  LogsConfig logs;                                  // runs.logs
   db::DatabaseConfig database = config::DefaultDatabase();  // database
   config::LoggerConfig logger;                      // logger
 };

@@ -8,14 +8,19 @@
 #include "api/cache_service_api.h"
 #include "api/project_service_api.h"
 #include "api/runs_api.h"
+#include "api/tail_logs_api.h"
 #include "flyte/app/log.h"
 #include "flyte/app/main.h"
 #include "flyte/common/clock.h"
 #include "flyte/common/digest.h"
 #include "flyte/common/work_pool.h"
 #include "clients/grpc_queue_client.h"
+#include "flyte/kube/client.h"
+#include "logs/file_log_source.h"
+#include "logs/pod_log_source.h"
 #include "repository/store_factory.h"
 #include "service/dataproxy_use_cases.h"
+#include "service/log_tail_use_cases.h"
 #include "service/cache_use_cases.h"
 #include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
@@ -49,6 +54,13 @@ struct RunsService::Parts {
   std::unique_ptr<api::ClusterServiceApi> cluster_api;
   std::unique_ptr<api::DataProxyServiceApi> data_api;
   std::unique_ptr<api::ProjectServiceApi> project_api;
+  // DataProxyService.TailLogs (runs.logs): the log source (files, or Pod logs through kube_client), the use case,
+  // the threads following open streams.
+  std::unique_ptr<kube::Client> kube_client;
+  std::unique_ptr<LogSource> log_source;
+  std::unique_ptr<LogTailUseCases> log_tail;
+  std::unique_ptr<api::LogStreams> log_streams;
+  std::unique_ptr<api::TailLogsApi> tail_logs_api;
   // `flyte whoami` and `flyte get settings` (IdentityService, SettingsService).
   std::unique_ptr<SettingsUseCases> settings;
   std::unique_ptr<api::IdentitySettingsApi> identity_settings_api;
@@ -60,6 +72,53 @@ struct RunsService::Parts {
   bool started = false;
   bool shut_down = false;
 };
+
+namespace {
+
+// runs.logs: the source TailLogs reads and its API.
+absl::Status BuildLogs(const Config& config, const std::string& storage_prefix, common::Clock& clock,
+                       RunsService::Parts& p) {
+  const LogsConfig& logs = config.logs;
+  if (logs.source == LogSourceKind::kKubernetes) {
+    absl::StatusOr<kube::ClusterConfig> cluster = kube::ResolveClusterConfig(logs.kubernetes.kubeconfig);
+    if (!cluster.ok()) {
+      return absl::Status(cluster.status().code(), "runs.logs.kubernetes: " + std::string(cluster.status().message()));
+    }
+    kube::ClientOptions client_options;
+    client_options.metrics = p.metrics.get();
+    absl::StatusOr<std::unique_ptr<kube::Client>> client = kube::Client::Create(*cluster, client_options);
+    if (!client.ok()) {
+      return absl::Status(client.status().code(), "runs.logs.kubernetes: " + std::string(client.status().message()));
+    }
+    p.kube_client = std::move(*client);
+    PodLogSourceOptions pod_options;
+    pod_options.ns = logs.kubernetes.ns;
+    p.log_source = std::make_unique<PodLogSource>(*p.kube_client, pod_options);
+  } else {
+    constexpr char kFileScheme[] = "file://";
+    if (storage_prefix.rfind(kFileScheme, 0) != 0) {
+      return absl::InvalidArgumentError("runs.logs.source: files needs a local runs.storagePrefix, not " +
+                                        storage_prefix);
+    }
+    FileLogSourceOptions file_options;
+    file_options.root = storage_prefix.substr(sizeof(kFileScheme) - 1);
+    p.log_source = std::make_unique<FileLogSource>(file_options);
+  }
+  FLYTE_LOG(kInfo, "DataProxyService.TailLogs reads {}", p.log_source->Describe());
+  LogTailOptions tail_options;
+  tail_options.phase_check_interval = logs.phase_check_interval;
+  p.log_tail = std::make_unique<LogTailUseCases>(p.store->Actions(), *p.log_source, clock, tail_options);
+  api::LogStreamsOptions stream_options;
+  stream_options.max_streams = logs.max_streams;
+  stream_options.poll_interval = logs.poll_interval;
+  stream_options.metrics = p.metrics.get();
+  p.log_streams = std::make_unique<api::LogStreams>(stream_options);
+  p.tail_logs_api = std::make_unique<api::TailLogsApi>(*p.log_tail, *p.log_streams);
+  p.tail_logs_api->Register(*p.router);
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& config) {
   auto p = std::make_unique<Parts>();
@@ -141,6 +200,7 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->cluster_api->Register(*p->router);
   p->data_api->Register(*p->router);
   p->project_api->Register(*p->router);
+  if (absl::Status s = BuildLogs(config, run_options.storage_prefix, clock, *p); !s.ok()) return s;
   p->settings = std::make_unique<SettingsUseCases>(p->projects.get(), run_options.storage_prefix);
   p->identity_settings_api = std::make_unique<api::IdentitySettingsApi>(*p->settings);
   p->identity_settings_api->Register(*p->router);
@@ -191,6 +251,8 @@ void RunsService::Shutdown() {
   p.shut_down = true;
   // 1. Stop accepting, end open streams, wait for in-flight calls (they run on the pool).
   if (p.server) p.server->Shutdown();
+  // Log streams have ended with the server; their threads read the database, so they are joined before it closes.
+  if (p.log_streams) p.log_streams->Shutdown();
   // 2. No more watch events; then the workers finish what is queued.
   if (p.api) p.api->Shutdown();
   // Unsent outbox commands stay in the database for the next start.
@@ -203,6 +265,11 @@ void RunsService::Shutdown() {
   p.cache_api.reset();
   p.cache.reset();
   p.project_api.reset();
+  p.tail_logs_api.reset();
+  p.log_streams.reset();
+  p.log_tail.reset();
+  p.log_source.reset();
+  p.kube_client.reset();
   p.data_api.reset();
   p.cluster_api.reset();
   p.data.reset();

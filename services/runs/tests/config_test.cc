@@ -130,3 +130,30 @@ TEST_CASE("deploy/config files are valid", "[unit][config]") {
   }
   CHECK(LoadConfig(dir + "nonexistent.yaml").status().code() == absl::StatusCode::kNotFound);
 }
+
+TEST_CASE("runs.logs: defaults, a kubernetes source, and strict keys", "[unit][config]") {
+  absl::StatusOr<Config> def = ParseConfig("");
+  REQUIRE(def.ok());
+  CHECK(def->logs.source == flyte::runs::LogSourceKind::kFiles);
+  CHECK(def->logs.poll_interval == 200ms);
+  CHECK(def->logs.max_streams == 64);
+
+  absl::StatusOr<Config> k = ParseConfig(
+      "runs:\n  logs:\n    source: kubernetes\n    pollInterval: 50ms\n    maxStreams: 8\n"
+      "    kubernetes: {namespace: tasks, kubeconfig: /k}\n");
+  REQUIRE(k.ok());
+  CHECK(k->logs.source == flyte::runs::LogSourceKind::kKubernetes);
+  CHECK(k->logs.poll_interval == 50ms);
+  CHECK(k->logs.max_streams == 8);
+  CHECK(k->logs.kubernetes.ns == "tasks");
+  CHECK(k->logs.kubernetes.kubeconfig == "/k");
+
+  absl::StatusOr<Config> bad = ParseConfig(
+      "runs:\n  logs:\n    source: s3\n    pollInterval: 1ms\n    follow: true\n    kubernetes: {namespace: \"\"}\n");
+  REQUIRE_FALSE(bad.ok());
+  std::string msg(bad.status().message());
+  CHECK(msg.find("runs.logs.source") != std::string::npos);
+  CHECK(msg.find("runs.logs.pollInterval") != std::string::npos);
+  CHECK(msg.find("runs.logs.follow") != std::string::npos);
+  CHECK(msg.find("runs.logs.kubernetes.namespace") != std::string::npos);
+}

@@ -73,7 +73,8 @@ void ToActionEvent(const ActionTransition& t, wf::ActionEvent* out) {
     ce->set_message(t.cluster_event);
   }
   for (const auto& [name, uri] : {std::pair<const char*, const std::string*>{"stdout", &t.stdout_uri},
-                                  std::pair<const char*, const std::string*>{"stderr", &t.stderr_uri}}) {
+                                  std::pair<const char*, const std::string*>{"stderr", &t.stderr_uri},
+                                  std::pair<const char*, const std::string*>{"pod", &t.pod_log_uri}}) {
     if (uri->empty()) continue;
     auto* log = e.add_log_info();
     log->set_name(name);

@@ -102,6 +102,9 @@ ActionTransition TaskActionController::Transition(const TaskActionView& ta, cons
   if (t.phase == Phase::kSucceeded) {
     if (absl::StatusOr<AttemptPaths> p = Paths(ta, e.attempt); p.ok()) t.output_uri = ToFileUri(p->output_dir);
   }
+  if (t.phase >= Phase::kInitializing) {
+    t.pod_log_uri = absl::StrCat("k8s://", options_.ns, "/pods/", kube::PodName(ta.ref, e.attempt), "/log");
+  }
   return t;
 }
 

@@ -94,6 +94,9 @@ struct ActionTransition {
   std::string cluster_event;          // what happened, e.g. "process started pid 123"
   std::string stdout_uri;             // file:// URIs of this attempt's logs (set from INITIALIZING on)
   std::string stderr_uri;
+  // Kubernetes runtime: "k8s://<namespace>/pods/<pod>/log", the attempt's Pod log (set from INITIALIZING on), so
+  // runs-service reports the attempt's logs as available (the SDK waits for that before tailing).
+  std::string pod_log_uri;
   int pid = 0;                        // RUNNING: the process id, which is also its process group id
   bool final = false;                 // no further transitions follow for this action
   bool retry_follows = false;         // FAILED / TIMED_OUT: another attempt of this action will follow

@@ -1,6 +1,6 @@
 #pragma once
 // flyteidl2.dataproxy.DataProxyService adapter (UploadInputs, CreateUploadLocation, CreateDownloadLink,
-// GetActionData; TailLogs is not served) plus the two plain HTTP routes its signed URLs point at:
+// GetActionData; TailLogs is tail_logs_api.h's) plus the two plain HTTP routes its signed URLs point at:
 //   PUT /dataproxy/upload/<token>               body = the file; 200 on success, 400 BadDigest, 403 expired,
 //                                                404 unknown token
 //   GET /dataproxy/download/<token>/<file name> 200 with the bytes, 403 expired, 404 unknown token or blob

@@ -154,8 +154,9 @@ class Client {
   absl::Status Watch(const Resource& r, const std::string& ns, const WatchOptions& options,
                      const std::function<void(WatchEvent)>& on_event, StopToken* stop = nullptr);
 
-  // GET of `path_and_query` streamed as it arrives, `on_data` once per chunk read; ends when the server ends the
-  // response (OK), `on_data` returns false (OK), or `stop` is stopped (kCancelled). For pods/log?follow=true.
+  // GET of `path_and_query` streamed as it arrives, `on_data` once per line as soon as it is complete (with its
+  // '\n'; a last line the server leaves unterminated comes without one); ends when the server ends the response
+  // (OK), `on_data` returns false (OK), or `stop` is stopped (kCancelled). For pods/log?follow=true.
   absl::Status Stream(const std::string& path_and_query, const std::function<bool(const std::string&)>& on_data,
                       StopToken* stop = nullptr);
 

@@ -107,6 +107,9 @@ class RawServerStream {
   // on an arbitrary thread; if the stream is already over it runs immediately. Use it to unsubscribe.
   virtual void OnDone(std::function<void()> fn) = 0;
   virtual bool done() const = 0;
+  // Messages accepted by Send but not yet written to the transport. A producer that can wait (a log tail) keeps
+  // this low instead of filling the backlog, so a slow client slows it down rather than ending the stream.
+  virtual size_t queued() const { return 0; }
 };
 
 // Typed view of a server stream handed to handlers. Cheap to copy; keeps the stream alive.
@@ -118,6 +121,7 @@ class ServerStream {
   void Finish(const absl::Status& status) const { raw_->Finish(status); }
   void OnDone(std::function<void()> fn) const { raw_->OnDone(std::move(fn)); }
   bool done() const { return raw_->done(); }
+  size_t queued() const { return raw_->queued(); }
   const std::shared_ptr<RawServerStream>& raw() const { return raw_; }
 
  private:
