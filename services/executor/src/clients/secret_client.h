@@ -1,6 +1,6 @@
 #pragma once
 // Port to runs-service's internal SecretResolveService: the values of the secrets a task declares, for the local
-// runtime to hand to its process. Values are held in memory only as long as it takes to start the process.
+// runtime to hand to its process. Values stay in memory with the action until it ends (retries reuse them).
 //
 // Thread-safe; calls block the calling thread. Errors: kNotFound naming the first secret that does not exist,
 // transport failures as kUnavailable / kDeadlineExceeded, and whatever else runs-service answers.
