@@ -9,6 +9,7 @@
 #include <grpcpp/security/credentials.h>
 
 #include "clients/grpc_cache_client.h"
+#include "clients/grpc_secret_client.h"
 #include "clients/grpc_lease_client.h"
 #include "clients/grpc_state_client.h"
 #include "clients/state_reporter.h"
@@ -56,6 +57,7 @@ struct ExecutorModule::Parts {
   std::string identity;                             // kubernetes runtime: hostname-pid-start
   std::unique_ptr<GrpcStateClient> state;
   std::unique_ptr<GrpcCacheClient> cache;           // local runtime: runs-service's CacheService
+  std::unique_ptr<GrpcSecretClient> secrets;        // local runtime: runs-service's SecretResolveService
   std::unique_ptr<StateReporter> reporter;
   std::unique_ptr<Executor> executor;               // local runtime
   std::unique_ptr<k8s::TaskActionController> controller;  // kubernetes runtime
@@ -138,10 +140,11 @@ absl::StatusOr<std::unique_ptr<ExecutorModule>> ExecutorModule::Create(const Con
   p->journal = std::move(*journal);
   p->leases = std::make_unique<GrpcLeaseClient>(std::move(queue), p->journal->executor_id());
   p->cache = std::make_unique<GrpcCacheClient>(runs);
+  p->secrets = std::make_unique<GrpcSecretClient>(runs);
   p->state = std::make_unique<GrpcStateClient>(std::move(runs));
   p->reporter = std::make_unique<StateReporter>(*p->state);
   p->executor = std::make_unique<Executor>(options, *p->leases, *p->state, *p->reporter, *p->journal, metrics,
-                                           p->cache.get());
+                                           p->cache.get(), p->secrets.get());
   return std::unique_ptr<ExecutorModule>(new ExecutorModule(std::move(p)));
 }
 

@@ -1,6 +1,8 @@
 #include "config.h"
 
+#include <cctype>
 #include <filesystem>
+#include <optional>
 
 #include "flyte/config/load.h"
 #include "flyte/config/yaml.h"
@@ -59,6 +61,19 @@ void ParseLogs(config::Section& logs, LogsConfig* out) {
   }
 }
 
+// 64 hex characters -> their 32 bytes; nullopt if the text is anything else.
+std::optional<std::string> HexKey(const std::string& hex) {
+  if (hex.size() != 64) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = std::isxdigit(static_cast<unsigned char>(hex[i])) ? std::stoi(hex.substr(i, 1), nullptr, 16) : -1;
+    int lo = std::isxdigit(static_cast<unsigned char>(hex[i + 1])) ? std::stoi(hex.substr(i + 1, 1), nullptr, 16) : -1;
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
 // The whole schema; libs/config reads the file, reports unknown top-level keys and collects the problems.
 void ReadSchema(config::Section& root, Config* out) {
   Config& cfg = *out;
@@ -72,6 +87,7 @@ void ReadSchema(config::Section& root, Config* out) {
     runs->String("storagePrefix", &cfg.storage_prefix);
     runs->String("publicEndpoint", &cfg.public_endpoint);
     runs->Secret("signingKey", &cfg.signing_key);
+    runs->Secret("secretsKey", &cfg.secrets_key);
     runs->String("projects", &cfg.projects);
     runs->String("domains", &cfg.domains);
     if (std::optional<config::Section> queue = runs->Child("queue")) {
@@ -94,6 +110,14 @@ void ReadSchema(config::Section& root, Config* out) {
     if (SplitList(cfg.domains).empty()) problems.Add("runs.domains", "must name at least one domain");
     if (!cfg.signing_key.empty() && cfg.signing_key.size() < 32) {
       problems.Add("runs.signingKey", "must be at least 32 bytes (or absent: a key kept in the database)");
+    }
+    if (!cfg.secrets_key.empty()) {
+      std::optional<std::string> key = HexKey(cfg.secrets_key);
+      if (!key) {
+        problems.Add("runs.secretsKey", "must be 64 hex characters (32 bytes), or absent: a key kept in the database");
+      } else {
+        cfg.secrets_key = *key;
+      }
     }
   }
   cfg.storage_prefix = AbsoluteStoragePrefix(cfg.storage_prefix);

@@ -56,6 +56,11 @@ struct Config {
   // runs.signingKey (secret: signingKey / signingKeyEnv / signingKeyPath): the HMAC key of the data proxy's signed
   // URLs, the same on every replica; at least 32 bytes. "" = a random key made once and kept in the database.
   std::string signing_key;
+  // runs.secretsKey (secret: secretsKey / secretsKeyEnv / secretsKeyPath): 64 hex characters, the AES-256-GCM key
+  // SecretService's values are encrypted with in the database (held here as its 32 raw bytes). "" = a random key
+  // made once and kept in the database's service_secrets table (then the database alone opens the values: set
+  // one in production).
+  std::string secrets_key;
   std::string projects = "flytesnacks";                       // runs.projects: comma-separated, created at start
   std::string domains = "development,staging,production";     // runs.domains: every project's domains
   QueueConfig queue;                                // runs.queue

@@ -7,6 +7,7 @@
 #include "api/identity_settings_api.h"
 #include "api/cache_service_api.h"
 #include "api/project_service_api.h"
+#include "api/secret_service_api.h"
 #include "api/runs_api.h"
 #include "api/tail_logs_api.h"
 #include "flyte/app/log.h"
@@ -24,6 +25,7 @@
 #include "service/cache_use_cases.h"
 #include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
+#include "service/secret_use_cases.h"
 #include "service/settings_use_cases.h"
 #include "service/storage_local.h"
 
@@ -67,6 +69,9 @@ struct RunsService::Parts {
   // CacheService v1 and v2 (task output caching; the executor looks up and records through it).
   std::unique_ptr<CacheUseCases> cache;
   std::unique_ptr<api::CacheServiceApi> cache_api;
+  // SecretService (values sealed under runs.secretsKey) and the executor's SecretResolveService.
+  std::unique_ptr<SecretUseCases> secrets;
+  std::unique_ptr<api::SecretServiceApi> secret_api;
   std::unique_ptr<rpc::Router> router;
   std::unique_ptr<rpc::Server> server;
   bool started = false;
@@ -207,6 +212,16 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->cache = std::make_unique<CacheUseCases>(p->store->Cache(), clock);
   p->cache_api = std::make_unique<api::CacheServiceApi>(*p->cache);
   p->cache_api->Register(*p->router);
+  std::string secrets_key = config.secrets_key;
+  if (secrets_key.empty()) {
+    // Made once and kept in the database (as the signing key is), so every replica and restart opens the values.
+    absl::StatusOr<std::string> key = p->store->Secrets().GetOrCreate("secrets.key", common::RandomBytes(32));
+    if (!key.ok()) return key.status();
+    secrets_key = *key;
+  }
+  p->secrets = std::make_unique<SecretUseCases>(p->store->UserSecrets(), clock, secrets_key);
+  p->secret_api = std::make_unique<api::SecretServiceApi>(*p->secrets);
+  p->secret_api->Register(*p->router);
 
   rpc::ServerOptions options;
   options.host = config.server.host;
@@ -262,6 +277,8 @@ void RunsService::Shutdown() {
   p.server.reset();
   p.identity_settings_api.reset();
   p.settings.reset();
+  p.secret_api.reset();
+  p.secrets.reset();
   p.cache_api.reset();
   p.cache.reset();
   p.project_api.reset();

@@ -102,6 +102,21 @@ TEST_CASE("runs.signingKey is a secret of at least 32 bytes", "[unit][config]") 
             .find("give only one of signingKey, signingKeyEnv, signingKeyPath") != std::string::npos);
 }
 
+TEST_CASE("runs.secretsKey is a secret of 64 hex characters, held as its 32 bytes", "[unit][config]") {
+  CHECK(ParseConfig("")->secrets_key.empty());  // absent: the key kept in the database
+  const std::string hex = "00ff" + std::string(60, 'a');
+  absl::StatusOr<Config> cfg = ParseConfig("runs: {secretsKey: \"" + hex + "\"}\n");
+  REQUIRE(cfg.ok());
+  REQUIRE(cfg->secrets_key.size() == 32);
+  CHECK(cfg->secrets_key.substr(0, 3) == std::string("\x00\xff\xaa", 3));
+  ::setenv("FLYTE_TEST_SECRETS_KEY", hex.c_str(), 1);
+  CHECK(ParseConfig("runs: {secretsKeyEnv: FLYTE_TEST_SECRETS_KEY}\n")->secrets_key == cfg->secrets_key);
+  ::unsetenv("FLYTE_TEST_SECRETS_KEY");
+  const std::string wrong = "runs.secretsKey: must be 64 hex characters (32 bytes), or absent: a key kept in the database";
+  CHECK(std::string(ParseConfig("runs: {secretsKey: abc}\n").status().message()) == wrong);
+  CHECK(std::string(ParseConfig("runs: {secretsKey: " + std::string(64, 'g') + "}\n").status().message()) == wrong);
+}
+
 TEST_CASE("deploy/config files are valid", "[unit][config]") {
   const std::string dir = DeployConfigDir();
   SECTION("SQLite") {

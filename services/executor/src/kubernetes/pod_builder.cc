@@ -114,6 +114,11 @@ absl::StatusOr<BuiltPod> BuildPod(const PodSettings& s, const PodRequest& r) {
         "extended_resources.gpu_accelerator is not supported by this executor: request GPUs with the task's "
         "resources (gpu=N) and pick nodes with a Pod template (nodeSelector, tolerations)");
   }
+  if (tmpl.security_context().secrets_size() > 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "security_context.secrets: secret ", tmpl.security_context().secrets(0).key(),
+        " cannot be given to a Pod by this executor yet (secrets work on the local runtime only)"));
+  }
   BuiltPod out;
   Json spec = Json::object();
   Json labels = Json::object();

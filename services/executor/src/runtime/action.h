@@ -42,6 +42,13 @@ struct ActionKey {
   friend auto operator<=>(const ActionKey&, const ActionKey&) = default;
 };
 
+// A secret the task declares, with the value the executor resolved for it (runtime/task_secrets.h).
+struct TaskSecret {
+  std::string name;     // the secret's key
+  std::string env_var;  // "" = mounted as a file
+  std::string value;
+};
+
 // One action as the queue hands it out. Either task_template or task_spec must be set.
 struct ActionToRun {
   ActionKey key;
@@ -61,6 +68,11 @@ struct ActionToRun {
   std::string cache_key;         // TaskAction.cache_key as the SDK computed it ("" = the executor derives one)
   bool overwrite_cache = false;  // RunSpec.overwrite_cache / cache_config.overwrite_cache: run and replace
   bool cache_per_project_domain = false;  // cache_config.cache_lookup_scope PROJECT_DOMAIN (default: org-wide)
+  // The task's declared secrets with their values, filled in by the executor before the runtime starts it; or why
+  // they could not be (the attempt then fails with that error without starting a process).
+  std::vector<TaskSecret> secrets;
+  std::optional<std::pair<std::string, std::string>> secrets_error;  // {code, message}
+  bool secrets_error_is_user = true;                                  // a missing secret; false: runs-service down
 };
 
 // Numbers are flyteidl2.core.CatalogCacheStatus: what the task output cache did for an attempt.

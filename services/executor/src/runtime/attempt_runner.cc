@@ -1,6 +1,7 @@
 #include "runtime/attempt_runner.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -10,10 +11,14 @@
 #include "absl/strings/str_join.h"
 #include "runtime/output_localizer.h"
 #include "runtime/task_launch.h"
+#include "runtime/task_secrets.h"
 #include "runtime/template_substitution.h"
 
 namespace flyte::executor {
 namespace {
+
+// Where the attempt's file-mounted secrets are while its process runs.
+std::string SecretsDir(const AttemptPaths& p) { return p.attempt_dir + "/secrets"; }
 
 std::string ReadTail(const std::string& path, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
@@ -84,6 +89,17 @@ void AttemptRunner::Start() {
     Report(std::move(t));
     return;
   }
+  if (action_.secrets_error) {
+    // A declared secret that does not exist (or could not be fetched): the task must not run without it.
+    problem = action_.secrets_error->second;
+    ActionTransition t = Make(action_.attempt, Phase::kFailed);
+    t.error = ActionError{action_.secrets_error->first, problem,
+                          action_.secrets_error_is_user ? ErrorKind::kUser : ErrorKind::kSystem, false};
+    t.cluster_event = problem;
+    t.final = true;
+    Report(std::move(t));
+    return;
+  }
   container_env_ = task->container_env;
   max_retries_ = task->max_retries;
   timeout_ = task->timeout;
@@ -114,10 +130,26 @@ void AttemptRunner::RunAttempt(int attempt) {
   TemplateVars vars = AttemptTemplateVars(action_, p, attempt, context_.env.default_org);
   Substituted argv = SubstituteTemplates(command_, vars);
 
+  // Declared secrets last: they override any variable of the same name. Files live in the attempt's directory
+  // until the process ends.
+  EnvList run_env = action_.envs;
+  if (!action_.secrets.empty()) {
+    absl::StatusOr<EnvList> secret_env = MaterializeSecrets(action_.secrets, SecretsDir(p));
+    if (!secret_env.ok()) {
+      ActionTransition t = Make(attempt, Phase::kFailed);
+      t.error = ActionError{"SecretMountFailed", std::string(secret_env.status().message()), ErrorKind::kSystem,
+                            false};
+      t.cluster_event = t.error->message;
+      t.final = true;
+      Report(std::move(t));
+      return;
+    }
+    run_env.insert(run_env.end(), secret_env->begin(), secret_env->end());
+  }
   LaunchSpec spec;
   spec.argv = std::move(argv.args);
   spec.env = BuildTaskEnvironment(context_.env, TaskIdentity{&action_.key, run_base, attempt}, container_env_,
-                                  action_.envs);
+                                  run_env);
   spec.cwd = p.work_dir;
   spec.stdout_path = p.stdout_path;
   spec.stderr_path = p.stderr_path;
@@ -170,6 +202,10 @@ void AttemptRunner::OnExit(int attempt, const ProcessExit& exit) {
     aborted = aborted_;
     abort_reason = abort_reason_;
     p = paths_;
+  }
+  if (!action_.secrets.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(SecretsDir(p), ignored);  // the values do not outlive the process on disk
   }
   const std::string what = exit.Describe();
   ActionTransition t;

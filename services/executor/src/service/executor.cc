@@ -67,9 +67,11 @@ bool LostByExecutor(const std::string& code) { return code == kExecutorLostCode 
 }  // namespace
 
 Executor::Executor(ExecutorOptions options, LeaseClient& leases, StateClient& state, StateReporter& reporter,
-                   Journal& journal, metrics::Registry* metrics, CacheClient* cache)
+                   Journal& journal, metrics::Registry* metrics, CacheClient* cache,
+                   SecretClient* secrets)
     : options_(std::move(options)), leases_(leases), state_(state), reporter_(reporter), journal_(journal) {
   if (metrics != nullptr) metrics_ = std::make_unique<Metrics>(*metrics);
+  secrets_ = secrets;
   runtime_ = std::make_unique<LocalRuntime>(options_.runtime, [this](const ActionTransition& t) { OnTransition(t); });
   if (cache != nullptr) {
     TaskCacheOptions cache_options;

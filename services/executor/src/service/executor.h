@@ -40,6 +40,7 @@
 #include "absl/status/status.h"
 #include "clients/cache_client.h"
 #include "clients/lease_client.h"
+#include "clients/secret_client.h"
 #include "clients/state_client.h"
 #include "clients/state_reporter.h"
 #include "runtime/local_runtime.h"
@@ -71,9 +72,11 @@ struct ExecutorOptions {
 class Executor {
  public:
   // All references must outlive the executor. `metrics` may be null. `cache` null: task output caching is off
-  // (cached tasks run every time and report CACHE_DISABLED).
+  // (cached tasks run every time and report CACHE_DISABLED). `secrets` null: a task declaring secrets fails
+  // (SecretsUnavailable) instead of running without them.
   Executor(ExecutorOptions options, LeaseClient& leases, StateClient& state, StateReporter& reporter,
-           Journal& journal, metrics::Registry* metrics, CacheClient* cache = nullptr);
+           Journal& journal, metrics::Registry* metrics, CacheClient* cache = nullptr,
+           SecretClient* secrets = nullptr);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -133,6 +136,9 @@ class Executor {
   void SubmitAction(ActionToRun action);
   // LocalRuntime::Submit; a refusal gives the lease back.
   void SubmitToRuntime(ActionToRun action);
+  // Fills action.secrets with the values of the task's declared secrets, or action.secrets_error with why not
+  // (service/executor_secrets.cc).
+  void ResolveSecrets(ActionToRun& action);
   // After the final reports: Complete (one call for the lot, retried while queue-service is away), forget.
   void Finish(std::vector<Completion> completions);
   void QueueFinish(const std::string& lease_id, Phase phase);  // Finish on the finish thread (from callbacks)
@@ -149,6 +155,7 @@ class Executor {
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<LocalRuntime> runtime_;
   std::unique_ptr<TaskCache> cache_;  // null when caching is off
+  SecretClient* secrets_ = nullptr;   // null: declared secrets cannot be resolved
 
   mutable std::mutex mu_;
   std::condition_variable cv_;           // stopping (heartbeat thread, acquire backoff)

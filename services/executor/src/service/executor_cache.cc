@@ -16,6 +16,7 @@ void Executor::SubmitAction(ActionToRun action) {
 }
 
 void Executor::SubmitToRuntime(ActionToRun action) {
+  ResolveSecrets(action);
   const ActionKey key = action.key;
   absl::Status submitted = runtime_->Submit(std::move(action));
   if (submitted.ok()) return;
