@@ -26,6 +26,13 @@ struct QueueConfig {
   std::chrono::milliseconds poll_interval{1000};  // outbox re-check without a wake (other replicas, leftovers)
 };
 
+// runs.triggers: the scheduler that fires scheduled triggers (one replica at a time holds its lease).
+struct TriggersConfig {
+  bool scheduler = true;                              // false = store triggers but never fire them on this replica
+  std::chrono::milliseconds poll_interval{1000};      // how often due triggers are looked for (tick resolution)
+  std::chrono::milliseconds lease_duration{15000};    // a crashed scheduler's lease lapses after this
+};
+
 struct Config {
   ServerConfig server;                              // runs.server
   size_t watch_buffer_size = 100;                   // runs.watchBufferSize: messages queued per watch stream
@@ -44,6 +51,7 @@ struct Config {
   std::string projects = "flytesnacks";                       // runs.projects: comma-separated, created at start
   std::string domains = "development,staging,production";     // runs.domains: every project's domains
   QueueConfig queue;                                // runs.queue
+  TriggersConfig triggers;                          // runs.triggers
   db::DatabaseConfig database = config::DefaultDatabase();  // database
   config::LoggerConfig logger;                      // logger
 };

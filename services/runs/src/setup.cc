@@ -21,6 +21,7 @@
 #include "service/queue_dispatcher.h"
 #include "service/settings_use_cases.h"
 #include "service/storage_local.h"
+#include "service/trigger_scheduler.h"
 
 namespace flyte::runs {
 
@@ -55,6 +56,8 @@ struct RunsService::Parts {
   // CacheService v1 and v2 (task output caching; the executor looks up and records through it).
   std::unique_ptr<CacheUseCases> cache;
   std::unique_ptr<api::CacheServiceApi> cache_api;
+  // Fires scheduled triggers (runs.triggers.scheduler); nullptr when disabled.
+  std::unique_ptr<TriggerScheduler> trigger_scheduler;
   std::unique_ptr<rpc::Router> router;
   std::unique_ptr<rpc::Server> server;
   bool started = false;
@@ -147,6 +150,14 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->cache = std::make_unique<CacheUseCases>(p->store->Cache(), clock);
   p->cache_api = std::make_unique<api::CacheServiceApi>(*p->cache);
   p->cache_api->Register(*p->router);
+  if (config.triggers.scheduler) {
+    TriggerSchedulerOptions scheduler_options;
+    scheduler_options.holder = "runs-service " + common::HexEncode(common::RandomBytes(8));
+    scheduler_options.poll_interval = config.triggers.poll_interval;
+    scheduler_options.lease_duration = config.triggers.lease_duration;
+    p->trigger_scheduler = std::make_unique<TriggerScheduler>(p->store->Triggers(), p->api->runs(),
+                                                              p->api->trigger_codec(), clock, scheduler_options);
+  }
 
   rpc::ServerOptions options;
   options.host = config.server.host;
@@ -177,6 +188,7 @@ absl::Status RunsService::Start() {
   } else {
     FLYTE_LOG(kWarn, "runs.queue.endpoint is empty: runs are stored but not sent to any queue-service");
   }
+  if (parts_->trigger_scheduler) parts_->trigger_scheduler->Start();
   return absl::OkStatus();
 }
 
@@ -191,6 +203,9 @@ void RunsService::Shutdown() {
   p.shut_down = true;
   // 1. Stop accepting, end open streams, wait for in-flight calls (they run on the pool).
   if (p.server) p.server->Shutdown();
+  // No more fires (they go through the use cases below); the lease is given up, so another replica's scheduler
+  // takes over at its next pass.
+  if (p.trigger_scheduler) p.trigger_scheduler->Shutdown();
   // 2. No more watch events; then the workers finish what is queued.
   if (p.api) p.api->Shutdown();
   // Unsent outbox commands stay in the database for the next start.
@@ -198,6 +213,7 @@ void RunsService::Shutdown() {
   if (p.pool) p.pool->Shutdown();
   // 3. Close the database last: nothing can use it any more.
   p.server.reset();
+  p.trigger_scheduler.reset();
   p.identity_settings_api.reset();
   p.settings.reset();
   p.cache_api.reset();

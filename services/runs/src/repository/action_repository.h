@@ -16,6 +16,7 @@
 #include "domain/list_query.h"
 #include "domain/recovery.h"
 #include "repository/cache_repository.h"
+#include "repository/trigger_repository.h"
 #include "repository/project_repository.h"
 #include "repository/queue_outbox.h"
 
@@ -130,6 +131,7 @@ class Store {
   virtual ProjectRepository& Projects() = 0;
   virtual SecretRepository& Secrets() = 0;
   virtual CacheRepository& Cache() = 0;
+  virtual TriggerRepository& Triggers() = 0;
   // Commands waiting to reach queue-service; nullptr if this store keeps none.
   virtual QueueOutbox* Outbox() { return nullptr; }
   // Cheap round trip for /readyz. kUnavailable if the database cannot be reached.

@@ -11,6 +11,7 @@
 #include "flyte/db/database.h"
 #include "repository/action_repository.h"
 #include "repository/sql_cache_repository.h"
+#include "repository/sql_trigger_repository.h"
 #include "repository/sql_project_repository.h"
 
 namespace flyte::runs {
@@ -111,12 +112,13 @@ inline constexpr char kOwnerApplicationPrefix[] = "flyte-runs ";
 class SqlStore : public Store {
  public:
   explicit SqlStore(std::unique_ptr<db::Database> db)
-      : db_(std::move(db)), actions_(*db_), tasks_(*db_), projects_(*db_), secrets_(*db_), cache_(*db_) {}
+      : db_(std::move(db)), actions_(*db_), tasks_(*db_), projects_(*db_), secrets_(*db_), cache_(*db_), triggers_(*db_) {}
   ActionRepository& Actions() override { return actions_; }
   TaskRepository& Tasks() override { return tasks_; }
   ProjectRepository& Projects() override { return projects_; }
   SecretRepository& Secrets() override { return secrets_; }
   CacheRepository& Cache() override { return cache_; }
+  TriggerRepository& Triggers() override { return triggers_; }
   absl::Status Ping() override { return db_->Ping(); }
   QueueOutbox* Outbox() override { return &outbox_; }
   db::Database& database() { return *db_; }
@@ -132,6 +134,7 @@ class SqlStore : public Store {
   SqlProjectRepository projects_;
   SqlSecretRepository secrets_;
   SqlCacheRepository cache_;
+  SqlTriggerRepository triggers_;
   SqlQueueOutbox outbox_{*db_};
 };
 
