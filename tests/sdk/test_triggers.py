@@ -1,7 +1,7 @@
 """Issue 13 item 4: schedules with the official SDK and CLI against flyte-manager. `flyte.deploy` stores a task's
 triggers; the scheduler in runs-service fires a fixed-rate trigger at its tick with the trigger's inputs and the
 tick as the TriggerTime input, and the run shows the trigger; a deactivated or not auto-activated trigger does not
-fire; `flyte get trigger` and `flyte.remote.Trigger` list and show them; a bad cron expression fails the deploy
+fire; `flyte get trigger` and `flyte.remote.Trigger` list, show, create and delete them; a bad cron expression fails the deploy
 naming the field."""
 import time
 from datetime import timedelta
@@ -71,6 +71,21 @@ def test_triggers_are_listed_and_shown(flyte_client):
                   "development")
     assert rc == 0, out
     assert "0 0 1 1 *" in out, out
+
+
+def test_create_and_delete_a_trigger_of_a_deployed_task(flyte_client):
+    import triggers_wf
+
+    assert flyte.deploy(triggers_wf.env)
+    created = remote.Trigger.create(
+        flyte.Trigger("made-remotely", flyte.Cron("@daily"), inputs={"when": flyte.TriggerTime, "label": "remote"}),
+        task_name=TASK)
+    assert created.name == "made-remotely"
+    shown = remote.Trigger.get(name="made-remotely", task_name=TASK)
+    assert shown.automation_spec.schedule.cron.expression == "@daily"
+    assert shown.is_active
+    remote.Trigger.delete("made-remotely", TASK)
+    assert "made-remotely" not in {t.name for t in remote.Trigger.listall(task_name=TASK)}
 
 
 def test_a_bad_cron_expression_fails_the_deploy_naming_the_field(flyte_client):

@@ -223,6 +223,9 @@ TEST_CASE("bad schedules are refused at deploy naming the field", "[service][uni
   cron.mutable_automation_spec()->mutable_schedule()->mutable_cron()->set_expression("0 * * * *");
   cron.mutable_automation_spec()->mutable_schedule()->mutable_cron()->set_timezone("Europe/Paris");
   CHECK(error(cron).find("triggers[0].automation_spec.schedule.cron.timezone \"Europe/Paris\" is not supported") == 0);
+  cron.mutable_automation_spec()->mutable_schedule()->mutable_cron()->set_timezone("UTC");
+  cron.mutable_automation_spec()->mutable_schedule()->mutable_cron()->set_expression("0 0 31 2 *");
+  CHECK(error(cron) == "triggers[0].automation_spec.schedule: the cron expression never matches a date");
   tk::TaskTrigger rate = EveryMinute("r");
   rate.mutable_automation_spec()->mutable_schedule()->mutable_rate()->set_value(0);
   CHECK(error(rate) == "triggers[0].automation_spec.schedule.rate.value must be positive");

@@ -121,8 +121,13 @@ absl::StatusOr<Trigger> ToTrigger(const tk::TaskTrigger& in, const TaskKey& task
   t.spec = spec.SerializeAsString();
   t.automation_spec = in.automation_spec().SerializeAsString();
   // The schedule must read now: a bad one is refused at deploy, naming the field.
-  if (absl::StatusOr<std::optional<Schedule>> s = ScheduleFromSpec(in.automation_spec(), common::TimePoint{}); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(std::string(path), ".", s.status().message()));
+  absl::StatusOr<std::optional<Schedule>> s = ScheduleFromSpec(in.automation_spec(), common::TimePoint{});
+  if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(std::string(path), ".", s.status().message()));
+  if (s->has_value()) {
+    if (absl::StatusOr<common::TimePoint> next = NextTick(**s, common::TimePoint{}); !next.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(std::string(path), ".automation_spec.schedule: ", next.status().message()));
+    }
   }
   return t;
 }
