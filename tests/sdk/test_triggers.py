@@ -73,6 +73,19 @@ def test_triggers_are_listed_and_shown(flyte_client):
     assert "0 0 1 1 *" in out, out
 
 
+def test_a_trigger_fired_on_demand_runs_its_task_and_shows_the_trigger(mgr):
+    import triggers_wf
+
+    assert flyte.deploy(triggers_wf.env)
+    run = flyte.run(remote.Trigger.get(name="new-year", task_name=TASK), label="on-demand")
+    got = wait_phase(run.name, TERMINAL, timeout=120)
+    assert str(got.phase) == "ActionPhase.SUCCEEDED", mgr.logs()[-3000:]
+    assert got.outputs()[0].startswith("on-demand ")  # the kickoff input is the run's start time
+    meta = remote.Run.get(run.name).pb2.action.metadata
+    assert meta.trigger_name == "new-year"
+    assert meta.trigger_type.schedule.cron.expression == "0 0 1 1 *"
+
+
 def test_create_and_delete_a_trigger_of_a_deployed_task(flyte_client):
     import triggers_wf
 

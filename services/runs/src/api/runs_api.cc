@@ -21,7 +21,7 @@ RunsApi::RunsApi(Store& store, common::Clock& clock, RunsApiOptions options)
       state_(std::make_unique<StateUseCases>(store, *changes_, clock)),
       trigger_codec_(std::make_unique<api::ProtoTriggerCodec>()),
       triggers_(std::make_unique<TriggerUseCases>(store.Triggers(), *trigger_codec_, clock)),
-      run_api_(std::make_unique<api::RunServiceApi>(*runs_)),
+      run_api_(std::make_unique<api::RunServiceApi>(*runs_, triggers_.get())),
       task_api_(std::make_unique<api::TaskServiceApi>(*tasks_, *triggers_)),
       state_api_(std::make_unique<api::StateServiceApi>(*state_)),
       state_report_api_(std::make_unique<api::StateReportApi>(*state_)),

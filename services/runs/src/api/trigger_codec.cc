@@ -198,12 +198,18 @@ absl::StatusOr<CreateRunParams> ProtoTriggerCodec::RunFor(const Trigger& t, comm
   p.run_spec = run_spec.SerializeAsString();
   flyteidl2::workflow::ActionMetadata extras;
   extras.set_source(flyteidl2::workflow::RUN_SOURCE_SCHEDULE_TRIGGER);
+  p.metadata = WithTrigger(extras.SerializeAsString(), t);
+  return p;
+}
+
+std::string WithTrigger(const std::string& metadata, const Trigger& t) {
+  flyteidl2::workflow::ActionMetadata extras;
+  if (!metadata.empty()) extras.ParseFromString(metadata);
   FillTriggerName(t.key, extras.mutable_trigger_id()->mutable_name());
   extras.mutable_trigger_id()->set_revision(static_cast<uint64_t>(t.revision));
   extras.set_trigger_name(t.key.name);
-  *extras.mutable_trigger_type() = automation;
-  p.metadata = extras.SerializeAsString();
-  return p;
+  extras.mutable_trigger_type()->ParseFromString(t.automation_spec);
+  return extras.SerializeAsString();
 }
 
 }  // namespace flyte::runs::api

@@ -19,6 +19,9 @@ absl::StatusOr<TriggerKey> ToTriggerKey(const flyteidl2::common::TriggerName& na
 void FillTriggerName(const TriggerKey& key, flyteidl2::common::TriggerName* out);
 void ToTriggerMessage(const Trigger& t, flyteidl2::trigger::Trigger* out);
 void ToTriggerDetails(const Trigger& t, flyteidl2::trigger::TriggerDetails* out);
+// `metadata` (serialized ActionMetadata extras, "" = none) naming `t` as the run's trigger (trigger_id with its
+// revision, trigger_name, trigger_type).
+std::string WithTrigger(const std::string& metadata, const Trigger& t);
 
 class ProtoTriggerCodec final : public TriggerCodec {
  public:
