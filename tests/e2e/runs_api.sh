@@ -5,7 +5,8 @@
 #      readiness, metrics and Connect JSON errors with curl; SIGTERM -> exit 0 promptly.
 #   2. PostgreSQL (throwaway server): two replicas on one database; a run created on replica A reaches a
 #      WatchRuns stream open on replica B; projects, signed URLs and the task output cache (CacheService) made
-#      through A are seen through B; the same RPC suite against A.
+#      through A are seen through B; a scheduled trigger deployed through A fires exactly once with both replicas
+#      running a scheduler; the same RPC suite against A.
 # Exits non-zero on the first failure; always stops what it started. FLYTE_BUILD_DIR = build dir (./build).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -324,6 +325,7 @@ runs:
   queue: {endpoint: ""}   # runs-service alone: never hand work to whatever listens on the default queue port
   projects: "testproject"   # the project the suite works in (runs in unknown projects are NOT_FOUND)
   workerThreads: 4
+  triggers: {pollInterval: 200ms}   # both replicas race for the trigger scheduler's lease every 200 ms
 database:
   type: postgres
   postgres:
@@ -394,6 +396,26 @@ ENDPOINT="http://127.0.0.1:$B_PORT" ok CacheReserve rpc flyteidl2.cacheservice.v
   "{\"identifier\":$CACHE_ID,\"baseRequest\":{\"key\":\"k1\",\"ownerId\":\"bob\",\"heartbeatInterval\":\"10s\"}}"
 expect '.reservation.ownerId == "alice"'
 echo "replica B read the cache entry and the reservation made through A"
+
+# Triggers: a task deployed through A with a fixed-rate trigger whose tick comes 3 s later; both replicas run a
+# scheduler, exactly one of them (the lease holder) fires it: one run, named by the trigger and the tick.
+start=$(date -u -d "@$(( $(date +%s) - 57 ))" +%Y-%m-%dT%H:%M:%SZ)
+TRIGGER_TASK='{"org":"testorg","project":"testproject","domain":"development","name":"scheduled","version":"v1"}'
+ok DeployTaskWithTrigger rpc flyteidl2.task.TaskService/DeployTask "{\"taskId\":$TRIGGER_TASK,\"spec\":{\"taskTemplate\":{\"id\":{\"resourceType\":\"TASK\",\"org\":\"testorg\",\"project\":\"testproject\",\"domain\":\"development\",\"name\":\"scheduled\",\"version\":\"v1\"},\"type\":\"python\"},\"shortName\":\"scheduled\",\"environment\":{\"name\":\"default\"}},\"triggers\":[{\"name\":\"every-minute\",\"spec\":{\"active\":true},\"automationSpec\":{\"type\":\"TYPE_SCHEDULE\",\"schedule\":{\"rate\":{\"value\":1,\"unit\":\"FIXED_RATE_UNIT_MINUTE\",\"startTime\":\"$start\"},\"kickoffTimeInputArg\":\"when\"}}}]}"
+triggered_runs() {
+  ENDPOINT="http://127.0.0.1:$B_PORT" rpc flyteidl2.workflow.RunService/ListRuns "{\"projectId\":$PROJECT_ID}" |
+    jq '[.runs[]? | select(.action.metadata.triggerName == "every-minute")] | length'
+}
+for _ in $(seq 1 100); do [ "$(triggered_runs)" = 1 ] && break; sleep 0.1; done
+[ "$(triggered_runs)" = 1 ] || fail "the trigger fired no run within 10 s"
+sleep 1
+[ "$(triggered_runs)" = 1 ] || fail "the trigger's tick made $(triggered_runs) runs, want 1"
+fired=$(cat "$WORK/pg-a.log" "$WORK/pg-b.log" | grep -c "trigger testproject/development/scheduled/every-minute fired run" || true)
+[ "$fired" = 1 ] || fail "the tick was fired $fired times across the two replicas, want 1"
+ENDPOINT="http://127.0.0.1:$B_PORT" ok ListTriggers rpc flyteidl2.trigger.TriggerService/ListTriggers \
+  "{\"taskName\":{\"org\":\"testorg\",\"project\":\"testproject\",\"domain\":\"development\",\"name\":\"scheduled\"}}"
+expect '.triggers[0].active == true and (.triggers[0].status.triggeredAt | length) > 0'
+echo "one of the two replicas fired the trigger's tick once; B lists it as triggered"
 
 both_transports p
 http_checks "$A_PORT" p

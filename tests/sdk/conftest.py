@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import re
 import time
 import urllib.request
 from pathlib import Path
@@ -178,3 +179,13 @@ async def watch_phases(run):
         if str(ad.phase) in TERMINAL:
             break
     return phases
+
+
+def cli(stack, *args, timeout=120):
+    """The real `flyte` CLI of the pinned SDK against the stack; returns (exit code, stdout + stderr)."""
+    argv = [str(VENV_BIN / "flyte"), "--endpoint", stack.endpoint, "--insecure", *args]
+    env = {**os.environ, "FLYTE_DISABLE_SENTRY": "true", "COLUMNS": "200", "NO_COLOR": "1"}
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,
+                       cwd=Path(__file__).parent / "workflows")
+    # Rich colours the JSON it prints even with NO_COLOR; the text without its escape sequences.
+    return p.returncode, re.sub(r"\x1b\[[0-9;]*m", "", p.stdout + p.stderr)

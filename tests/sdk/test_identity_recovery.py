@@ -1,25 +1,13 @@
 """Issue 13 items 5 and 6 with the official CLI: `flyte whoami`, `flyte get settings` / `flyte edit settings`, and
 `flyte rerun --recover` (a recovery run takes over the children that succeeded and runs only the rest)."""
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 
 import flyte
 import flyte.remote as remote
 
-from conftest import TERMINAL, VENV_BIN, wait_phase
-
-
-def _cli(stack, *args, timeout=120):
-    """The real `flyte` CLI of the pinned SDK against the stack; returns (exit code, stdout + stderr)."""
-    argv = [str(VENV_BIN / "flyte"), "--endpoint", stack.endpoint, "--insecure", *args]
-    env = {**os.environ, "FLYTE_DISABLE_SENTRY": "true", "COLUMNS": "200", "NO_COLOR": "1"}
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,
-                       cwd=Path(__file__).parent / "workflows")
-    # Rich colours the JSON it prints even with NO_COLOR; the text without its escape sequences.
-    return p.returncode, re.sub(r"\x1b\[[0-9;]*m", "", p.stdout + p.stderr)
+from conftest import TERMINAL, cli as _cli, wait_phase
 
 
 def test_whoami_names_the_anonymous_subject(flyte_client):

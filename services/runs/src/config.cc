@@ -105,6 +105,18 @@ void ReadSchema(config::Section& root, Config* out) {
       }
     }
     if (std::optional<config::Section> logs = runs->Child("logs")) ParseLogs(*logs, &cfg.logs);
+    if (std::optional<config::Section> triggers = runs->Child("triggers")) {
+      triggers->Bool("scheduler", &cfg.triggers.scheduler);
+      triggers->Duration("pollInterval", &cfg.triggers.poll_interval);
+      triggers->Duration("leaseDuration", &cfg.triggers.lease_duration);
+      triggers->Finish();
+      if (cfg.triggers.poll_interval < std::chrono::milliseconds(10)) {
+        problems.Add("runs.triggers.pollInterval", "must be at least 10ms");
+      }
+      if (cfg.triggers.lease_duration < 2 * cfg.triggers.poll_interval) {
+        problems.Add("runs.triggers.leaseDuration", "must be at least twice runs.triggers.pollInterval");
+      }
+    }
     runs->Finish();
     if (cfg.storage_prefix.empty()) problems.Add("runs.storagePrefix", "must not be empty");
     if (SplitList(cfg.domains).empty()) problems.Add("runs.domains", "must name at least one domain");

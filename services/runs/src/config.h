@@ -41,6 +41,13 @@ struct LogsConfig {
   } kubernetes;
 };
 
+// runs.triggers: the scheduler that fires scheduled triggers (one replica at a time holds its lease).
+struct TriggersConfig {
+  bool scheduler = true;                              // false = store triggers but never fire them on this replica
+  std::chrono::milliseconds poll_interval{1000};      // how often due triggers are looked for (tick resolution)
+  std::chrono::milliseconds lease_duration{15000};    // a crashed scheduler's lease lapses after this
+};
+
 struct Config {
   ServerConfig server;                              // runs.server
   size_t watch_buffer_size = 100;                   // runs.watchBufferSize: messages queued per watch stream
@@ -65,6 +72,7 @@ struct Config {
   std::string domains = "development,staging,production";     // runs.domains: every project's domains
   QueueConfig queue;                                // runs.queue
   LogsConfig logs;                                  // runs.logs
+  TriggersConfig triggers;                          // runs.triggers
   db::DatabaseConfig database = config::DefaultDatabase();  // database
   config::LoggerConfig logger;                      // logger
 };

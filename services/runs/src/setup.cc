@@ -28,6 +28,7 @@
 #include "service/secret_use_cases.h"
 #include "service/settings_use_cases.h"
 #include "service/storage_local.h"
+#include "service/trigger_scheduler.h"
 
 namespace flyte::runs {
 
@@ -72,6 +73,8 @@ struct RunsService::Parts {
   // SecretService (values sealed under runs.secretsKey) and the executor's SecretResolveService.
   std::unique_ptr<SecretUseCases> secrets;
   std::unique_ptr<api::SecretServiceApi> secret_api;
+  // Fires scheduled triggers (runs.triggers.scheduler); nullptr when disabled.
+  std::unique_ptr<TriggerScheduler> trigger_scheduler;
   std::unique_ptr<rpc::Router> router;
   std::unique_ptr<rpc::Server> server;
   bool started = false;
@@ -222,6 +225,14 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
   p->secrets = std::make_unique<SecretUseCases>(p->store->UserSecrets(), clock, secrets_key);
   p->secret_api = std::make_unique<api::SecretServiceApi>(*p->secrets);
   p->secret_api->Register(*p->router);
+  if (config.triggers.scheduler) {
+    TriggerSchedulerOptions scheduler_options;
+    scheduler_options.holder = "runs-service " + common::HexEncode(common::RandomBytes(8));
+    scheduler_options.poll_interval = config.triggers.poll_interval;
+    scheduler_options.lease_duration = config.triggers.lease_duration;
+    p->trigger_scheduler = std::make_unique<TriggerScheduler>(p->store->Triggers(), p->api->runs(),
+                                                              p->api->trigger_codec(), clock, scheduler_options);
+  }
 
   rpc::ServerOptions options;
   options.host = config.server.host;
@@ -252,6 +263,7 @@ absl::Status RunsService::Start() {
   } else {
     FLYTE_LOG(kWarn, "runs.queue.endpoint is empty: runs are stored but not sent to any queue-service");
   }
+  if (parts_->trigger_scheduler) parts_->trigger_scheduler->Start();
   return absl::OkStatus();
 }
 
@@ -266,6 +278,9 @@ void RunsService::Shutdown() {
   p.shut_down = true;
   // 1. Stop accepting, end open streams, wait for in-flight calls (they run on the pool).
   if (p.server) p.server->Shutdown();
+  // No more fires (they go through the use cases below); the lease is given up, so another replica's scheduler
+  // takes over at its next pass.
+  if (p.trigger_scheduler) p.trigger_scheduler->Shutdown();
   // Log streams have ended with the server; their threads read the database, so they are joined before it closes.
   if (p.log_streams) p.log_streams->Shutdown();
   // 2. No more watch events; then the workers finish what is queued.
@@ -275,6 +290,7 @@ void RunsService::Shutdown() {
   if (p.pool) p.pool->Shutdown();
   // 3. Close the database last: nothing can use it any more.
   p.server.reset();
+  p.trigger_scheduler.reset();
   p.identity_settings_api.reset();
   p.settings.reset();
   p.secret_api.reset();

@@ -172,3 +172,23 @@ TEST_CASE("runs.logs: defaults, a kubernetes source, and strict keys", "[unit][c
   CHECK(msg.find("runs.logs.follow") != std::string::npos);
   CHECK(msg.find("runs.logs.kubernetes.namespace") != std::string::npos);
 }
+
+TEST_CASE("runs.triggers: the scheduler's switch, poll interval and lease; unknown keys and bad values refused",
+          "[unit][config]") {
+  absl::StatusOr<Config> defaults = ParseConfig("");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->triggers.scheduler);
+  CHECK(defaults->triggers.poll_interval == 1s);
+  CHECK(defaults->triggers.lease_duration == 15s);
+  absl::StatusOr<Config> set = ParseConfig("runs: {triggers: {scheduler: false, pollInterval: 200ms, leaseDuration: 5s}}\n");
+  REQUIRE(set.ok());
+  CHECK_FALSE(set->triggers.scheduler);
+  CHECK(set->triggers.poll_interval == 200ms);
+  CHECK(set->triggers.lease_duration == 5s);
+  CHECK(std::string(ParseConfig("runs: {triggers: {pollInterval: 1ms, leaseDuration: 1s, catchUp: all}}\n")
+                        .status()
+                        .message()) ==
+        "runs.triggers.catchUp: unknown key\nruns.triggers.pollInterval: must be at least 10ms");
+  CHECK(std::string(ParseConfig("runs: {triggers: {pollInterval: 1s, leaseDuration: 1s}}\n").status().message()) ==
+        "runs.triggers.leaseDuration: must be at least twice runs.triggers.pollInterval");
+}

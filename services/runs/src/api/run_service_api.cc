@@ -4,6 +4,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "api/converters.h"
+#include "api/trigger_codec.h"
 #include "api/watch_streams.h"
 #include "domain/naming.h"
 #include "flyte/common/digest.h"
@@ -111,7 +112,7 @@ absl::StatusOr<CreateRunParams> ToCreateRunParams(const wf::CreateRunRequest& re
       break;
     }
     case wf::CreateRunRequest::kTriggerName:
-      return absl::InvalidArgumentError("trigger_name is not supported; give task_id or task_spec");
+      break;  // resolved to the trigger's task version by the handler
     default:
       return absl::InvalidArgumentError("task_id or task_spec is required");
   }
@@ -195,6 +196,16 @@ void RunServiceApi::Register(rpc::Router& router) {
       kService, "CreateRun", [this](const rpc::CallContext&, const wf::CreateRunRequest& req, wf::CreateRunResponse* resp) {
         absl::StatusOr<CreateRunParams> p = ToCreateRunParams(req);
         if (!p.ok()) return p.status();
+        if (req.task_case() == wf::CreateRunRequest::kTriggerName) {
+          // A trigger fired on demand: its task version, the caller's inputs and run spec, the trigger recorded.
+          if (triggers_ == nullptr) return absl::InvalidArgumentError("trigger_name is not supported here");
+          absl::StatusOr<TriggerKey> key = ToTriggerKey(req.trigger_name(), "trigger_name");
+          if (!key.ok()) return key.status();
+          absl::StatusOr<Trigger> trigger = triggers_->Get(*key);
+          if (!trigger.ok()) return trigger.status();
+          p->task_id = TaskKey{key->org, key->project, key->domain, key->task_name, trigger->task_version};
+          p->metadata = WithTrigger(p->metadata, *trigger);
+        }
         absl::StatusOr<Action> root = runs_.CreateRun(*p);
         if (!root.ok()) return root.status();
         ToRun(*root, resp->mutable_run());

@@ -5,16 +5,20 @@
 // GetActionLogContext.
 #include "flyte/rpc/router.h"
 #include "service/run_use_cases.h"
+#include "service/trigger_use_cases.h"
 
 namespace flyte::runs::api {
 
 class RunServiceApi {
  public:
-  explicit RunServiceApi(RunUseCases& runs) : runs_(runs) {}
+  // `triggers`: resolves CreateRun's `trigger_name` (a trigger fired on demand); nullptr = such a request is
+  // INVALID_ARGUMENT.
+  explicit RunServiceApi(RunUseCases& runs, TriggerUseCases* triggers = nullptr) : runs_(runs), triggers_(triggers) {}
   void Register(rpc::Router& router);
 
  private:
   RunUseCases& runs_;
+  TriggerUseCases* triggers_;
 };
 
 }  // namespace flyte::runs::api

@@ -19,11 +19,14 @@ RunsApi::RunsApi(Store& store, common::Clock& clock, RunsApiOptions options)
                                           options.projects)),
       tasks_(std::make_unique<TaskUseCases>(store, clock, options.runs.storage_prefix, options.projects)),
       state_(std::make_unique<StateUseCases>(store, *changes_, clock)),
-      run_api_(std::make_unique<api::RunServiceApi>(*runs_)),
-      task_api_(std::make_unique<api::TaskServiceApi>(*tasks_)),
+      trigger_codec_(std::make_unique<api::ProtoTriggerCodec>()),
+      triggers_(std::make_unique<TriggerUseCases>(store.Triggers(), *trigger_codec_, clock)),
+      run_api_(std::make_unique<api::RunServiceApi>(*runs_, triggers_.get())),
+      task_api_(std::make_unique<api::TaskServiceApi>(*tasks_, *triggers_)),
       state_api_(std::make_unique<api::StateServiceApi>(*state_)),
       state_report_api_(std::make_unique<api::StateReportApi>(*state_)),
-      queue_api_(std::make_unique<api::QueueServiceApi>(*runs_, *state_)) {}
+      queue_api_(std::make_unique<api::QueueServiceApi>(*runs_, *state_)),
+      trigger_api_(std::make_unique<api::TriggerServiceApi>(*triggers_)) {}
 
 RunsApi::~RunsApi() { Shutdown(); }
 
@@ -33,6 +36,7 @@ void RunsApi::Register(rpc::Router& router) {
   state_api_->Register(router);
   state_report_api_->Register(router);
   queue_api_->Register(router);
+  trigger_api_->Register(router);
 }
 
 void RunsApi::Shutdown() { changes_->Shutdown(); }

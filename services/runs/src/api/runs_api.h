@@ -2,7 +2,7 @@
 // Everything of runs-service between the Store and the Router, built in one call (for setup.cc and tests):
 //   auto api = BuildRunsApi(store, clock, options);   // installs the change listener on store.Actions()
 //   api->Register(router);                              // RunService, TaskService, StateService, QueueService,
-//                                                       // and the executors' StateReportService
+//                                                       // TriggerService and the executors' StateReportService
 //   ... serve ...
 //   api->Shutdown();                                    // before the store goes away (also done by ~RunsApi)
 // Ownership: borrows store, clock, options.queue and options.projects (all must outlive the RunsApi). Thread-safe after Register.
@@ -12,6 +12,8 @@
 #include "api/state_report_api.h"
 #include "api/state_service_api.h"
 #include "api/task_service_api.h"
+#include "api/trigger_codec.h"
+#include "api/trigger_service_api.h"
 #include "api/queue_service_api.h"
 #include "flyte/common/clock.h"
 #include "flyte/rpc/router.h"
@@ -47,17 +49,22 @@ class RunsApi {
   RunUseCases& runs() { return *runs_; }
   TaskUseCases& tasks() { return *tasks_; }
   StateUseCases& state() { return *state_; }
+  TriggerUseCases& triggers() { return *triggers_; }
+  TriggerCodec& trigger_codec() { return *trigger_codec_; }
 
  private:
   std::unique_ptr<ChangeDispatcher> changes_;
   std::unique_ptr<RunUseCases> runs_;
   std::unique_ptr<TaskUseCases> tasks_;
   std::unique_ptr<StateUseCases> state_;
+  std::unique_ptr<api::ProtoTriggerCodec> trigger_codec_;
+  std::unique_ptr<TriggerUseCases> triggers_;
   std::unique_ptr<api::RunServiceApi> run_api_;
   std::unique_ptr<api::TaskServiceApi> task_api_;
   std::unique_ptr<api::StateServiceApi> state_api_;
   std::unique_ptr<api::StateReportApi> state_report_api_;
   std::unique_ptr<api::QueueServiceApi> queue_api_;
+  std::unique_ptr<api::TriggerServiceApi> trigger_api_;
 };
 
 std::unique_ptr<RunsApi> BuildRunsApi(Store& store, common::Clock& clock, RunsApiOptions options = {});

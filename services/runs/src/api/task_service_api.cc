@@ -2,6 +2,7 @@
 #include "api/task_service_api.h"
 
 #include "api/converters.h"
+#include "api/trigger_codec.h"
 #include <google/protobuf/util/time_util.h>
 
 #include "flyteidl2/task/task_service.pb.h"
@@ -19,7 +20,15 @@ void TaskServiceApi::Register(rpc::Router& router) {
         if (!req.has_spec()) return absl::InvalidArgumentError("spec is required");
         absl::StatusOr<Task> task = ToTask(req.task_id(), req.spec(), "task_id", "spec");
         if (!task.ok()) return task.status();
-        return tasks_.DeployTask(std::move(*task));
+        // Triggers are checked before the task is stored, so a bad schedule deploys nothing.
+        std::vector<Trigger> triggers;
+        for (int i = 0; i < req.triggers_size(); ++i) {
+          absl::StatusOr<Trigger> t = ToTrigger(req.triggers(i), task->key, "triggers[" + std::to_string(i) + "]");
+          if (!t.ok()) return t.status();
+          triggers.push_back(*std::move(t));
+        }
+        if (absl::Status s = tasks_.DeployTask(std::move(*task)); !s.ok()) return s;
+        return triggers_.Deploy(std::move(triggers));
       });
 
   router.Unary<tk::GetTaskDetailsRequest, tk::GetTaskDetailsResponse>(

@@ -1,17 +1,20 @@
 #pragma once
-// flyteidl2.task.TaskService adapter (DeployTask, GetTaskDetails, ListTasks, ListVersions). Thread-safe.
+// flyteidl2.task.TaskService adapter (DeployTask with its triggers, GetTaskDetails, ListTasks, ListVersions).
+// Thread-safe.
 #include "flyte/rpc/router.h"
 #include "service/task_use_cases.h"
+#include "service/trigger_use_cases.h"
 
 namespace flyte::runs::api {
 
 class TaskServiceApi {
  public:
-  explicit TaskServiceApi(TaskUseCases& tasks) : tasks_(tasks) {}
+  TaskServiceApi(TaskUseCases& tasks, TriggerUseCases& triggers) : tasks_(tasks), triggers_(triggers) {}
   void Register(rpc::Router& router);
 
  private:
   TaskUseCases& tasks_;
+  TriggerUseCases& triggers_;
 };
 
 }  // namespace flyte::runs::api

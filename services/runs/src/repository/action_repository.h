@@ -17,6 +17,7 @@
 #include "domain/recovery.h"
 #include "repository/cache_repository.h"
 #include "repository/user_secret_repository.h"
+#include "repository/trigger_repository.h"
 #include "repository/project_repository.h"
 #include "repository/queue_outbox.h"
 
@@ -133,6 +134,8 @@ class Store {
   virtual CacheRepository& Cache() = 0;
   // SecretService's secrets (sealed values).
   virtual UserSecretRepository& UserSecrets() = 0;
+
+  virtual TriggerRepository& Triggers() = 0;
   // Commands waiting to reach queue-service; nullptr if this store keeps none.
   virtual QueueOutbox* Outbox() { return nullptr; }
   // Cheap round trip for /readyz. kUnavailable if the database cannot be reached.

@@ -12,6 +12,7 @@
 #include "repository/action_repository.h"
 #include "repository/sql_cache_repository.h"
 #include "repository/sql_user_secret_repository.h"
+#include "repository/sql_trigger_repository.h"
 #include "repository/sql_project_repository.h"
 
 namespace flyte::runs {
@@ -112,13 +113,14 @@ inline constexpr char kOwnerApplicationPrefix[] = "flyte-runs ";
 class SqlStore : public Store {
  public:
   explicit SqlStore(std::unique_ptr<db::Database> db)
-      : db_(std::move(db)), actions_(*db_), tasks_(*db_), projects_(*db_), secrets_(*db_), cache_(*db_), user_secrets_(*db_) {}
+      : db_(std::move(db)), actions_(*db_), tasks_(*db_), projects_(*db_), secrets_(*db_), cache_(*db_), user_secrets_(*db_), triggers_(*db_) {}
   ActionRepository& Actions() override { return actions_; }
   TaskRepository& Tasks() override { return tasks_; }
   ProjectRepository& Projects() override { return projects_; }
   SecretRepository& Secrets() override { return secrets_; }
   CacheRepository& Cache() override { return cache_; }
   UserSecretRepository& UserSecrets() override { return user_secrets_; }
+  TriggerRepository& Triggers() override { return triggers_; }
   absl::Status Ping() override { return db_->Ping(); }
   QueueOutbox* Outbox() override { return &outbox_; }
   db::Database& database() { return *db_; }
@@ -135,6 +137,7 @@ class SqlStore : public Store {
   SqlSecretRepository secrets_;
   SqlCacheRepository cache_;
   SqlUserSecretRepository user_secrets_;
+  SqlTriggerRepository triggers_;
   SqlQueueOutbox outbox_{*db_};
 };
 
