@@ -39,6 +39,37 @@ absl::StatusOr<std::optional<Trigger>> ReadOne(Tx& tx, const TriggerKey& key) {
   return std::optional<Trigger>(FromRow(rows->front()));
 }
 
+// The triggers a SELECT of kCols answers, in its order.
+absl::StatusOr<std::vector<Trigger>> ReadTriggers(db::Database& db, const char* name, const std::string& sql,
+                                                  const std::vector<Value>& params) {
+  std::vector<Trigger> out;
+  absl::Status s = db.Read(name, [&](Tx& tx) -> absl::Status {
+    absl::StatusOr<Rows> rows = tx.Query(sql, params);
+    if (!rows.ok()) return rows.status();
+    out.clear();
+    for (const Row& r : *rows) out.push_back(FromRow(r));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+// Runs a statement ending in kWhereKey (its parameters last); NOT_FOUND naming the trigger when no row matched.
+absl::Status ChangeOne(db::Database& db, const char* name, const TriggerKey& key, const std::string& sql,
+                       std::vector<Value> params) {
+  for (Value& v : KeyParams(key)) params.push_back(std::move(v));
+  int64_t changed = 0;
+  absl::Status s = db.Write(name, [&](Tx& tx) -> absl::Status {
+    absl::StatusOr<int64_t> n = tx.Exec(sql, params);
+    if (!n.ok()) return n.status();
+    changed = *n;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (changed == 0) return absl::NotFoundError(Describe(key) + " not found");
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Trigger> SqlTriggerRepository::Deploy(const Trigger& t) {
@@ -97,65 +128,29 @@ absl::StatusOr<std::vector<Trigger>> SqlTriggerRepository::List(const TriggerSco
     params.emplace_back(int64_t{limit});
     params.emplace_back(int64_t{offset});
   }
-  std::vector<Trigger> out;
-  absl::Status s = db_.Read("ListTriggers", [&](Tx& tx) -> absl::Status {
-    absl::StatusOr<Rows> rows = tx.Query(sql, params);
-    if (!rows.ok()) return rows.status();
-    out.clear();
-    for (const Row& r : *rows) out.push_back(FromRow(r));
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  return out;
+  return ReadTriggers(db_, "ListTriggers", sql, params);
 }
 
 absl::Status SqlTriggerRepository::SetActive(const TriggerKey& key, bool active,
                                              std::optional<common::TimePoint> next_fire_at, common::TimePoint now) {
-  int64_t changed = 0;
-  std::vector<Value> params = {int64_t{active ? 1 : 0}, OptMicros(next_fire_at), Micros(now)};
-  for (Value& v : KeyParams(key)) params.push_back(std::move(v));
-  absl::Status s = db_.Write("SetTriggerActive", [&](Tx& tx) -> absl::Status {
-    absl::StatusOr<int64_t> n = tx.Exec(
-        absl::StrCat("UPDATE triggers SET active = ?, next_fire_at = ?, updated_at = ?, revision = revision + 1",
-                     kWhereKey),
-        params);
-    if (!n.ok()) return n.status();
-    changed = *n;
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  if (changed == 0) return absl::NotFoundError(Describe(key) + " not found");
-  return absl::OkStatus();
+  return ChangeOne(
+      db_, "SetTriggerActive", key,
+      absl::StrCat("UPDATE triggers SET active = ?, next_fire_at = ?, updated_at = ?, revision = revision + 1",
+                   kWhereKey),
+      {int64_t{active ? 1 : 0}, OptMicros(next_fire_at), Micros(now)});
 }
 
 absl::Status SqlTriggerRepository::Delete(const TriggerKey& key) {
-  int64_t deleted = 0;
-  absl::Status s = db_.Write("DeleteTrigger", [&](Tx& tx) -> absl::Status {
-    absl::StatusOr<int64_t> n = tx.Exec(absl::StrCat("DELETE FROM triggers", kWhereKey), KeyParams(key));
-    if (!n.ok()) return n.status();
-    deleted = *n;
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  if (deleted == 0) return absl::NotFoundError(Describe(key) + " not found");
-  return absl::OkStatus();
+  return ChangeOne(db_, "DeleteTrigger", key, absl::StrCat("DELETE FROM triggers", kWhereKey), {});
 }
 
 absl::StatusOr<std::vector<Trigger>> SqlTriggerRepository::ListDue(common::TimePoint now, int limit) {
-  std::vector<Trigger> out;
-  absl::Status s = db_.Read("ListDueTriggers", [&](Tx& tx) -> absl::Status {
-    absl::StatusOr<Rows> rows = tx.Query(
-        absl::StrCat("SELECT ", kCols,
-                     " FROM triggers WHERE active = 1 AND next_fire_at IS NOT NULL AND next_fire_at <= ? "
-                     "ORDER BY next_fire_at, org, project, domain, task_name, name LIMIT ?"),
-        {Micros(now), int64_t{limit}});
-    if (!rows.ok()) return rows.status();
-    out.clear();
-    for (const Row& r : *rows) out.push_back(FromRow(r));
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  return out;
+  return ReadTriggers(db_,
+                      "ListDueTriggers",
+                      absl::StrCat("SELECT ", kCols,
+                                   " FROM triggers WHERE active = 1 AND next_fire_at IS NOT NULL AND next_fire_at <= ? "
+                                   "ORDER BY next_fire_at, org, project, domain, task_name, name LIMIT ?"),
+                      {Micros(now), int64_t{limit}});
 }
 
 absl::StatusOr<bool> SqlTriggerRepository::RecordFired(const TriggerKey& key, int64_t revision,
