@@ -7,6 +7,7 @@
 #include "flyteidl2/cacheservice/cacheservice.pb.h"
 #include "flyteidl2/cacheservice/v2/cacheservice.pb.h"
 #include "repository/store_factory.h"
+#include "support/unary_call.h"
 
 namespace flyte::runs {
 namespace {
@@ -38,9 +39,7 @@ struct Env {
 
   template <class Req, class Resp>
   absl::Status Call(const std::string& path, const Req& req, Resp* resp) {
-    const rpc::Method* m = router.Find(path);
-    REQUIRE(m != nullptr);
-    return m->unary(rpc::CallContext{}, req, resp);
+    return test::CallUnary(router, path, req, resp);
   }
 };
 

@@ -8,6 +8,7 @@
 #include "flyteidl2/settings/settings_service.pb.h"
 #include "flyteidl2/workflow/run_service.pb.h"
 #include "setup.h"
+#include "support/unary_call.h"
 
 namespace flyte::runs {
 namespace {
@@ -16,12 +17,7 @@ namespace st = flyteidl2::settings;
 namespace wf = flyteidl2::workflow;
 using absl::StatusCode;
 
-template <class Req, class Resp>
-absl::Status Call(rpc::Router& router, const std::string& path, const Req& req, Resp* resp) {
-  const rpc::Method* m = router.Find(path);
-  REQUIRE(m != nullptr);
-  return m->unary(rpc::CallContext{}, req, resp);
-}
+using test::CallUnary;
 
 struct Service {
   Service() {
@@ -46,7 +42,8 @@ struct Service {
 TEST_CASE("UserInfo answers the anonymous subject of an unauthenticated stack", "[api][sqlite]") {
   Service s;
   flyteidl2::auth::UserInfoResponse info;
-  REQUIRE(Call(s.router(), "/flyteidl2.auth.IdentityService/UserInfo", flyteidl2::auth::UserInfoRequest(), &info).ok());
+  REQUIRE(CallUnary(s.router(), "/flyteidl2.auth.IdentityService/UserInfo", flyteidl2::auth::UserInfoRequest(), &info)
+              .ok());
   CHECK(info.subject() == "anonymous");
   CHECK(info.preferred_username() == "anonymous");
   CHECK_FALSE(info.additional_claims().fields().at("authenticated").bool_value());
@@ -58,7 +55,7 @@ TEST_CASE("settings show the storage prefix at the ORG level and refuse changes 
   req.mutable_key()->set_domain("development");
   req.mutable_key()->set_project("flytesnacks");
   st::GetSettingsForEditResponse resp;
-  REQUIRE(Call(s.router(), "/flyteidl2.settings.SettingsService/GetSettingsForEdit", req, &resp).ok());
+  REQUIRE(CallUnary(s.router(), "/flyteidl2.settings.SettingsService/GetSettingsForEdit", req, &resp).ok());
   CHECK(resp.requestedkey().project() == "flytesnacks");
   REQUIRE(resp.levels_size() == 1);
   const st::SettingsRecord& org = resp.levels(0);
@@ -72,27 +69,27 @@ TEST_CASE("settings show the storage prefix at the ORG level and refuse changes 
   st::GetSettingsRequest get;
   get.mutable_key()->set_domain("production");
   st::GetSettingsResponse got;
-  REQUIRE(Call(s.router(), "/flyteidl2.settings.SettingsService/GetSettings", get, &got).ok());
+  REQUIRE(CallUnary(s.router(), "/flyteidl2.settings.SettingsService/GetSettings", get, &got).ok());
   CHECK(got.settingsrecord().version() == 0);  // the domain sets nothing itself
   CHECK(got.settingsrecord().key().domain() == "production");
   get.mutable_key()->clear_domain();
-  REQUIRE(Call(s.router(), "/flyteidl2.settings.SettingsService/GetSettings", get, &got).ok());
+  REQUIRE(CallUnary(s.router(), "/flyteidl2.settings.SettingsService/GetSettings", get, &got).ok());
   CHECK(got.settingsrecord().settings().storage().raw_data_path().string_value() == s.DataRoot());
 
   // Unknown scopes and a project without a domain are refused, naming them.
   req.mutable_key()->set_domain("qa");
-  absl::Status bad = Call(s.router(), "/flyteidl2.settings.SettingsService/GetSettingsForEdit", req, &resp);
+  absl::Status bad = CallUnary(s.router(), "/flyteidl2.settings.SettingsService/GetSettingsForEdit", req, &resp);
   CHECK(bad.code() == StatusCode::kNotFound);
   CHECK(std::string(bad.message()).find("domain qa not found") != std::string::npos);
   req.mutable_key()->set_domain("development");
   req.mutable_key()->set_project("nosuchproject");
-  CHECK(Call(s.router(), "/flyteidl2.settings.SettingsService/GetSettingsForEdit", req, &resp).code() ==
+  CHECK(CallUnary(s.router(), "/flyteidl2.settings.SettingsService/GetSettingsForEdit", req, &resp).code() ==
         StatusCode::kNotFound);
   req.mutable_key()->clear_domain();
-  bad = Call(s.router(), "/flyteidl2.settings.SettingsService/GetSettingsForEdit", req, &resp);
+  bad = CallUnary(s.router(), "/flyteidl2.settings.SettingsService/GetSettingsForEdit", req, &resp);
   CHECK(bad.code() == StatusCode::kInvalidArgument);
   CHECK(std::string(bad.message()).find("key.domain") != std::string::npos);
-  CHECK(Call(s.router(), "/flyteidl2.settings.SettingsService/GetSettingsForEdit", st::GetSettingsForEditRequest(),
+  CHECK(CallUnary(s.router(), "/flyteidl2.settings.SettingsService/GetSettingsForEdit", st::GetSettingsForEditRequest(),
              &resp).code() == StatusCode::kInvalidArgument);
 
   st::UpdateSettingsRequest update;
@@ -104,7 +101,7 @@ TEST_CASE("settings show the storage prefix at the ORG level and refuse changes 
       st::SETTING_STATE_INHERIT);  // inherit = not set: not named
   update.set_version(3);
   st::UpdateSettingsResponse updated;
-  bad = Call(s.router(), "/flyteidl2.settings.SettingsService/UpdateSettings", update, &updated);
+  bad = CallUnary(s.router(), "/flyteidl2.settings.SettingsService/UpdateSettings", update, &updated);
   CHECK(bad.code() == StatusCode::kUnimplemented);
   const std::string msg(bad.message());
   CHECK(msg.find("UpdateSettings is not supported") != std::string::npos);
@@ -114,11 +111,11 @@ TEST_CASE("settings show the storage prefix at the ORG level and refuse changes 
   *create.mutable_key() = update.key();
   *create.mutable_settings() = update.settings();
   st::CreateSettingsResponse created;
-  bad = Call(s.router(), "/flyteidl2.settings.SettingsService/CreateSettings", create, &created);
+  bad = CallUnary(s.router(), "/flyteidl2.settings.SettingsService/CreateSettings", create, &created);
   CHECK(bad.code() == StatusCode::kUnimplemented);
   CHECK(std::string(bad.message()).find("CreateSettings") != std::string::npos);
   create.clear_settings();
-  CHECK(Call(s.router(), "/flyteidl2.settings.SettingsService/CreateSettings", create, &created).code() ==
+  CHECK(CallUnary(s.router(), "/flyteidl2.settings.SettingsService/CreateSettings", create, &created).code() ==
         StatusCode::kInvalidArgument);
 }
 
@@ -131,7 +128,7 @@ TEST_CASE("CreateRun checks RunSpec.relation and RunSpec.recover, naming the fie
   auto* relation = req.mutable_run_spec()->mutable_relation();
   relation->set_relation_type(flyteidl2::common::RELATION_TYPE_RECOVER);
   wf::CreateRunResponse resp;
-  auto message_of = [&] { return std::string(Call(s.router(), "/flyteidl2.workflow.RunService/CreateRun", req,
+  auto message_of = [&] { return std::string(CallUnary(s.router(), "/flyteidl2.workflow.RunService/CreateRun", req,
                                                   &resp).message()); };
 
   CHECK(message_of().find("run_spec.relation.related_to.name is required") != std::string::npos);
@@ -145,15 +142,15 @@ TEST_CASE("CreateRun checks RunSpec.relation and RunSpec.recover, naming the fie
   // RERUN is provenance only; `recover` extras without a RECOVER relation are refused.
   relation->set_relation_type(flyteidl2::common::RELATION_TYPE_RERUN);
   req.mutable_run_spec()->mutable_recover()->add_force_rerun_actions("a1");
-  absl::Status st = Call(s.router(), "/flyteidl2.workflow.RunService/CreateRun", req, &resp);
+  absl::Status st = CallUnary(s.router(), "/flyteidl2.workflow.RunService/CreateRun", req, &resp);
   CHECK(st.code() == StatusCode::kInvalidArgument);
   CHECK(std::string(st.message()).find("run_spec.recover") != std::string::npos);
   req.mutable_run_spec()->clear_recover();
-  REQUIRE(Call(s.router(), "/flyteidl2.workflow.RunService/CreateRun", req, &resp).ok());
+  REQUIRE(CallUnary(s.router(), "/flyteidl2.workflow.RunService/CreateRun", req, &resp).ok());
   wf::GetRunDetailsRequest get;
   *get.mutable_run_id() = resp.run().action().id().run();
   wf::GetRunDetailsResponse details;
-  REQUIRE(Call(s.router(), "/flyteidl2.workflow.RunService/GetRunDetails", get, &details).ok());
+  REQUIRE(CallUnary(s.router(), "/flyteidl2.workflow.RunService/GetRunDetails", get, &details).ok());
   CHECK(details.details().action().metadata().relation().related_to().name() == "src");
 }
 

@@ -9,6 +9,7 @@
 #include "flyte/testing/temp.h"
 #include "flyteidl2/secret/payload.pb.h"
 #include "repository/store_factory.h"
+#include "support/unary_call.h"
 
 namespace flyte::runs {
 namespace {
@@ -40,9 +41,7 @@ struct Env {
 
   template <class Req, class Resp>
   absl::Status Call(const std::string& path, const Req& req, Resp* resp) {
-    const rpc::Method* m = router.Find(path);
-    REQUIRE(m != nullptr);
-    return m->unary(rpc::CallContext{}, req, resp);
+    return test::CallUnary(router, path, req, resp);
   }
 };
 
