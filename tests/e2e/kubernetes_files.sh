@@ -24,27 +24,7 @@ token_kubeconfig flyte-queue "$NS" "$WORK/queue.kubeconfig"
 token_kubeconfig flyte-executor "$NS" "$WORK/executor.kubeconfig"
 
 step "a hostPath PersistentVolume and the claim flyte-data, bound by kube-controller-manager"
-mkdir -p "$WORK/data"
-kc apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: PersistentVolume
-metadata: {name: $NS-data}
-spec:
-  capacity: {storage: 1Gi}
-  accessModes: [ReadWriteMany]
-  storageClassName: $NS
-  hostPath: {path: "$WORK/data"}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: flyte-data, namespace: $NS}
-spec:
-  accessModes: [ReadWriteMany]
-  storageClassName: $NS
-  resources: {requests: {storage: 1Gi}}
-YAML
-for _ in $(seq 1 600); do [ "$(kc -n "$NS" get pvc flyte-data -o jsonpath='{.status.phase}')" = Bound ] && break; sleep 0.1; done
-[ "$(kc -n "$NS" get pvc flyte-data -o jsonpath='{.status.phase}')" = Bound ] || fail "the claim was not bound"
+data_claim "$NS"
 
 # The executor mounts the volume at dataRoot too (here: it is the same directory), as the Helm chart's does.
 write_kube_configs "$NS" "$WORK/executor.kubeconfig" "    dataVolumeClaim: flyte-data"
