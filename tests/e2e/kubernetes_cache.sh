@@ -14,20 +14,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/stack.sh"
 source "$(dirname "$0")/lib/k8s_stack.sh"
-PY=$ROOT/.venv/bin/python
-"$PY" -c 'import flyteidl2' 2>/dev/null || fail "$PY has no flyteidl2: run scripts/bootstrap.sh"
-
-step "starting the test control plane"
-k8s_up
 NS=flyte-cache-e2e
-setup_namespace "$NS" || fail "namespace $NS"
-token_kubeconfig flyte-queue "$NS" "$WORK/queue.kubeconfig"
-token_kubeconfig flyte-executor "$NS" "$WORK/executor.kubeconfig"
-data_claim "$NS"
-write_kube_configs "$NS" "$WORK/executor.kubeconfig" "    dataVolumeClaim: flyte-data"
-start queue
-start runs
-start executor
+start_data_volume_stack "$NS"
 
 RUNNING='{"kwok.flyte.test/delay-ms": "4000"}'
 ta() { kc -n "$NS" get taskaction "$1" -o jsonpath="$2"; }

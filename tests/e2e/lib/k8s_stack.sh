@@ -67,6 +67,26 @@ YAML
   fail "the claim flyte-data was not bound"
 }
 
+# start_data_volume_stack NS: what the tests whose Pods share a data volume start with: the test control plane,
+# namespace NS with the chart's ServiceAccounts, the claim flyte-data (data_claim), and queue-service, runs-service
+# and an executor whose task Pods mount the claim and which mounts it at its dataRoot too (here: the same
+# directory), as the Helm chart's does. Sets PY, the .venv's python with flyteidl2 (to play the container).
+start_data_volume_stack() {
+  local ns=$1
+  PY=$ROOT/.venv/bin/python
+  "$PY" -c 'import flyteidl2' 2>/dev/null || fail "$PY has no flyteidl2: run scripts/bootstrap.sh"
+  step "starting the test control plane; namespace $ns with the claim flyte-data, bound by kube-controller-manager"
+  k8s_up
+  setup_namespace "$ns" || fail "namespace $ns"
+  token_kubeconfig flyte-queue "$ns" "$WORK/queue.kubeconfig"
+  token_kubeconfig flyte-executor "$ns" "$WORK/executor.kubeconfig"
+  data_claim "$ns"
+  write_kube_configs "$ns" "$WORK/executor.kubeconfig" "    dataVolumeClaim: flyte-data"
+  start queue
+  start runs
+  start executor
+}
+
 # pod_run NAME ANNOTATIONS_JSON [TASK_METADATA_JSON [RUN_SPEC_JSON]]: a run whose task carries a Pod template
 # (primary container "main") with those annotations: kwok decides the Pod's fate from them.
 pod_run() {
