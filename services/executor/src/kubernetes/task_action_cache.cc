@@ -142,7 +142,9 @@ void TaskActionCache::Drop(const std::string& uid) {
 
 absl::Status TaskActionController::StartFirstAttempt(const TaskActionView& ta, const ActionToRun& action,
                                                      const TaskToRun& task) {
-  std::optional<TaskActionCache::Cached> cached = cache_.Identity(ta);
+  // Uncached tasks (most) skip parsing the request again.
+  std::optional<TaskActionCache::Cached> cached;
+  if (task.tmpl.metadata().discoverable()) cached = cache_.Identity(ta);
   if (!cached) return StartAttempt(ta, ta.status, action, task, 1);
   TaskActionCache::Decision d = cache_.BeforeFirstPod(ta, *cached, clock_.Now());
   if (d.look_again) queue_.AddAfter(ta.name, *d.look_again);
