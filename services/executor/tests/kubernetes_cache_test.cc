@@ -197,7 +197,8 @@ TEST_CASE("kubernetes cache: a holder that ends otherwise gives the reservation 
   CHECK(b.status.cache_reservation == kCacheHeld);
 }
 
-TEST_CASE("kubernetes cache: does not apply without a data volume shared with the Pods", "[executor][kubernetes_cache]") {
+TEST_CASE("kubernetes cache: does not apply without a data volume shared with the Pods",
+          "[executor][kubernetes_cache]") {
   Fixture f;
   TaskActionCache no_claim(f.runs.client.get(), TaskActionCacheOptions{f.data.path().string(), false, "org"});
   CHECK(no_claim.DisabledReason().find("dataVolumeClaim") != std::string::npos);
