@@ -67,12 +67,12 @@ wait_phase pt1 ACTION_PHASE_SUCCEEDED 60
 kc -n "$NS" get pod pt1-a0-1 -o jsonpath='{.spec.containers[0].args}' | grep -q "file://$WORK/data/$PROJECT/$DOMAIN/pt1/a0/1" ||
   fail "output prefix not substituted: $(kc -n "$NS" get pod pt1-a0-1 -o jsonpath='{.spec.containers[0].args}')"
 
-step "a cached task runs anyway (the Pod runtime does not apply the task cache) and says so: CACHE_SKIPPED"
+step "a cached task, no data volume shared with the Pods: the cache does not apply, it runs: CACHE_SKIPPED"
 pod_run cs1 '{"kwok.flyte.test/outcome": "succeed"}' '{"discoverable": true, "discoveryVersion": "1"}' >/dev/null ||
   fail "CreateRun cs1: $(cat "$WORK/rpc.out")"
 wait_phase cs1 ACTION_PHASE_SUCCEEDED 60
 [ "$(details cs1 | jq -r '.details.action.status.cacheStatus')" = CACHE_SKIPPED ] ||
-  fail "cached task on Kubernetes: expected CACHE_SKIPPED, got $(details cs1)"
+  fail "cached task on Kubernetes without a data volume: expected CACHE_SKIPPED, got $(details cs1)"
 
 step "a failing Pod (exit 3), retries 1 -> FAILED after 2 attempts with the exit code"
 pod_run f1 '{"kwok.flyte.test/outcome": "fail", "kwok.flyte.test/exit-code": "3"}' '{"retries":{"retries":1}}' >/dev/null ||

@@ -13,44 +13,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/stack.sh"
 source "$(dirname "$0")/lib/k8s_stack.sh"
-PY=$ROOT/.venv/bin/python
-"$PY" -c 'import flyteidl2' 2>/dev/null || fail "$PY has no flyteidl2: run scripts/bootstrap.sh"
-
-step "starting the test control plane"
-k8s_up
 NS=flyte-files-e2e
-setup_namespace "$NS" || fail "namespace $NS"
-token_kubeconfig flyte-queue "$NS" "$WORK/queue.kubeconfig"
-token_kubeconfig flyte-executor "$NS" "$WORK/executor.kubeconfig"
-
-step "a hostPath PersistentVolume and the claim flyte-data, bound by kube-controller-manager"
-mkdir -p "$WORK/data"
-kc apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: PersistentVolume
-metadata: {name: $NS-data}
-spec:
-  capacity: {storage: 1Gi}
-  accessModes: [ReadWriteMany]
-  storageClassName: $NS
-  hostPath: {path: "$WORK/data"}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: flyte-data, namespace: $NS}
-spec:
-  accessModes: [ReadWriteMany]
-  storageClassName: $NS
-  resources: {requests: {storage: 1Gi}}
-YAML
-for _ in $(seq 1 600); do [ "$(kc -n "$NS" get pvc flyte-data -o jsonpath='{.status.phase}')" = Bound ] && break; sleep 0.1; done
-[ "$(kc -n "$NS" get pvc flyte-data -o jsonpath='{.status.phase}')" = Bound ] || fail "the claim was not bound"
-
-# The executor mounts the volume at dataRoot too (here: it is the same directory), as the Helm chart's does.
-write_kube_configs "$NS" "$WORK/executor.kubeconfig" "    dataVolumeClaim: flyte-data"
-start queue
-start runs
-start executor
+start_data_volume_stack "$NS"
 
 step "a task that leaves a file and a directory in its /tmp and names them (and a path elsewhere) in its outputs"
 pod_run fl1 '{"kwok.flyte.test/delay-ms": "6000"}' >/dev/null || fail "CreateRun fl1: $(cat "$WORK/rpc.out")"

@@ -56,7 +56,7 @@ struct ExecutorModule::Parts {
   std::unique_ptr<kube::Client> kube;               // kubernetes runtime
   std::string identity;                             // kubernetes runtime: hostname-pid-start
   std::unique_ptr<GrpcStateClient> state;
-  std::unique_ptr<GrpcCacheClient> cache;           // local runtime: runs-service's CacheService
+  std::unique_ptr<GrpcCacheClient> cache;           // runs-service's CacheService
   std::unique_ptr<GrpcSecretClient> secrets;        // local runtime: runs-service's SecretResolveService
   std::unique_ptr<StateReporter> reporter;
   std::unique_ptr<Executor> executor;               // local runtime
@@ -115,9 +115,10 @@ absl::StatusOr<std::unique_ptr<ExecutorModule::Parts>> CreateKubernetesParts(con
   if (!client.ok()) return client.status();
   p->kube = std::move(*client);
   p->identity = ProcessIdentity();
+  p->cache = std::make_unique<GrpcCacheClient>(runs);
   p->state = std::make_unique<GrpcStateClient>(std::move(runs));
   p->reporter = std::make_unique<StateReporter>(*p->state);
-  p->controller = std::make_unique<k8s::TaskActionController>(*p->kube, *p->reporter,
+  p->controller = std::make_unique<k8s::TaskActionController>(*p->kube, *p->reporter, p->cache.get(),
                                                               ToControllerOptions(config, p->identity), metrics);
   return p;
 }

@@ -321,6 +321,8 @@ TEST_CASE("the TaskAction status round-trips and clears fields in a merge patch"
   ActionError err{"NonZeroExit", "exited with code 3", ErrorKind::kUser, true};
   s.error = err;
   s.system_failures = 1;
+  s.cache_status = CacheStatus::kPutFailure;
+  s.cache_reservation = "Held";
   for (int i = 0; i < 70; ++i) s.Append("Running", 1 + i / 35, TimePoint(std::chrono::seconds(1'800'000'000 + i)), "m");
   s.Append("Failed", 2, TimePoint(std::chrono::seconds(1'800'000'100)), "exited", &err);
   CHECK(s.history.size() == TaskActionStatus::kMaxHistory);
@@ -332,6 +334,9 @@ TEST_CASE("the TaskAction status round-trips and clears fields in a merge patch"
   CHECK(back.completed_at == s.completed_at);
   CHECK(back.error->code == "NonZeroExit");
   CHECK(back.system_failures == 1);
+  CHECK(back.cache_status == CacheStatus::kPutFailure);
+  CHECK(back.cache_reservation == "Held");
+  CHECK(s.ToJson()["cacheStatus"] == "PutFailure");
   CHECK(back.history.size() == s.history.size());
   CHECK(back.history.back().error_code == "NonZeroExit");
   CHECK(back.LastOf(2)->phase == "Failed");
@@ -344,7 +349,20 @@ TEST_CASE("the TaskAction status round-trips and clears fields in a merge patch"
   CHECK(patch["startedAt"].is_null());
   CHECK(patch["completedAt"].is_null());
   CHECK(patch["error"].is_null());
+  CHECK(patch["cacheStatus"].is_null());       // uncached: never looked up
+  CHECK(patch["cacheReservation"].is_null());  // a released reservation is cleared
+  CHECK(patch["outputsUri"].is_null());
   CHECK_FALSE(fresh.ToJson().contains("error"));
 
   CHECK(TaskActionStatus::FromJson(Json("garbage")).phase.empty());
+}
+
+TEST_CASE("every cache status has one name in the TaskAction status, and back", "[executor][kubernetes_pod]") {
+  for (CacheStatus c : {CacheStatus::kMiss, CacheStatus::kHit, CacheStatus::kPopulated, CacheStatus::kLookupFailure,
+                        CacheStatus::kPutFailure, CacheStatus::kSkipped}) {
+    CHECK(std::string(CacheStatusToName(c)) != "");
+    CHECK(CacheStatusFromName(CacheStatusToName(c)) == c);
+  }
+  CHECK(std::string(CacheStatusToName(CacheStatus::kDisabled)).empty());
+  CHECK(CacheStatusFromName("bogus") == CacheStatus::kDisabled);
 }

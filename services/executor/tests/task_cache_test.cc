@@ -22,6 +22,7 @@
 #include "flyteidl2/task/common.pb.h"
 #include "runtime/attempt_layout.h"
 #include "service/task_cache.h"
+#include "support/runs_cache_service.h"
 #include "support/runtime_testing.h"
 
 namespace flyte::executor {
@@ -31,37 +32,7 @@ namespace fs = std::filesystem;
 using testing::FreePort;
 using testing::WaitUntil;
 
-// runs-service on a free port over a temp SQLite file, stopped on destruction.
-struct RunsService {
-  flyte::testing::TempDir dir{"flyte-task-cache"};
-  pid_t pid = -1;
-  int port = FreePort();
-  std::unique_ptr<GrpcCacheClient> client;
-
-  RunsService() {
-    const std::string cfg = (dir.path() / "runs.yaml").string();
-    std::ofstream(cfg) << "runs:\n  server: {host: 127.0.0.1, port: " << port << "}\n  storagePrefix: file://"
-                       << (dir.path() / "data").string() << "\ndatabase:\n  sqlite: {file: "
-                       << (dir.path() / "runs.db").string() << "}\n";
-    const std::string log = (dir.path() / "runs.log").string();
-    pid = fork();
-    if (pid == 0) {
-      FILE* f = freopen(log.c_str(), "a", stderr);
-      (void)f;
-      execl(RUNS_BINARY, RUNS_BINARY, "--config", cfg.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    client = std::make_unique<GrpcCacheClient>(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()), 2s);
-    CacheIdentity probe{"o", "", "", "probe"};
-    REQUIRE(WaitUntil([&] { return client->Get(probe).status().code() == absl::StatusCode::kNotFound; }, 30s));
-  }
-  ~RunsService() {
-    kill(pid, SIGTERM);
-    int status = 0;
-    waitpid(pid, &status, 0);
-  }
-};
+using RunsService = testing::RunsCacheService;
 
 std::string Template(bool serialize) {
   flyteidl2::core::TaskTemplate t;

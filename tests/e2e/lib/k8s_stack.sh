@@ -39,12 +39,61 @@ YAML
   done
 }
 
-# pod_run NAME ANNOTATIONS_JSON [TASK_METADATA_JSON]: a run whose task carries a Pod template (primary container
-# "main") with those annotations: kwok decides the Pod's fate from them.
+# data_claim NS: a hostPath PersistentVolume on $WORK/data and the claim flyte-data in NS, bound by
+# kube-controller-manager (the scheduler places no Pod whose claim is unbound). Task Pods of an executor configured
+# with dataVolumeClaim: flyte-data and dataRoot $WORK/data then write where the executor reads.
+data_claim() {
+  local ns=$1
+  mkdir -p "$WORK/data"
+  kc apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: $ns-data}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteMany]
+  storageClassName: $ns
+  hostPath: {path: "$WORK/data"}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: flyte-data, namespace: $ns}
+spec:
+  accessModes: [ReadWriteMany]
+  storageClassName: $ns
+  resources: {requests: {storage: 1Gi}}
+YAML
+  for _ in $(seq 1 600); do [ "$(kc -n "$ns" get pvc flyte-data -o jsonpath='{.status.phase}')" = Bound ] && return 0; sleep 0.1; done
+  fail "the claim flyte-data was not bound"
+}
+
+# start_data_volume_stack NS: what the tests whose Pods share a data volume start with: the test control plane,
+# namespace NS with the chart's ServiceAccounts, the claim flyte-data (data_claim), and queue-service, runs-service
+# and an executor whose task Pods mount the claim and which mounts it at its dataRoot too (here: the same
+# directory), as the Helm chart's does. Sets PY, the .venv's python with flyteidl2 (to play the container).
+start_data_volume_stack() {
+  local ns=$1
+  PY=$ROOT/.venv/bin/python
+  "$PY" -c 'import flyteidl2' 2>/dev/null || fail "$PY has no flyteidl2: run scripts/bootstrap.sh"
+  step "starting the test control plane; namespace $ns with the claim flyte-data, bound by kube-controller-manager"
+  k8s_up
+  setup_namespace "$ns" || fail "namespace $ns"
+  token_kubeconfig flyte-queue "$ns" "$WORK/queue.kubeconfig"
+  token_kubeconfig flyte-executor "$ns" "$WORK/executor.kubeconfig"
+  data_claim "$ns"
+  write_kube_configs "$ns" "$WORK/executor.kubeconfig" "    dataVolumeClaim: flyte-data"
+  start queue
+  start runs
+  start executor
+}
+
+# pod_run NAME ANNOTATIONS_JSON [TASK_METADATA_JSON [RUN_SPEC_JSON]]: a run whose task carries a Pod template
+# (primary container "main") with those annotations: kwok decides the Pod's fate from them.
 pod_run() {
-  local name=$1 ann=$2 meta=${3:-'{}'}
+  local name=$1 ann=$2 meta=${3:-'{}'} spec=${4:-'{}'}
   rpc flyteidl2.workflow.RunService/CreateRun "$(jq -cn --argjson id "$(run_id "$name")" --argjson ann "$ann" \
-    --argjson meta "$meta" '{runId: $id, taskSpec: {shortName: "t", taskTemplate: {id: {name: "t", version: "1"},
+    --argjson meta "$meta" --argjson spec "$spec" '(if $spec == {} then {} else {runSpec: $spec} end) + {runId: $id,
+    taskSpec: {shortName: "t", taskTemplate: {id: {name: "t", version: "1"},
       type: "python", metadata: $meta, config: {primary_container_name: "main"},
       k8sPod: {primaryContainerName: "main", metadata: {labels: {team: "e2e"}, annotations: $ann},
                podSpec: {containers: [{name: "main", image: "example.org/flyte-task:1",

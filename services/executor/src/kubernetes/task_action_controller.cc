@@ -48,13 +48,17 @@ struct TaskActionController::Metrics {
   prometheus::Histogram& enqueue_to_pod;
 };
 
-TaskActionController::TaskActionController(kube::Client& client, StateReporter& reporter, ControllerOptions options,
-                                           metrics::Registry* metrics, common::Clock& clock)
+TaskActionController::TaskActionController(kube::Client& client, StateReporter& reporter, CacheClient* cache,
+                                           ControllerOptions options, metrics::Registry* metrics,
+                                           common::Clock& clock)
     : client_(client),
       reporter_(reporter),
       options_(std::move(options)),
       clock_(clock),
       layout_(options_.pod.data_root),
+      cache_(cache, TaskActionCacheOptions{options_.pod.data_root, !options_.pod.data_volume_claim.empty(),
+                                           options_.pod.env.default_org, options_.cache_heartbeat,
+                                           options_.cache_wait_poll}),
       queue_(std::chrono::milliseconds(100), std::chrono::seconds(60)) {
   if (metrics != nullptr) metrics_ = std::make_unique<Metrics>(*metrics);
 }
@@ -120,6 +124,10 @@ absl::Status TaskActionController::Start() {
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Worker(); });
   resync_ = std::thread([this] { ResyncLoop(); });
   started_ = true;
+  if (std::string why = cache_.DisabledReason(); !why.empty()) {
+    FLYTE_LOG(kWarn, "executor: the task output cache does not apply here ({}): cached tasks run every time and "
+              "report CACHE_SKIPPED", why);
+  }
   FLYTE_LOG(kInfo, "executor: reconciling TaskActions in namespace {} of {} ({}); {} workers, leader election {}",
             options_.ns, client_.config().server, client_.config().source, options_.workers,
             options_.leader_election ? "on (lease " + options_.lease.name + ")" : std::string("off"));

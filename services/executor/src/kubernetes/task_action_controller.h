@@ -38,6 +38,7 @@
 #include "flyte/kube/list_watcher.h"
 #include "flyte/kube/work_queue.h"
 #include "kubernetes/pod_builder.h"
+#include "kubernetes/task_action_cache.h"
 #include "kubernetes/task_action_view.h"
 #include "runtime/attempt_layout.h"
 
@@ -56,12 +57,15 @@ struct ControllerOptions {
   std::chrono::milliseconds retention{3600000};         // finished root TaskActions deleted after this; 0 = keep
   bool leader_election = true;
   kube::LeaderElectionConfig lease;                     // ns, name, identity, durations
+  std::chrono::milliseconds cache_heartbeat{5000};      // serialized cached tasks (kubernetes/task_action_cache.h)
+  std::chrono::milliseconds cache_wait_poll{1000};
 };
 
 class TaskActionController {
  public:
-  // All references must outlive the controller. `metrics` may be null.
-  TaskActionController(kube::Client& client, StateReporter& reporter, ControllerOptions options,
+  // All references must outlive the controller. `cache` (runs-service's task output cache) and `metrics` may be
+  // null.
+  TaskActionController(kube::Client& client, StateReporter& reporter, CacheClient* cache, ControllerOptions options,
                        metrics::Registry* metrics, common::Clock& clock = common::Clock::System());
   ~TaskActionController();
   TaskActionController(const TaskActionController&) = delete;
@@ -112,6 +116,13 @@ class TaskActionController {
   absl::Status AttemptEnded(const TaskActionView& ta, const ActionToRun& action, const TaskToRun& task,
                             const std::string& phase, ActionError error, std::string event);
   absl::Status FailWithoutAttempt(const TaskActionView& ta, ActionError error);
+  // The task output cache's steps (task_action_cache.cc): before the first Pod (a hit ends the action without
+  // one), while a reservation holder's Pod runs, on success, and on any other end.
+  absl::Status StartFirstAttempt(const TaskActionView& ta, const ActionToRun& action, const TaskToRun& task);
+  void KeepCacheReservation(const TaskActionView& ta);
+  std::string RecordInCache(const TaskActionView& ta, const std::string& output_uri, TaskActionStatus& st);
+  void ReleaseCacheOnEnd(const TaskActionView& ta, TaskActionStatus& st);
+  CacheStatus ReportedCacheStatus(const TaskActionView& ta) const;
   // Writes `status` (merge patch on /status with the resourceVersion read), updates the cache, then reports the
   // transitions it added.
   absl::Status WriteStatusAndReport(const TaskActionView& ta, const TaskActionStatus& status);
@@ -129,6 +140,7 @@ class TaskActionController {
   common::Clock& clock_;
   std::unique_ptr<Metrics> metrics_;
   AttemptLayout layout_;
+  TaskActionCache cache_;
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, TaskActionView> actions_;  // by name

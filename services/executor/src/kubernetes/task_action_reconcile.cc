@@ -33,14 +33,6 @@ bool After(int attempt, int rank, int other_attempt, int other_rank) {
 
 constexpr auto kPodCreateExpectation = std::chrono::seconds(30);
 
-// The Pod runtime does not apply the task output cache yet (docs/executor.md): a cached task runs every time and
-// its transitions say so (CACHE_SKIPPED) instead of looking uncached.
-bool IsCachedTask(const TaskActionView& ta) {
-  if (ta.enqueue_request.empty()) return false;
-  flyteidl2::workflow::EnqueueActionRequest request;
-  return request.ParseFromString(ta.enqueue_request) && request.task().spec().task_template().metadata().discoverable();
-}
-
 // The task's /tmp on the data volume, made world-writable (sticky, as /tmp is) before the Pod exists, so a task
 // running as any user can write there. Only when the volume is mounted here too (the data root is a directory);
 // otherwise the kubelet creates the subPath directory, with the mode of the volume's root.
@@ -94,12 +86,14 @@ ActionTransition TaskActionController::Transition(const TaskActionView& ta, cons
   t.time = e.time;
   t.cluster_event = e.message;
   t.final = final;
-  if (IsCachedTask(ta)) t.cache_status = CacheStatus::kSkipped;
+  t.cache_status = ReportedCacheStatus(ta);
   if (t.phase == Phase::kFailed || t.phase == Phase::kTimedOut || t.phase == Phase::kAborted) {
     t.error = ActionError{e.error_code.empty() ? std::string(e.phase) : e.error_code, e.message, e.error_kind,
                           false};
   }
-  if (t.phase == Phase::kSucceeded) {
+  if (t.phase == Phase::kSucceeded && !ta.status.outputs_uri.empty()) {
+    t.output_uri = ta.status.outputs_uri;  // a cache hit: the entry's outputs
+  } else if (t.phase == Phase::kSucceeded) {
     if (absl::StatusOr<AttemptPaths> p = Paths(ta, e.attempt); p.ok()) t.output_uri = ToFileUri(p->output_dir);
   }
   if (t.phase >= Phase::kInitializing) {
@@ -151,7 +145,9 @@ void TaskActionController::ReportPending(const TaskActionView& ta) {
   }
 }
 
-absl::Status TaskActionController::WriteStatusAndReport(const TaskActionView& ta, const TaskActionStatus& status) {
+absl::Status TaskActionController::WriteStatusAndReport(const TaskActionView& ta, const TaskActionStatus& next) {
+  TaskActionStatus status = next;
+  ReleaseCacheOnEnd(ta, status);
   kube::Json patch = {{"metadata", {{"resourceVersion", ta.resource_version}}},
                       {"status", status.ToJson(/*for_merge_patch=*/true)}};
   absl::StatusOr<kube::Json> written =
@@ -380,11 +376,12 @@ absl::Status TaskActionController::Advance(const TaskActionView& ta) {
     return FailWithoutAttempt(ta, ActionError{"InvalidTask", std::string(task.status().message()), ErrorKind::kUser,
                                               false});
   }
+  KeepCacheReservation(ta);
   if (ta.status.attempt == 0) {
     // Until the first attempt's status is written, its Pod stands for it (created by this process, or by another
     // before a crash or a change of leader: adopted either way).
     std::optional<TaskActionView> first = FirstAttemptView(ta);
-    if (!first) return StartAttempt(ta, ta.status, *action, *task, 1);
+    if (!first) return StartFirstAttempt(ta, *action, *task);  // unless the task output cache has its outputs
     ReportPending(*first);
     return Observe(*first, *action, *task);
   }
@@ -450,6 +447,7 @@ absl::Status TaskActionController::Observe(const TaskActionView& ta, const Actio
         DescribeOutputChanges(*changes, &event);
       }
       TaskActionStatus st = ta.status;
+      if (paths.ok()) event += RecordInCache(ta, ToFileUri(paths->output_dir), st);
       if (st.phase != kube::kPhaseRunning) st.Append(kube::kPhaseRunning, st.attempt, now, outcome.event);
       st.phase = kube::kPhaseSucceeded;
       st.completed_at = now;

@@ -63,6 +63,27 @@ const char* PhaseToName(Phase phase) {
   }
 }
 
+const char* CacheStatusToName(CacheStatus status) {
+  switch (status) {
+    case CacheStatus::kDisabled: return "";
+    case CacheStatus::kMiss: return "Miss";
+    case CacheStatus::kHit: return "Hit";
+    case CacheStatus::kPopulated: return "Populated";
+    case CacheStatus::kLookupFailure: return "LookupFailure";
+    case CacheStatus::kPutFailure: return "PutFailure";
+    case CacheStatus::kSkipped: return "Skipped";
+  }
+  return "";
+}
+
+CacheStatus CacheStatusFromName(const std::string& name) {
+  for (CacheStatus s : {CacheStatus::kMiss, CacheStatus::kHit, CacheStatus::kPopulated, CacheStatus::kLookupFailure,
+                        CacheStatus::kPutFailure, CacheStatus::kSkipped}) {
+    if (name == CacheStatusToName(s)) return s;
+  }
+  return CacheStatus::kDisabled;
+}
+
 Json TaskActionStatus::ToJson(bool for_merge_patch) const {
   Json out = Json::object();
   auto put = [&](const char* key, Json value, bool present) {
@@ -78,6 +99,9 @@ Json TaskActionStatus::ToJson(bool for_merge_patch) const {
   put("startedAt", started_at ? TimeJson(*started_at) : Json(), started_at.has_value());
   put("completedAt", completed_at ? TimeJson(*completed_at) : Json(), completed_at.has_value());
   out["systemFailures"] = system_failures;
+  put("cacheStatus", CacheStatusToName(cache_status), cache_status != CacheStatus::kDisabled);
+  put("outputsUri", outputs_uri, !outputs_uri.empty());
+  put("cacheReservation", cache_reservation, !cache_reservation.empty());
   put("error",
       error ? Json{{"code", error->code},
                    {"kind", error->kind == ErrorKind::kSystem ? "system" : "user"},
@@ -107,6 +131,9 @@ TaskActionStatus TaskActionStatus::FromJson(const Json& s) {
   out.started_at = JsonTime(s, "startedAt");
   out.completed_at = JsonTime(s, "completedAt");
   out.system_failures = Int(s, "systemFailures");
+  out.cache_status = CacheStatusFromName(Str(s, "cacheStatus"));
+  out.outputs_uri = Str(s, "outputsUri");
+  out.cache_reservation = Str(s, "cacheReservation");
   const Json& err = Field(s, "error");
   if (err.is_object()) {
     out.error = ActionError{Str(err, "code"), Str(err, "message"),

@@ -38,6 +38,11 @@ struct TaskActionStatus {
   int system_failures = 0;
   std::optional<ActionError> error;       // the latest attempt's error
   std::vector<HistoryEntry> history;      // oldest first, at most kMaxHistory
+  // The task output cache (kubernetes/task_action_cache.h): what it did (kDisabled = not looked up), the cache
+  // entry's outputs on a hit, and the reservation (kCacheHeld / kCacheWaiting / "").
+  CacheStatus cache_status = CacheStatus::kDisabled;
+  std::string outputs_uri;
+  std::string cache_reservation;
 
   static constexpr size_t kMaxHistory = 64;
   // `for_merge_patch`: absent optional fields are sent as null, so a JSON merge patch clears them.
@@ -108,5 +113,8 @@ std::optional<TimePoint> JsonTime(const Json& object, const char* key);
 // The runtime phase that a TaskAction phase name stands for (kUnspecified for "").
 Phase PhaseFromName(const std::string& name);
 const char* PhaseToName(Phase phase);
+// status.cacheStatus: Miss, Hit, Populated, LookupFailure, PutFailure, Skipped ("" for kDisabled) and back.
+const char* CacheStatusToName(CacheStatus status);
+CacheStatus CacheStatusFromName(const std::string& name);
 
 }  // namespace flyte::executor::k8s

@@ -83,7 +83,7 @@ enum class CacheStatus : int {
   kPopulated = 3,      // ran after a miss (or to overwrite) and its outputs were recorded
   kLookupFailure = 4,  // the cache could not be asked: the task runs
   kPutFailure = 5,     // ran, but its outputs could not be recorded
-  kSkipped = 6,        // cached, but this runtime does not apply the cache (Kubernetes): it runs every time
+  kSkipped = 6,        // cached, but the cache does not apply (Kubernetes without a shared data volume): it runs
 };
 
 enum class ErrorKind { kUser, kSystem };

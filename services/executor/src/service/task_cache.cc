@@ -121,31 +121,12 @@ void TaskCache::Look(const ActionKey& key) {
     if (it == entries_.end() || (it->second.state != State::kLookingUp && it->second.state != State::kWaiting)) return;
     id = it->second.id;
   }
-  const std::string owner = CacheOwnerId(key);
-  if (!id.overwrite) {
-    absl::StatusOr<std::string> hit = client_.Get(id);
-    if (hit.ok()) return Hit(key, *hit);
-    if (hit.status().code() != absl::StatusCode::kNotFound) {
-      FLYTE_LOG(kWarn, "{}: cache lookup failed ({}); running it", key.ToString(), hit.status().ToString());
-      return StartRun(key, id, CacheStatus::kLookupFailure, false);
-    }
+  CacheDecision d = DecideCache(client_, id, key, options_.reservation_heartbeat);
+  switch (d.kind) {
+    case CacheDecision::Kind::kHit: return Hit(key, d.output_uri);
+    case CacheDecision::Kind::kWait: return Wait(key, d.holder);
+    case CacheDecision::Kind::kRun: return StartRun(key, id, d.status, d.holds_reservation);
   }
-  if (!id.serialize) return StartRun(key, id, CacheStatus::kMiss, false);
-  absl::StatusOr<CacheReservationHolder> holder = client_.Reserve(id, owner, options_.reservation_heartbeat);
-  if (!holder.ok()) {
-    FLYTE_LOG(kWarn, "{}: cache reservation failed ({}); running it", key.ToString(), holder.status().ToString());
-    return StartRun(key, id, CacheStatus::kLookupFailure, false);
-  }
-  if (holder->owner_id != owner) return Wait(key, holder->owner_id);
-  if (!id.overwrite) {
-    // The previous holder may have recorded its outputs and released between our lookup and our reservation.
-    absl::StatusOr<std::string> hit = client_.Get(id);
-    if (hit.ok()) {
-      (void)client_.Release(id, owner);
-      return Hit(key, *hit);
-    }
-  }
-  StartRun(key, id, CacheStatus::kMiss, true);
 }
 
 void TaskCache::StartRun(const ActionKey& key, const CacheIdentity& id, CacheStatus status, bool holds_reservation) {
@@ -181,7 +162,7 @@ void TaskCache::Hit(const ActionKey& key, const std::string& output_uri) {
     t.time = options_.clock->Now();
     t.output_uri = output_uri;
     t.cache_status = CacheStatus::kHit;
-    t.cluster_event = absl::StrCat("outputs taken from the task cache (", Describe(e.id), "): nothing ran");
+    t.cluster_event = CacheHitEvent(e.id);
     t.final = true;
     entries_.erase(it);
   }
@@ -204,8 +185,7 @@ void TaskCache::Wait(const ActionKey& key, const std::string& holder) {
     t.phase = Phase::kInitializing;
     t.time = options_.clock->Now();
     t.cache_status = CacheStatus::kMiss;
-    t.cluster_event = absl::StrCat("waiting for ", holder, ", which computes the same cached outputs (",
-                                   Describe(e.id), ", serialize=True)");
+    t.cluster_event = CacheWaitEvent(e.id, holder);
   }
   deliver_(t);
 }
@@ -218,12 +198,7 @@ void TaskCache::Heartbeat(const ActionKey& key) {
     if (it == entries_.end() || it->second.state != State::kRunning || !it->second.holds_reservation) return;
     id = it->second.id;
   }
-  absl::StatusOr<CacheReservationHolder> holder = client_.Reserve(id, CacheOwnerId(key), options_.reservation_heartbeat);
-  if (!holder.ok()) {
-    FLYTE_LOG(kWarn, "{}: extending the cache reservation failed: {}", key.ToString(), holder.status().ToString());
-  } else if (holder->owner_id != CacheOwnerId(key)) {
-    FLYTE_LOG(kWarn, "{}: the cache reservation expired and is now held by {}", key.ToString(), holder->owner_id);
-  }
+  ExtendCacheReservation(client_, id, key, options_.reservation_heartbeat);
 }
 
 bool TaskCache::Intercept(ActionTransition& t) {
@@ -245,55 +220,22 @@ bool TaskCache::Intercept(ActionTransition& t) {
   return false;
 }
 
-absl::StatusOr<std::string> TaskCache::CopyOutputs(const CacheIdentity& id, const ActionTransition& t) const {
-  absl::StatusOr<std::string> source = LocalPathFromUri(t.output_uri);
-  if (!source.ok()) return source.status();
-  const std::string scope = absl::StrCat(id.scope_org, "/", id.scope_project, "/", id.scope_domain);
-  const fs::path dir = fs::path(options_.data_root) / ".cache" /
-                       common::HexEncode(common::Sha256(absl::StrCat(scope, "\n", id.key))) /
-                       absl::StrCat(t.key.run_name, "-", t.key.action_name, "-", t.attempt);
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  fs::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
-  const fs::path outputs = fs::path(*source) / "outputs.pb";
-  if (fs::exists(outputs, ec)) {
-    fs::copy_file(outputs, dir / "outputs.pb", fs::copy_options::overwrite_existing, ec);
-    if (ec) return absl::InternalError(absl::StrCat("cannot copy ", outputs.string(), ": ", ec.message()));
-    // Every file the outputs name (the run's raw data, offloaded values) moves into the entry too.
-    OutputBlobPolicy policy;
-    policy.shared_roots = {dir.string()};
-    policy.copy_into = dir.string();
-    absl::StatusOr<OutputBlobChanges> copied = LocalizeOutputBlobs((dir / "outputs.pb").string(), policy);
-    if (!copied.ok()) return copied.status();
-  }
-  return ToFileUri(dir.string());
-}
-
 void TaskCache::Record(ActionTransition t) {
   CacheIdentity id;
   bool holds = false;
+  CacheStatus running = CacheStatus::kMiss;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(t.key);
     if (it == entries_.end()) return;  // forgotten (lease lost) meanwhile: not ours to report
     id = it->second.id;
     holds = it->second.holds_reservation;
+    running = t.cache_status;
   }
-  absl::StatusOr<std::string> copy = CopyOutputs(id, t);
-  absl::Status put = copy.ok() ? client_.Put(id, *copy, t.key, id.overwrite) : copy.status();
-  if (put.ok()) {
-    t.cache_status = CacheStatus::kPopulated;
-    absl::StrAppend(&t.cluster_event, "; outputs recorded in the task cache (", Describe(id), ")");
-  } else if (put.code() == absl::StatusCode::kAlreadyExists) {
-    // An identical action (not serialized) recorded first; its entry stands.
-    absl::StrAppend(&t.cluster_event, "; the task cache already held these outputs (", Describe(id), ")");
-  } else {
-    t.cache_status = CacheStatus::kPutFailure;
-    absl::StrAppend(&t.cluster_event, "; recording the outputs in the task cache failed: ", put.message());
-    FLYTE_LOG(kWarn, "{}: recording its outputs in the task cache failed: {}", t.key.ToString(), put.ToString());
-  }
-  if (holds) (void)client_.Release(id, CacheOwnerId(t.key));
+  CacheRecordOutcome outcome =
+      RecordCachedOutputs(client_, options_.data_root, id, t.key, t.attempt, t.output_uri, running, holds);
+  t.cache_status = outcome.status;
+  t.cluster_event += outcome.event;
   {
     std::lock_guard<std::mutex> lock(mu_);
     entries_.erase(t.key);
@@ -334,6 +276,128 @@ void TaskCache::ReleaseLater(const CacheIdentity& id, const std::string& owner) 
   // Under mu_.
   jobs_.push_back([this, id, owner] { (void)client_.Release(id, owner); });
   cv_.notify_all();
+}
+
+std::string CacheHitEvent(const CacheIdentity& id) {
+  return absl::StrCat("outputs taken from the task cache (", Describe(id), "): nothing ran");
+}
+
+std::string CacheWaitEvent(const CacheIdentity& id, const std::string& holder) {
+  return absl::StrCat("waiting for ", holder, ", which computes the same cached outputs (", Describe(id),
+                      ", serialize=True)");
+}
+
+CacheDecision DecideCache(CacheClient& client, const CacheIdentity& id, const ActionKey& key,
+                          std::chrono::milliseconds heartbeat) {
+  CacheDecision d;
+  auto run = [&d](CacheStatus status, bool holds) {
+    d.kind = CacheDecision::Kind::kRun;
+    d.status = status;
+    d.holds_reservation = holds;
+    return d;
+  };
+  auto hit = [&d](std::string uri) {
+    d.kind = CacheDecision::Kind::kHit;
+    d.output_uri = std::move(uri);
+    return d;
+  };
+  const std::string owner = CacheOwnerId(key);
+  if (!id.overwrite) {
+    absl::StatusOr<std::string> found = client.Get(id);
+    if (found.ok()) return hit(*found);
+    if (found.status().code() != absl::StatusCode::kNotFound) {
+      FLYTE_LOG(kWarn, "{}: cache lookup failed ({}); running it", key.ToString(), found.status().ToString());
+      return run(CacheStatus::kLookupFailure, false);
+    }
+  }
+  if (!id.serialize) return run(CacheStatus::kMiss, false);
+  absl::StatusOr<CacheReservationHolder> holder = client.Reserve(id, owner, heartbeat);
+  if (!holder.ok()) {
+    FLYTE_LOG(kWarn, "{}: cache reservation failed ({}); running it", key.ToString(), holder.status().ToString());
+    return run(CacheStatus::kLookupFailure, false);
+  }
+  if (holder->owner_id != owner) {
+    d.kind = CacheDecision::Kind::kWait;
+    d.holder = holder->owner_id;
+    return d;
+  }
+  if (!id.overwrite) {
+    // The previous holder may have recorded its outputs and released between our lookup and our reservation.
+    absl::StatusOr<std::string> found = client.Get(id);
+    if (found.ok()) {
+      (void)client.Release(id, owner);
+      return hit(*found);
+    }
+  }
+  return run(CacheStatus::kMiss, true);
+}
+
+void ExtendCacheReservation(CacheClient& client, const CacheIdentity& id, const ActionKey& key,
+                            std::chrono::milliseconds heartbeat) {
+  absl::StatusOr<CacheReservationHolder> holder = client.Reserve(id, CacheOwnerId(key), heartbeat);
+  if (!holder.ok()) {
+    FLYTE_LOG(kWarn, "{}: extending the cache reservation failed: {}", key.ToString(), holder.status().ToString());
+  } else if (holder->owner_id != CacheOwnerId(key)) {
+    FLYTE_LOG(kWarn, "{}: the cache reservation expired and is now held by {}", key.ToString(), holder->owner_id);
+  }
+}
+
+namespace {
+
+// Copies the attempt's outputs into the cache area; the copy's file:// prefix.
+absl::StatusOr<std::string> CopyOutputs(const std::string& data_root, const CacheIdentity& id, const ActionKey& key,
+                                        int attempt, const std::string& output_uri) {
+  absl::StatusOr<std::string> source = LocalPathFromUri(output_uri);
+  if (!source.ok()) return source.status();
+  const std::string scope = absl::StrCat(id.scope_org, "/", id.scope_project, "/", id.scope_domain);
+  const fs::path dir = fs::path(data_root) / ".cache" /
+                       common::HexEncode(common::Sha256(absl::StrCat(scope, "\n", id.key))) /
+                       absl::StrCat(key.run_name, "-", key.action_name, "-", attempt);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+  const fs::path outputs = fs::path(*source) / "outputs.pb";
+  if (fs::exists(outputs, ec)) {
+    fs::copy_file(outputs, dir / "outputs.pb", fs::copy_options::overwrite_existing, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot copy ", outputs.string(), ": ", ec.message()));
+    // Every file the outputs name (the run's raw data, offloaded values) moves into the entry too.
+    OutputBlobPolicy policy;
+    policy.shared_roots = {dir.string()};
+    policy.copy_into = dir.string();
+    absl::StatusOr<OutputBlobChanges> copied = LocalizeOutputBlobs((dir / "outputs.pb").string(), policy);
+    if (!copied.ok()) return copied.status();
+  }
+  return ToFileUri(dir.string());
+}
+
+}  // namespace
+
+CacheRecordOutcome RecordCachedOutputs(CacheClient& client, const std::string& data_root, const CacheIdentity& id,
+                                       const ActionKey& key, int attempt, const std::string& output_uri,
+                                       CacheStatus running, bool holds_reservation) {
+  CacheRecordOutcome out;
+  absl::StatusOr<std::string> copy = CopyOutputs(data_root, id, key, attempt, output_uri);
+  absl::Status put = copy.ok() ? client.Put(id, *copy, key, id.overwrite) : copy.status();
+  if (put.code() == absl::StatusCode::kAlreadyExists) {
+    // Our own copy, recorded by an earlier try whose report did not get out (a retried status write).
+    absl::StatusOr<std::string> entry = client.Get(id);
+    if (entry.ok() && *entry == *copy) put = absl::OkStatus();
+  }
+  if (put.ok()) {
+    out.status = CacheStatus::kPopulated;
+    out.event = absl::StrCat("; outputs recorded in the task cache (", Describe(id), ")");
+  } else if (put.code() == absl::StatusCode::kAlreadyExists) {
+    // An identical action (not serialized) recorded first; its entry stands.
+    out.status = running;
+    out.event = absl::StrCat("; the task cache already held these outputs (", Describe(id), ")");
+  } else {
+    out.status = CacheStatus::kPutFailure;
+    out.event = absl::StrCat("; recording the outputs in the task cache failed: ", put.message());
+    FLYTE_LOG(kWarn, "{}: recording its outputs in the task cache failed: {}", key.ToString(), put.ToString());
+  }
+  if (holds_reservation) (void)client.Release(id, CacheOwnerId(key));
+  return out;
 }
 
 }  // namespace flyte::executor

@@ -90,8 +90,6 @@ class TaskCache {
   void Hit(const ActionKey& key, const std::string& output_uri);
   void Wait(const ActionKey& key, const std::string& holder);
   void ReleaseLater(const CacheIdentity& id, const std::string& owner);
-  // Copies the attempt's outputs into the cache area; the copy's file:// prefix.
-  absl::StatusOr<std::string> CopyOutputs(const CacheIdentity& id, const ActionTransition& t) const;
 
   CacheClient& client_;
   const TaskCacheOptions options_;
@@ -108,5 +106,42 @@ class TaskCache {
 
 // The reservation owner of an action: its key (a retry, or another executor after a lost lease, holds it again).
 std::string CacheOwnerId(const ActionKey& key);
+
+// The cache's steps, shared by both runtimes: TaskCache (local processes) sequences them on its thread, the
+// Kubernetes controller (kubernetes/task_action_cache.h) from its reconciles. Each blocks on runs-service.
+
+// What to do with a cached action: take the entry's outputs, run it, or wait for the holder of its reservation.
+struct CacheDecision {
+  enum class Kind { kHit, kRun, kWait };
+  Kind kind = Kind::kRun;
+  std::string output_uri;                   // kHit: the entry's outputs
+  CacheStatus status = CacheStatus::kMiss;  // kRun: kMiss, or kLookupFailure when the cache could not be asked
+  bool holds_reservation = false;           // kRun: serialize, and the reservation is now `key`'s
+  std::string holder;                       // kWait: who holds the reservation
+};
+// Looks the entry up (not with overwrite), then with serialize asks for the reservation as CacheOwnerId(key).
+CacheDecision DecideCache(CacheClient& client, const CacheIdentity& id, const ActionKey& key,
+                          std::chrono::milliseconds heartbeat);
+// Extends `key`'s reservation (logs when that failed or another holds it now).
+void ExtendCacheReservation(CacheClient& client, const CacheIdentity& id, const ActionKey& key,
+                            std::chrono::milliseconds heartbeat);
+
+// How recording a successful attempt's outputs went: the status its SUCCEEDED carries, and what to add to its
+// cluster event.
+struct CacheRecordOutcome {
+  CacheStatus status = CacheStatus::kPopulated;
+  std::string event;  // starts with "; "
+};
+// Copies the attempt's outputs (at `output_uri`) into <data_root>/.cache and records the copy (Put), then
+// releases the reservation when `holds_reservation`. `running` is the status the attempt ran with (kMiss or
+// kLookupFailure), kept when an identical action recorded first. Repeatable: recording the same attempt again
+// (a retried status write) finds its own entry and reports kPopulated again.
+CacheRecordOutcome RecordCachedOutputs(CacheClient& client, const std::string& data_root, const CacheIdentity& id,
+                                       const ActionKey& key, int attempt, const std::string& output_uri,
+                                       CacheStatus running, bool holds_reservation);
+
+// Cluster events, the same in both runtimes.
+std::string CacheHitEvent(const CacheIdentity& id);
+std::string CacheWaitEvent(const CacheIdentity& id, const std::string& holder);
 
 }  // namespace flyte::executor
