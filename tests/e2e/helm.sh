@@ -6,7 +6,7 @@
 #      `helm package` carries crds/; values.schema.json refuses a wrong type and an unknown key, naming it; each
 #      values file renders the objects it should; every Pod template is non-root, read-only, without capabilities,
 #      seccomp RuntimeDefault, with resources and /healthz + /readyz probes; the chart's Roles are
-#      deploy/kubernetes/rbac.yaml's, nothing on Secrets or cluster-wide; the rendered configs pass each binary's
+#      deploy/kubernetes/rbac.yaml's, nothing cluster-wide, on Secrets only the executor's create/get/delete; the rendered configs pass each binary's
 #      --validate-config (and a misspelt extraConfig key fails); runs-service on the chart's PostgreSQL config runs
 #      as uid 65534 against a throwaway PostgreSQL that requires the password; the PrometheusRule passes promtool
 #      and has the alerts of deploy/prometheus/rules.yaml (tests/e2e/lib/rules_match.py);
@@ -266,18 +266,20 @@ step "the chart's ServiceAccounts may do their service's work and nothing more"
 can() { kc auth can-i "$1" "$2" -n "$3" --as="system:serviceaccount:flyte:flyte-flyte-cpp-$4" 2>/dev/null || true; }
 for yes in "create taskactions.flyte.org flyte queue" "deletecollection taskactions.flyte.org flyte queue" \
            "watch taskactions.flyte.org flyte executor" "delete pods flyte executor" \
-           "create pods flyte executor" "update leases.coordination.k8s.io flyte executor"; do
+           "create pods flyte executor" "update leases.coordination.k8s.io flyte executor" \
+           "create secrets flyte executor" "delete secrets flyte executor"; do
   # shellcheck disable=SC2086
   [ "$(can $yes)" = yes ] || fail "can-i $yes: no"
 done
-for no in "get secrets flyte queue" "get secrets flyte executor" "get secrets flyte runs" "list pods flyte runs" \
+for no in "get secrets flyte queue" "list secrets flyte executor" "watch secrets flyte executor" \
+          "create secrets default executor" "get secrets flyte runs" "list pods flyte runs" \
           "create taskactions.flyte.org flyte runs" "create pods flyte queue" "create taskactions.flyte.org flyte executor" \
           "create pods default executor" "list taskactions.flyte.org default queue" "get configmaps flyte executor" \
           "create pods flyte task" "list taskactions.flyte.org flyte task"; do
   # shellcheck disable=SC2086
   [ "$(can $no)" = no ] || fail "a ServiceAccount may do more than it needs: can-i $no"
 done
-echo "  6 allowed, 12 refused as expected"
+echo "  8 allowed, 14 refused as expected"
 
 step "helm upgrade with a changed value rolls every Deployment"
 pw0=$(kc -n flyte get secret flyte-flyte-cpp-db -o jsonpath='{.data.password}')

@@ -27,9 +27,10 @@ step "the ServiceAccounts can do what their service does and nothing more"
 can() { kc auth can-i "$1" "$2" -n "$3" --as="system:serviceaccount:$NS:$4"; }
 [ "$(can create taskactions.flyte.org "$NS" flyte-queue)" = yes ] || fail "queue-service cannot create TaskActions"
 [ "$(can create pods "$NS" flyte-executor)" = yes ] || fail "the executor cannot create Pods"
+[ "$(can create secrets "$NS" flyte-executor)" = yes ] || fail "the executor cannot create Secrets (task secrets)"
 [ "$(kc auth can-i get pods --subresource=log -n "$NS" --as="system:serviceaccount:$NS:flyte-runs")" = yes ] ||
   fail "runs-service cannot read Pod logs"
-for check in "get secrets $NS flyte-executor" "get secrets $NS flyte-queue" "create pods $NS flyte-queue" \
+for check in "list secrets $NS flyte-executor" "get secrets $NS flyte-queue" "create pods $NS flyte-queue" \
              "create taskactions.flyte.org $NS flyte-executor" "create pods default flyte-executor" \
              "list taskactions.flyte.org default flyte-queue" "get secrets $NS flyte-runs" "create pods $NS flyte-runs" \
              "list pods $NS flyte-runs" "get taskactions.flyte.org $NS flyte-runs"; do

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "clients/secret_client.h"
 #include "clients/state_reporter.h"
 #include "flyte/common/clock.h"
 #include "flyte/kube/client.h"
@@ -56,6 +57,7 @@ struct ControllerOptions {
   std::chrono::milliseconds retention{3600000};         // finished root TaskActions deleted after this; 0 = keep
   bool leader_election = true;
   kube::LeaderElectionConfig lease;                     // ns, name, identity, durations
+  SecretClient* secrets = nullptr;                      // resolves tasks' declared secrets; null: none can be
 };
 
 class TaskActionController {
@@ -112,6 +114,11 @@ class TaskActionController {
   absl::Status AttemptEnded(const TaskActionView& ta, const ActionToRun& action, const TaskToRun& task,
                             const std::string& phase, ActionError error, std::string event);
   absl::Status FailWithoutAttempt(const TaskActionView& ta, ActionError error);
+  // The attempt's Secret (kubernetes/pod_secrets.cc): created before its Pod, deleted when the attempt ends.
+  absl::StatusOr<std::vector<TaskSecret>> ResolveSecrets(const ActionToRun& action);
+  // A ResolveSecrets error: kUnavailable returned (reconcile again), else the action failed with no Pod.
+  absl::Status SecretsUnresolved(const TaskActionView& ta, const TaskActionStatus& st, const absl::Status& why);
+  absl::Status EndAttemptSecrets(const std::string& pod_name, const TaskToRun& task);
   // Writes `status` (merge patch on /status with the resourceVersion read), updates the cache, then reports the
   // transitions it added.
   absl::Status WriteStatusAndReport(const TaskActionView& ta, const TaskActionStatus& status);
