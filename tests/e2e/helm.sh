@@ -99,13 +99,18 @@ want_kinds() {  # want_kinds VALUES "Kind=N ..." (exact counts)
   [ "$got" = "$2 " ] || fail "$1-values.yaml renders $got, expected $2"
   echo "  $1: $got"
 }
-want_kinds default "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=3 RoleBinding=3 Secret=1 Service=4 ServiceAccount=5 StatefulSet=1"
-want_kinds external-postgres "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=3 RoleBinding=3 Service=3 ServiceAccount=4"
+want_kinds default "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=3 RoleBinding=3 Secret=2 Service=4 ServiceAccount=5 StatefulSet=1"
+want_kinds external-postgres "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=3 RoleBinding=3 Secret=1 Service=3 ServiceAccount=4"
 want_kinds manager "ConfigMap=1 Deployment=1 PersistentVolumeClaim=2 Role=1 RoleBinding=1 Service=1 ServiceAccount=2"
-want_kinds monitoring "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 PrometheusRule=1 Role=3 RoleBinding=3 Secret=1 Service=4 ServiceAccount=5 ServiceMonitor=1 StatefulSet=1"
+want_kinds monitoring "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 PrometheusRule=1 Role=3 RoleBinding=3 Secret=2 Service=4 ServiceAccount=5 ServiceMonitor=1 StatefulSet=1"
 render -f "$CHART/ci/external-postgres-values.yaml" --show-only templates/services.yaml >"$WORK/ext.yaml"
 grep -A1 "secretKeyRef:" "$WORK/ext.yaml" | grep -q "name: flyte-db" || fail "runs-service does not read the existing Secret flyte-db"
 grep -q "host: postgres.databases.svc.cluster.local" "$WORK/ext.yaml" || fail "runs-service config lacks the external host"
+# runs-service and the executor share the internal token (task secrets' values), from the chart's Secret.
+render --set fullnameOverride=flyte >"$WORK/default.yaml"
+[ "$(grep -A3 "name: FLYTE_INTERNAL_TOKEN" "$WORK/default.yaml" | grep -c "name: flyte-internal$")" = 2 ] ||
+  fail "runs-service and the executor do not both read FLYTE_INTERNAL_TOKEN from Secret flyte-internal"
+[ "$(grep -c "internalTokenEnv: FLYTE_INTERNAL_TOKEN" "$WORK/default.yaml")" = 2 ] || fail "the runs/executor configs lack internalTokenEnv"
 
 step "Pod security, probes and resources; RBAC = deploy/kubernetes/rbac.yaml"
 for v in "${VALUES[@]}"; do
@@ -118,7 +123,7 @@ grep -q "resources: \[pods\]" "$WORK/rbac.yaml" && grep -q "verbs: \[create, get
   fail "the manager's Role lacks the executor's or queue-service's rules"
 
 step "the rendered configs pass each binary's --validate-config"
-export FLYTE_DB_PASSWORD=for-validation-only
+export FLYTE_DB_PASSWORD=for-validation-only FLYTE_INTERNAL_TOKEN=for-validation-only-token
 declare -A BINARY=([runs]=runs-service [queue]=queue-service [executor]=executor [manager]=flyte-manager)
 for v in "${VALUES[@]}"; do
   d=$WORK/cfg/$(basename "$v" .yaml); mkdir -p "$d"
@@ -283,6 +288,7 @@ echo "  8 allowed, 14 refused as expected"
 
 step "helm upgrade with a changed value rolls every Deployment"
 pw0=$(kc -n flyte get secret flyte-flyte-cpp-db -o jsonpath='{.data.password}')
+tok0=$(kc -n flyte get secret flyte-flyte-cpp-internal -o jsonpath='{.data.token}')
 for d in runs queue executor; do
   kc -n flyte get deploy "flyte-flyte-cpp-$d" -o jsonpath='{.spec.template.metadata.annotations.checksum/config}' >"$WORK/before-$d"
 done
@@ -299,7 +305,9 @@ for d in runs queue executor; do
 done
 [ -n "$pw0" ] && [ "$(kc -n flyte get secret flyte-flyte-cpp-db -o jsonpath='{.data.password}')" = "$pw0" ] ||
   fail "the generated database password changed on upgrade"
-echo "  every Deployment has a new ReplicaSet; the generated database password was kept (lookup)"
+[ "$(echo "$tok0" | base64 -d | wc -c)" -ge 32 ] && [ "$(kc -n flyte get secret flyte-flyte-cpp-internal -o jsonpath='{.data.token}')" = "$tok0" ] ||
+  fail "the generated internal token is missing or changed on upgrade"
+echo "  every Deployment has a new ReplicaSet; the generated database password and internal token were kept (lookup)"
 
 step "helm upgrade --wait fails when the new Pods never become ready (so the waits above mean something)"
 # kwok keeps these Pods waiting on an image pull (tests/k8s/kwok-stages.yaml): never Ready, as with a bad image.
