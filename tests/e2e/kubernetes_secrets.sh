@@ -6,7 +6,7 @@
 #      declaring it as an env var and as a file: the attempt's Secret <pod>-secrets holds the value, owned by the
 #      TaskAction; the Pod refers to it (env valueFrom.secretKeyRef; a secret volume, defaultMode 0400, at
 #      /etc/flyte/secrets = FLYTE_SECRETS_DEFAULT_DIR); no value in the Pod or any log; the Secret is deleted
-#      when the attempt ends;
+#      when the attempt ends; a restarted executor (kill -9) keeps both, makes neither again;
 #   2. a task declaring a secret that does not exist: FAILED naming it, no Pod, no Secret;
 #   3. runs-service's internal SecretResolveService with runs.internalToken set: refused without the token
 #      (UNAUTHENTICATED) and with a wrong one (PERMISSION_DENIED); the executor's token works.
@@ -72,6 +72,17 @@ sget() { kc -n "$NS" get secret "$SEC" -o jsonpath="$1"; }
   -o jsonpath='{.items[0].metadata.uid}')" ] || fail "Secret $SEC is not owned by its TaskAction"
 [ "$(sget '{.metadata.labels.flyte\.org/run}')" = sec1 ] || fail "Secret $SEC lacks the run's label"
 echo "  $POD: DB_PASS <- $SEC/$key; /etc/flyte/secrets/tls-cert <- $SEC/$file_key (0400)"
+
+step "kill -9 of the executor: the restarted one keeps the attempt's Pod and Secret (no second of either)"
+secret_uid=$(sget '{.metadata.uid}')
+pod_uid=$(pod '{.metadata.uid}')
+stop executor KILL
+start executor
+sleep 2  # a resync's worth: the restarted executor has reconciled sec1
+[ "$(sget '{.metadata.uid}')" = "$secret_uid" ] || fail "Secret $SEC was made again after the restart"
+[ "$(pod '{.metadata.uid}')" = "$pod_uid" ] || fail "Pod $POD was made again after the restart"
+[ "$(phase sec1)" = ACTION_PHASE_RUNNING ] || fail "sec1 is $(phase sec1) after the restart"
+echo "  same Pod and Secret (uids unchanged), still RUNNING"
 
 step "the attempt ends (its Pod deleted: kwok keeps it running): the Secret goes with it"
 kc -n "$NS" delete pod "$POD" --wait=false >/dev/null
