@@ -1,6 +1,7 @@
 #pragma once
 // Port to runs-service's internal SecretResolveService: the values of the secrets a task declares, for the local
-// runtime to hand to its process. Values stay in memory with the action until it ends (retries reuse them).
+// runtime to hand to its process (they stay in memory with the action until it ends; retries reuse them) or for
+// the Kubernetes runtime to put in the attempt's Secret (resolved again for each attempt, never kept).
 //
 // Thread-safe; calls block the calling thread. Errors: kNotFound naming the first secret that does not exist,
 // transport failures as kUnavailable / kDeadlineExceeded, and whatever else runs-service answers.
