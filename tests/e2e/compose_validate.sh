@@ -80,6 +80,10 @@ for name, port in want.items():
     env = s.get("environment", {})
     if name != "executor" and "FLYTE_DB_PASSWORD" not in env:
         problems.append(f"{name}: FLYTE_DB_PASSWORD must be passed in the environment")
+# The executor resolves task secrets with the token runs-service expects (runs.internalToken).
+tokens = {n: services.get(n, {}).get("environment", {}).get("FLYTE_INTERNAL_TOKEN") for n in ("runs-service", "executor")}
+if None in tokens.values() or len(set(tokens.values())) != 1:
+    problems.append(f"runs-service and executor must get the same FLYTE_INTERNAL_TOKEN: {tokens}")
 if len(images) != 1:
     problems.append(f"the three services must share one image: {images}")
 for p in problems:
@@ -102,13 +106,15 @@ n=0
 while IFS= read -r f; do
   bin=$(binary_for "$f")
   [ -n "$bin" ] || fail "$f: no binary for this file name (runs-service*, queue-service*, executor*, flyte-manager*)"
-  FLYTE_DB_PASSWORD=validate "$BUILD/bin/$bin" --config "$f" --validate-config >"$WORK/out" 2>&1 \
+  FLYTE_DB_PASSWORD=validate FLYTE_INTERNAL_TOKEN=validate-internal-token "$BUILD/bin/$bin" --config "$f" \
+    --validate-config >"$WORK/out" 2>&1 \
     || fail "$bin rejects $f: $(cat "$WORK/out")"
   echo "$bin: $f OK"
   # The same file with one misspelt key must be rejected (exit 2), so this check can fail.
   { cat "$f"; printf '\nloger:\n  level: 4\n'; } >"$WORK/broken.yaml"
   rc=0
-  FLYTE_DB_PASSWORD=validate "$BUILD/bin/$bin" --config "$WORK/broken.yaml" --validate-config >/dev/null 2>&1 || rc=$?
+  FLYTE_DB_PASSWORD=validate FLYTE_INTERNAL_TOKEN=validate-internal-token "$BUILD/bin/$bin" \
+    --config "$WORK/broken.yaml" --validate-config >/dev/null 2>&1 || rc=$?
   [ "$rc" -eq 2 ] || fail "$bin accepted a broken copy of $f (exit $rc)"
   n=$((n + 1))
 done < <(find deploy/config -name '*.yaml' | sort)

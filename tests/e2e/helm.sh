@@ -6,7 +6,7 @@
 #      `helm package` carries crds/; values.schema.json refuses a wrong type and an unknown key, naming it; each
 #      values file renders the objects it should; every Pod template is non-root, read-only, without capabilities,
 #      seccomp RuntimeDefault, with resources and /healthz + /readyz probes; the chart's Roles are
-#      deploy/kubernetes/rbac.yaml's, nothing on Secrets or cluster-wide; the rendered configs pass each binary's
+#      deploy/kubernetes/rbac.yaml's, nothing cluster-wide, on Secrets only the executor's create/get/delete; the rendered configs pass each binary's
 #      --validate-config (and a misspelt extraConfig key fails); runs-service on the chart's PostgreSQL config runs
 #      as uid 65534 against a throwaway PostgreSQL that requires the password; the PrometheusRule passes promtool
 #      and has the alerts of deploy/prometheus/rules.yaml (tests/e2e/lib/rules_match.py);
@@ -99,13 +99,18 @@ want_kinds() {  # want_kinds VALUES "Kind=N ..." (exact counts)
   [ "$got" = "$2 " ] || fail "$1-values.yaml renders $got, expected $2"
   echo "  $1: $got"
 }
-want_kinds default "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=3 RoleBinding=3 Secret=1 Service=4 ServiceAccount=5 StatefulSet=1"
-want_kinds external-postgres "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=3 RoleBinding=3 Service=3 ServiceAccount=4"
+want_kinds default "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=3 RoleBinding=3 Secret=2 Service=4 ServiceAccount=5 StatefulSet=1"
+want_kinds external-postgres "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 Role=3 RoleBinding=3 Secret=1 Service=3 ServiceAccount=4"
 want_kinds manager "ConfigMap=1 Deployment=1 PersistentVolumeClaim=2 Role=1 RoleBinding=1 Service=1 ServiceAccount=2"
-want_kinds monitoring "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 PrometheusRule=1 Role=3 RoleBinding=3 Secret=1 Service=4 ServiceAccount=5 ServiceMonitor=1 StatefulSet=1"
+want_kinds monitoring "ConfigMap=3 Deployment=3 PersistentVolumeClaim=1 PodDisruptionBudget=1 PrometheusRule=1 Role=3 RoleBinding=3 Secret=2 Service=4 ServiceAccount=5 ServiceMonitor=1 StatefulSet=1"
 render -f "$CHART/ci/external-postgres-values.yaml" --show-only templates/services.yaml >"$WORK/ext.yaml"
 grep -A1 "secretKeyRef:" "$WORK/ext.yaml" | grep -q "name: flyte-db" || fail "runs-service does not read the existing Secret flyte-db"
 grep -q "host: postgres.databases.svc.cluster.local" "$WORK/ext.yaml" || fail "runs-service config lacks the external host"
+# runs-service and the executor share the internal token (task secrets' values), from the chart's Secret.
+render --set fullnameOverride=flyte >"$WORK/default.yaml"
+[ "$(grep -A3 "name: FLYTE_INTERNAL_TOKEN" "$WORK/default.yaml" | grep -c "name: flyte-internal$")" = 2 ] ||
+  fail "runs-service and the executor do not both read FLYTE_INTERNAL_TOKEN from Secret flyte-internal"
+[ "$(grep -c "internalTokenEnv: FLYTE_INTERNAL_TOKEN" "$WORK/default.yaml")" = 2 ] || fail "the runs/executor configs lack internalTokenEnv"
 
 step "Pod security, probes and resources; RBAC = deploy/kubernetes/rbac.yaml"
 for v in "${VALUES[@]}"; do
@@ -118,7 +123,7 @@ grep -q "resources: \[pods\]" "$WORK/rbac.yaml" && grep -q "verbs: \[create, get
   fail "the manager's Role lacks the executor's or queue-service's rules"
 
 step "the rendered configs pass each binary's --validate-config"
-export FLYTE_DB_PASSWORD=for-validation-only
+export FLYTE_DB_PASSWORD=for-validation-only FLYTE_INTERNAL_TOKEN=for-validation-only-token
 declare -A BINARY=([runs]=runs-service [queue]=queue-service [executor]=executor [manager]=flyte-manager)
 for v in "${VALUES[@]}"; do
   d=$WORK/cfg/$(basename "$v" .yaml); mkdir -p "$d"
@@ -266,21 +271,24 @@ step "the chart's ServiceAccounts may do their service's work and nothing more"
 can() { kc auth can-i "$1" "$2" -n "$3" --as="system:serviceaccount:flyte:flyte-flyte-cpp-$4" 2>/dev/null || true; }
 for yes in "create taskactions.flyte.org flyte queue" "deletecollection taskactions.flyte.org flyte queue" \
            "watch taskactions.flyte.org flyte executor" "delete pods flyte executor" \
-           "create pods flyte executor" "update leases.coordination.k8s.io flyte executor"; do
+           "create pods flyte executor" "update leases.coordination.k8s.io flyte executor" \
+           "create secrets flyte executor" "delete secrets flyte executor"; do
   # shellcheck disable=SC2086
   [ "$(can $yes)" = yes ] || fail "can-i $yes: no"
 done
-for no in "get secrets flyte queue" "get secrets flyte executor" "get secrets flyte runs" "list pods flyte runs" \
+for no in "get secrets flyte queue" "list secrets flyte executor" "watch secrets flyte executor" \
+          "create secrets default executor" "get secrets flyte runs" "list pods flyte runs" \
           "create taskactions.flyte.org flyte runs" "create pods flyte queue" "create taskactions.flyte.org flyte executor" \
           "create pods default executor" "list taskactions.flyte.org default queue" "get configmaps flyte executor" \
           "create pods flyte task" "list taskactions.flyte.org flyte task"; do
   # shellcheck disable=SC2086
   [ "$(can $no)" = no ] || fail "a ServiceAccount may do more than it needs: can-i $no"
 done
-echo "  6 allowed, 12 refused as expected"
+echo "  8 allowed, 14 refused as expected"
 
 step "helm upgrade with a changed value rolls every Deployment"
 pw0=$(kc -n flyte get secret flyte-flyte-cpp-db -o jsonpath='{.data.password}')
+tok0=$(kc -n flyte get secret flyte-flyte-cpp-internal -o jsonpath='{.data.token}')
 for d in runs queue executor; do
   kc -n flyte get deploy "flyte-flyte-cpp-$d" -o jsonpath='{.spec.template.metadata.annotations.checksum/config}' >"$WORK/before-$d"
 done
@@ -297,7 +305,9 @@ for d in runs queue executor; do
 done
 [ -n "$pw0" ] && [ "$(kc -n flyte get secret flyte-flyte-cpp-db -o jsonpath='{.data.password}')" = "$pw0" ] ||
   fail "the generated database password changed on upgrade"
-echo "  every Deployment has a new ReplicaSet; the generated database password was kept (lookup)"
+[ "$(echo "$tok0" | base64 -d | wc -c)" -ge 32 ] && [ "$(kc -n flyte get secret flyte-flyte-cpp-internal -o jsonpath='{.data.token}')" = "$tok0" ] ||
+  fail "the generated internal token is missing or changed on upgrade"
+echo "  every Deployment has a new ReplicaSet; the generated database password and internal token were kept (lookup)"
 
 step "helm upgrade --wait fails when the new Pods never become ready (so the waits above mean something)"
 # kwok keeps these Pods waiting on an image pull (tests/k8s/kwok-stages.yaml): never Ready, as with a bad image.

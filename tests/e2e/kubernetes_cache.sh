@@ -67,7 +67,7 @@ details c2 | grep -q "outputs taken from the task cache (key [0-9a-f]*, version 
   fail "c2's cluster events do not say where its outputs came from: $(details c2)"
 
 step "overwrite_cache: a Pod runs again and its outputs replace the entry; the next run hits them"
-pod_run c3 "$RUNNING" "$CACHED" '{"cacheConfig": {"overwriteCache": true}}' >/dev/null ||
+pod_run c3 "$RUNNING" "$CACHED" '{}' '{"cacheConfig": {"overwriteCache": true}}' >/dev/null ||
   fail "CreateRun c3: $(cat "$WORK/rpc.out")"
 play_task c3 42
 wait_phase c3 ACTION_PHASE_SUCCEEDED 60

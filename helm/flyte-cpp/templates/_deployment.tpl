@@ -10,6 +10,7 @@ The Deployment every control-plane component uses. Call with a dict:
   data       mount the shared data claim at data.mountPath
   state      mount the manager's SQLite claim at /var/lib/flyte/state
   password   FLYTE_DB_PASSWORD from the database Secret
+  internal   FLYTE_INTERNAL_TOKEN from the internal token's Secret (runs-service and the executor)
   token      mount the ServiceAccount's token (the Kubernetes API is used)
   spread     add topologySpreadConstraints
   recreate   strategy Recreate (one writer of a ReadWriteOnce claim)
@@ -91,6 +92,13 @@ spec:
                 secretKeyRef:
                   name: {{ include "flyte.passwordSecretName" $root }}
                   key: {{ include "flyte.passwordSecretKey" $root }}
+            {{- end }}
+            {{- if .internal }}
+            - name: FLYTE_INTERNAL_TOKEN
+              valueFrom:
+                secretKeyRef:
+                  name: {{ include "flyte.internalTokenSecretName" $root }}
+                  key: {{ include "flyte.internalTokenSecretKey" $root }}
             {{- end }}
             {{- with $v.extraEnv }}
             {{- toYaml . | nindent 12 }}

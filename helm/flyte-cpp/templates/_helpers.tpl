@@ -98,6 +98,14 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- if .Values.databasePassword.existingSecret }}{{ .Values.databasePassword.existingSecretKey }}{{ else }}password{{ end }}
 {{- end }}
 
+{{- define "flyte.internalTokenSecretName" -}}
+{{- default (include "flyte.componentName" (list . "internal")) .Values.internalToken.existingSecret }}
+{{- end }}
+
+{{- define "flyte.internalTokenSecretKey" -}}
+{{- if .Values.internalToken.existingSecret }}{{ .Values.internalToken.existingSecretKey }}{{ else }}token{{ end }}
+{{- end }}
+
 {{/* Prometheus scrape annotations; call with (list $ port). */}}
 {{- define "flyte.scrapeAnnotations" -}}
 {{- if (index . 0).Values.monitoring.scrapeAnnotations }}
@@ -174,6 +182,7 @@ runs:
   workerThreads: {{ .Values.runsService.workerThreads }}
   watchBufferSize: {{ .Values.runsService.watchBufferSize }}
   storagePrefix: {{ printf "file://%s" .Values.data.mountPath | quote }}
+  internalTokenEnv: FLYTE_INTERNAL_TOKEN
   queue:
     endpoint: {{ include "flyte.queueEndpoint" . | quote }}
   logs:
@@ -253,6 +262,7 @@ executor:
     port: {{ .Values.executor.port }}
   runtime: kubernetes
   runsEndpoint: {{ include "flyte.runsEndpoint" . | quote }}
+  internalTokenEnv: FLYTE_INTERNAL_TOKEN
   {{- include "flyte.config.executorCommon" . | nindent 2 }}
 logger:
   level: {{ .Values.logLevel }}

@@ -108,6 +108,7 @@ void ReadSchema(config::Section& root, Config* out) {
     ex->String("queueEndpoint", &cfg.queue_endpoint);
     ex->String("runsEndpoint", &cfg.runs_endpoint);
     ex->String("taskEndpoint", &cfg.task_endpoint);
+    ex->Secret("internalToken", &cfg.internal_token);
     ex->Int("maxConcurrentProcesses", &cfg.max_concurrent_processes, 1, 10000);
     ex->String("dataRoot", &cfg.data_root);
     ex->Duration("killGracePeriod", &cfg.kill_grace_period);

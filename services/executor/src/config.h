@@ -51,6 +51,9 @@ struct Config {
   std::string queue_endpoint = "localhost:8089";        // executor.queueEndpoint (host:port or a gRPC target)
   std::string runs_endpoint = "localhost:8090";         // executor.runsEndpoint
   std::string task_endpoint;                            // executor.taskEndpoint: tasks' _U_EP_OVERRIDE; "" = runs
+  // executor.internalToken (secret: internalToken / internalTokenEnv / internalTokenPath): sent to runs-service's
+  // SecretResolveService (its runs.internalToken); "" = none (enough only when runs-service is on this host).
+  std::string internal_token;
   int max_concurrent_processes = 16;                    // executor.maxConcurrentProcesses (also the lease limit)
   std::string data_root = "./data";                     // executor.dataRoot: attempts' files and the journal
   std::chrono::milliseconds kill_grace_period{5000};    // executor.killGracePeriod: SIGTERM -> SIGKILL

@@ -57,7 +57,7 @@ struct ExecutorModule::Parts {
   std::string identity;                             // kubernetes runtime: hostname-pid-start
   std::unique_ptr<GrpcStateClient> state;
   std::unique_ptr<GrpcCacheClient> cache;           // runs-service's CacheService
-  std::unique_ptr<GrpcSecretClient> secrets;        // local runtime: runs-service's SecretResolveService
+  std::unique_ptr<GrpcSecretClient> secrets;        // runs-service's SecretResolveService
   std::unique_ptr<StateReporter> reporter;
   std::unique_ptr<Executor> executor;               // local runtime
   std::unique_ptr<k8s::TaskActionController> controller;  // kubernetes runtime
@@ -116,10 +116,13 @@ absl::StatusOr<std::unique_ptr<ExecutorModule::Parts>> CreateKubernetesParts(con
   p->kube = std::move(*client);
   p->identity = ProcessIdentity();
   p->cache = std::make_unique<GrpcCacheClient>(runs);
+  p->secrets = std::make_unique<GrpcSecretClient>(runs, config.internal_token);
   p->state = std::make_unique<GrpcStateClient>(std::move(runs));
   p->reporter = std::make_unique<StateReporter>(*p->state);
+  k8s::ControllerOptions options = ToControllerOptions(config, p->identity);
+  options.secrets = p->secrets.get();
   p->controller = std::make_unique<k8s::TaskActionController>(*p->kube, *p->reporter, p->cache.get(),
-                                                              ToControllerOptions(config, p->identity), metrics);
+                                                              std::move(options), metrics);
   return p;
 }
 
@@ -141,7 +144,7 @@ absl::StatusOr<std::unique_ptr<ExecutorModule>> ExecutorModule::Create(const Con
   p->journal = std::move(*journal);
   p->leases = std::make_unique<GrpcLeaseClient>(std::move(queue), p->journal->executor_id());
   p->cache = std::make_unique<GrpcCacheClient>(runs);
-  p->secrets = std::make_unique<GrpcSecretClient>(runs);
+  p->secrets = std::make_unique<GrpcSecretClient>(runs, config.internal_token);
   p->state = std::make_unique<GrpcStateClient>(std::move(runs));
   p->reporter = std::make_unique<StateReporter>(*p->state);
   p->executor = std::make_unique<Executor>(options, *p->leases, *p->state, *p->reporter, *p->journal, metrics,

@@ -247,11 +247,11 @@ TEST_CASE("tasks the Pod builder refuses, naming why", "[executor][kubernetes_po
   f.task.tmpl.mutable_extended_resources()->mutable_gpu_accelerator()->set_device("nvidia-a100");
   CHECK(std::string(f.Build().status().message()).find("extended_resources.gpu_accelerator") != std::string::npos);
   f.task.tmpl.mutable_extended_resources()->clear_gpu_accelerator();
-  // Declared secrets are not given to Pods yet: refused rather than a task running without them.
+  // Declared secrets whose values the caller did not resolve: refused rather than a task running without them.
   auto* secret = f.task.tmpl.mutable_security_context()->add_secrets();
   secret->set_key("db-pass");
   secret->set_env_var("DB_PASS");
-  CHECK(std::string(f.Build().status().message()).find("security_context.secrets: secret db-pass") !=
+  CHECK(std::string(f.Build().status().message()).find("the task's secrets were not resolved") !=
         std::string::npos);
   f.task.tmpl.mutable_security_context()->clear_secrets();
   f.task.tmpl.mutable_extended_resources()->mutable_shared_memory()->set_size_limit("1Gi");

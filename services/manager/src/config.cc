@@ -130,7 +130,10 @@ absl::StatusOr<Config> FromYaml(std::string_view yaml) {
   std::vector<std::pair<std::string, std::string>> queue_owned = {{"server", "manager.queueService"}};
   std::vector<std::pair<std::string, std::string>> executor_owned = {{"server", "manager.executor"},
                                                                      {"queueEndpoint", "manager.queueService"},
-                                                                     {"runsEndpoint", "manager.runsService"}};
+                                                                     {"runsEndpoint", "manager.runsService"},
+                                                                     {"internalToken", "runs.internalToken"},
+                                                                     {"internalTokenEnv", "runs.internalTokenEnv"},
+                                                                     {"internalTokenPath", "runs.internalTokenPath"}};
   if (kubernetes) {
     queue_owned.emplace_back("backend", "manager.kubernetes");
     executor_owned.emplace_back("runtime", "manager.kubernetes");

@@ -5,6 +5,7 @@
 #include "executor/src/setup.h"
 #include "flyte/app/log.h"
 #include "flyte/app/main.h"
+#include "flyte/common/digest.h"
 #include "queue/src/setup.h"
 #include "runs/src/setup.h"
 
@@ -50,6 +51,10 @@ absl::Status Manager::Start() {
   if (!s.ok()) return s;
   // runs-service forwards every run and abort to this process's queue, over localhost gRPC like a remote one.
   p.config.runs.queue.endpoint = LocalAddress(p.config.queue.server.host) + ":" + std::to_string(p.queue->port());
+  // The executor calls runs-service's internal SecretResolveService with the same token: runs.internalToken when
+  // given (e.g. shared with executors elsewhere), else one made for this process's lifetime.
+  if (p.config.runs.internal_token.empty()) p.config.runs.internal_token = common::HexEncode(common::RandomBytes(32));
+  p.config.executor.internal_token = p.config.runs.internal_token;
   absl::StatusOr<std::unique_ptr<runs::RunsService>> runs = runs::RunsService::Create(p.config.runs);
   if (!runs.ok()) return runs.status();
   p.runs = std::move(*runs);

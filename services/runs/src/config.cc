@@ -88,6 +88,7 @@ void ReadSchema(config::Section& root, Config* out) {
     runs->String("publicEndpoint", &cfg.public_endpoint);
     runs->Secret("signingKey", &cfg.signing_key);
     runs->Secret("secretsKey", &cfg.secrets_key);
+    runs->Secret("internalToken", &cfg.internal_token);
     runs->String("projects", &cfg.projects);
     runs->String("domains", &cfg.domains);
     if (std::optional<config::Section> queue = runs->Child("queue")) {
@@ -122,6 +123,9 @@ void ReadSchema(config::Section& root, Config* out) {
     if (SplitList(cfg.domains).empty()) problems.Add("runs.domains", "must name at least one domain");
     if (!cfg.signing_key.empty() && cfg.signing_key.size() < 32) {
       problems.Add("runs.signingKey", "must be at least 32 bytes (or absent: a key kept in the database)");
+    }
+    if (!cfg.internal_token.empty() && cfg.internal_token.size() < 16) {
+      problems.Add("runs.internalToken", "must be at least 16 bytes (or absent: internal APIs for this host only)");
     }
     if (!cfg.secrets_key.empty()) {
       std::optional<std::string> key = HexKey(cfg.secrets_key);

@@ -68,6 +68,10 @@ struct Config {
   // made once and kept in the database's service_secrets table (then the database alone opens the values: set
   // one in production).
   std::string secrets_key;
+  // runs.internalToken (secret: internalToken / internalTokenEnv / internalTokenPath): the shared token the executor
+  // sends (executor.internalToken) to call the internal SecretResolveService; at least 16 bytes. "" = that API
+  // answers callers on this host only (loopback).
+  std::string internal_token;
   std::string projects = "flytesnacks";                       // runs.projects: comma-separated, created at start
   std::string domains = "development,staging,production";     // runs.domains: every project's domains
   QueueConfig queue;                                // runs.queue

@@ -223,7 +223,11 @@ absl::StatusOr<std::unique_ptr<RunsService>> RunsService::Create(const Config& c
     secrets_key = *key;
   }
   p->secrets = std::make_unique<SecretUseCases>(p->store->UserSecrets(), clock, secrets_key);
-  p->secret_api = std::make_unique<api::SecretServiceApi>(*p->secrets);
+  if (config.internal_token.empty()) {
+    FLYTE_LOG(kWarn, "runs-service: runs.internalToken is not set: SecretResolveService answers callers on this host "
+                     "only (set it, and the executor's executor.internalToken, when the executor runs elsewhere)");
+  }
+  p->secret_api = std::make_unique<api::SecretServiceApi>(*p->secrets, api::InternalCallerCheck(config.internal_token));
   p->secret_api->Register(*p->router);
   if (config.triggers.scheduler) {
     TriggerSchedulerOptions scheduler_options;

@@ -117,6 +117,19 @@ TEST_CASE("runs.secretsKey is a secret of 64 hex characters, held as its 32 byte
   CHECK(std::string(ParseConfig("runs: {secretsKey: " + std::string(64, 'g') + "}\n").status().message()) == wrong);
 }
 
+TEST_CASE("runs.internalToken is a secret of at least 16 bytes, from the file, the environment or a file",
+          "[unit][config]") {
+  CHECK(ParseConfig("")->internal_token.empty());  // absent: the internal API answers this host only
+  CHECK(ParseConfig("runs: {internalToken: 0123456789abcdef}\n")->internal_token == "0123456789abcdef");
+  ::setenv("FLYTE_TEST_INTERNAL_TOKEN", "from-the-environment-0", 1);
+  CHECK(ParseConfig("runs: {internalTokenEnv: FLYTE_TEST_INTERNAL_TOKEN}\n")->internal_token == "from-the-environment-0");
+  ::unsetenv("FLYTE_TEST_INTERNAL_TOKEN");
+  CHECK(std::string(ParseConfig("runs: {internalToken: short}\n").status().message()) ==
+        "runs.internalToken: must be at least 16 bytes (or absent: internal APIs for this host only)");
+  CHECK(std::string(ParseConfig("runs: {internalTokn: 0123456789abcdef}\n").status().message()).find("internalTokn") !=
+        std::string::npos);
+}
+
 TEST_CASE("deploy/config files are valid", "[unit][config]") {
   const std::string dir = DeployConfigDir();
   SECTION("SQLite") {

@@ -20,6 +20,7 @@ using absl::StatusCode;
 
 constexpr char kService[] = "/flyteidl2.secret.SecretService/";
 constexpr char kResolve[] = "/flyte.internal.secret.v1.SecretResolveService/ResolveSecrets";
+constexpr char kToken[] = "the-internal-token-of-this-test";
 
 struct Env {
   testing::TempSqlite db;
@@ -30,18 +31,27 @@ struct Env {
   std::unique_ptr<SecretUseCases> secrets;
   std::unique_ptr<api::SecretServiceApi> api;
 
-  Env() {
+  explicit Env(const std::string& internal_token = kToken) {
     auto s = OpenStore(db.database_config());
     REQUIRE(s.ok());
     store = std::move(*s);
     secrets = std::make_unique<SecretUseCases>(store->UserSecrets(), clock, common::RandomBytes(32));
-    api = std::make_unique<api::SecretServiceApi>(*secrets);
+    api = std::make_unique<api::SecretServiceApi>(*secrets, api::InternalCallerCheck(internal_token));
     api->Register(router);
   }
 
+  // As the executor calls: from another host, with the internal token.
   template <class Req, class Resp>
   absl::Status Call(const std::string& path, const Req& req, Resp* resp) {
-    return test::CallUnary(router, path, req, resp);
+    return CallAs("ipv4:10.1.2.3:40000", kToken, path, req, resp);
+  }
+  template <class Req, class Resp>
+  absl::Status CallAs(const std::string& peer, const std::string& token, const std::string& path, const Req& req,
+                      Resp* resp) {
+    rpc::CallContext ctx;
+    ctx.peer = peer;
+    if (!token.empty()) ctx.headers.emplace(api::kInternalTokenHeader, token);
+    return test::CallUnary(router, path, req, resp, ctx);
   }
 };
 
@@ -157,6 +167,53 @@ TEST_CASE("SecretService refuses what it does not support, naming the field", "[
   resolve::ResolveSecretsRequest none;
   resolve::ResolveSecretsResponse values;
   CHECK(Contains(env.Call(kResolve, none, &values), "names"));
+}
+
+TEST_CASE("SecretResolveService answers only callers with the internal token, or on this host without one",
+          "[api]") {
+  Env env;
+  sec::CreateSecretResponse made;
+  REQUIRE(env.Call(std::string(kService) + "CreateSecret", Create("p", "api-key", "v4lue-1"), &made).ok());
+  resolve::ResolveSecretsRequest rr;
+  rr.set_project("p");
+  rr.set_domain("development");
+  rr.add_names("api-key");
+  resolve::ResolveSecretsResponse values;
+
+  absl::Status none = env.CallAs("ipv4:10.1.2.3:40000", "", kResolve, rr, &values);
+  CHECK(none.code() == StatusCode::kUnauthenticated);
+  CHECK(Contains(none, "needs the internal token (header flyte-internal-token): none was sent"));
+  // The loopback does not stand in for the token once one is set.
+  CHECK(env.CallAs("ipv4:127.0.0.1:40000", "", kResolve, rr, &values).code() == StatusCode::kUnauthenticated);
+  absl::Status wrong = env.CallAs("ipv4:10.1.2.3:40000", "the-internal-token-of-this-tesT", kResolve, rr, &values);
+  CHECK(wrong.code() == StatusCode::kPermissionDenied);
+  CHECK(Contains(wrong, "is not runs.internalToken"));
+  CHECK_FALSE(Contains(wrong, kToken));
+  CHECK(env.CallAs("ipv4:10.1.2.3:40000", "short", kResolve, rr, &values).code() == StatusCode::kPermissionDenied);
+  CHECK(values.secrets_size() == 0);
+  REQUIRE(env.CallAs("ipv4:10.1.2.3:40000", kToken, kResolve, rr, &values).ok());
+  CHECK(values.secrets(0).value() == "v4lue-1");
+  // SecretService itself (no values) is not the internal API: no token needed.
+  sec::GetSecretRequest get;
+  *get.mutable_id() = Create("p", "api-key", "").id();
+  sec::GetSecretResponse got;
+  CHECK(env.CallAs("ipv4:10.1.2.3:40000", "", std::string(kService) + "GetSecret", get, &got).ok());
+
+  Env open("");  // no runs.internalToken: callers on this host only
+  REQUIRE(open.Call(std::string(kService) + "CreateSecret", Create("p", "api-key", "v4lue-2"), &made).ok());
+  for (const char* peer : {"ipv4:127.0.0.1:5000", "ipv4:127.8.9.1:5000", "ipv6:[::1]:5000", "ipv6:%5B::1%5D:5000",
+                           "ipv6:[::ffff:127.0.0.1]:5000", "unix:/run/flyte.sock"}) {
+    INFO(peer);
+    values.Clear();
+    REQUIRE(open.CallAs(peer, "", kResolve, rr, &values).ok());
+    CHECK(values.secrets(0).value() == "v4lue-2");
+  }
+  for (const char* peer : {"ipv4:10.1.2.3:5000", "ipv6:[fe80::1]:5000", "ipv4:128.0.0.1:5000", "", "ipv6:[::12]:1"}) {
+    INFO(peer);
+    absl::Status refused = open.CallAs(peer, kToken, kResolve, rr, &values);
+    CHECK(refused.code() == StatusCode::kPermissionDenied);
+    CHECK(Contains(refused, "only callers on this host when runs.internalToken is not set"));
+  }
 }
 
 }  // namespace

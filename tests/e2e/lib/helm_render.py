@@ -4,7 +4,8 @@
   configs DIR            write each ConfigMap's config.yaml to DIR/<component>.yaml (component label)
   pods                   every Pod template: non-root, read-only root filesystem, no capabilities, seccomp
                          RuntimeDefault, resources, and (flyte containers) /healthz liveness and /readyz readiness
-  rbac FILE              the Roles' rules equal those of FILE (deploy/kubernetes/rbac.yaml) for the same names
+  rbac FILE              the Roles' rules equal those of FILE (deploy/kubernetes/rbac.yaml) for the same names;
+                         no Secrets but the executor's create/get/delete
   checksums              print "<deployment> <checksum/config>" per Deployment
   kinds                  print "<kind>/<name>" per object, sorted
 Exits 1 naming every problem.
@@ -84,7 +85,11 @@ def rbac(objs, reference_file):
         if o["kind"] in ("ClusterRole", "ClusterRoleBinding"):
             problems.append(f"{o['kind']}/{o['metadata']['name']}: the chart must not grant cluster-wide rights")
         for r in o.get("rules", []) if o["kind"] == "Role" else []:
-            if "secrets" in r.get("resources", []) or "*" in r.get("resources", []) + r.get("verbs", []):
+            if "*" in r.get("resources", []) + r.get("verbs", []):
+                problems.append(f"Role {o['metadata']['name']}: grants {r}")
+            # Secrets: only the executor's attempts' own (create, get, delete), never listed or watched.
+            executor = o["metadata"]["name"].endswith(("-executor", "-manager"))
+            if "secrets" in r.get("resources", []) and (not executor or sorted(r.get("verbs", [])) != ["create", "delete", "get"]):
                 problems.append(f"Role {o['metadata']['name']}: grants {r}")
     return problems
 

@@ -87,15 +87,16 @@ start_data_volume_stack() {
   start executor
 }
 
-# pod_run NAME ANNOTATIONS_JSON [TASK_METADATA_JSON [RUN_SPEC_JSON]]: a run whose task carries a Pod template
-# (primary container "main") with those annotations: kwok decides the Pod's fate from them.
+# pod_run NAME ANNOTATIONS_JSON [TASK_METADATA_JSON [TEMPLATE_JSON [RUN_SPEC_JSON]]]: a run whose task carries a Pod
+# template (primary container "main") with those annotations: kwok decides the Pod's fate from them. TEMPLATE_JSON is
+# merged into the TaskTemplate (e.g. {"securityContext": ...}); RUN_SPEC_JSON is the run's spec (e.g. cacheConfig).
 pod_run() {
-  local name=$1 ann=$2 meta=${3:-'{}'} spec=${4:-'{}'}
+  local name=$1 ann=$2 meta=${3:-'{}'} more=${4:-'{}'} spec=${5:-'{}'}
   rpc flyteidl2.workflow.RunService/CreateRun "$(jq -cn --argjson id "$(run_id "$name")" --argjson ann "$ann" \
-    --argjson meta "$meta" --argjson spec "$spec" '(if $spec == {} then {} else {runSpec: $spec} end) + {runId: $id,
-    taskSpec: {shortName: "t", taskTemplate: {id: {name: "t", version: "1"},
-      type: "python", metadata: $meta, config: {primary_container_name: "main"},
+    --argjson meta "$meta" --argjson more "$more" --argjson spec "$spec" \
+    '(if $spec == {} then {} else {runSpec: $spec} end) + {runId: $id, taskSpec: {shortName: "t", taskTemplate: ({
+      id: {name: "t", version: "1"}, type: "python", metadata: $meta, config: {primary_container_name: "main"},
       k8sPod: {primaryContainerName: "main", metadata: {labels: {team: "e2e"}, annotations: $ann},
                podSpec: {containers: [{name: "main", image: "example.org/flyte-task:1",
-                 args: ["run-task", "--inputs", "{{.input}}", "--output-prefix", "{{.outputPrefix}}"]}]}}}}}')"
+                 args: ["run-task", "--inputs", "{{.input}}", "--output-prefix", "{{.outputPrefix}}"]}]}}} + $more)}}')"
 }

@@ -7,8 +7,11 @@
 namespace flyte::executor {
 namespace sec = flyte::internal::secret::v1;
 
-GrpcSecretClient::GrpcSecretClient(std::shared_ptr<grpc::Channel> channel, std::chrono::milliseconds rpc_timeout)
-    : stub_(sec::SecretResolveService::NewStub(std::move(channel))), rpc_timeout_(rpc_timeout) {}
+GrpcSecretClient::GrpcSecretClient(std::shared_ptr<grpc::Channel> channel, std::string internal_token,
+                                   std::chrono::milliseconds rpc_timeout)
+    : stub_(sec::SecretResolveService::NewStub(std::move(channel))),
+      internal_token_(std::move(internal_token)),
+      rpc_timeout_(rpc_timeout) {}
 
 absl::StatusOr<std::vector<std::string>> GrpcSecretClient::Resolve(const std::string& org, const std::string& project,
                                                                    const std::string& domain,
@@ -21,6 +24,7 @@ absl::StatusOr<std::vector<std::string>> GrpcSecretClient::Resolve(const std::st
   sec::ResolveSecretsResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + rpc_timeout_);
+  if (!internal_token_.empty()) ctx.AddMetadata("flyte-internal-token", internal_token_);
   grpc::Status s = stub_->ResolveSecrets(&ctx, req, &resp);
   if (!s.ok()) return rpc::FromGrpcStatus(s);
   if (resp.secrets_size() != static_cast<int>(names.size())) {

@@ -1,6 +1,7 @@
 #pragma once
 // Port to runs-service's internal SecretResolveService: the values of the secrets a task declares, for the local
-// runtime to hand to its process. Values stay in memory with the action until it ends (retries reuse them).
+// runtime to hand to its process (they stay in memory with the action until it ends; retries reuse them) or for
+// the Kubernetes runtime to put in the attempt's Secret (resolved again for each attempt, never kept).
 //
 // Thread-safe; calls block the calling thread. Errors: kNotFound naming the first secret that does not exist,
 // transport failures as kUnavailable / kDeadlineExceeded, and whatever else runs-service answers.
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "runtime/action.h"
 
 namespace flyte::executor {
 
@@ -19,5 +21,14 @@ class SecretClient {
                                                            const std::string& domain,
                                                            const std::vector<std::string>& names) = 0;
 };
+
+// The values of the secrets `action`'s task declares, for either runtime (none declared: OK and empty). Errors,
+// each naming secrets, never values: kInvalidArgument for a declaration not supported, kFailedPrecondition when
+// `client` is null, and Resolve's (kNotFound for a missing secret) prefixed "cannot resolve the task's secrets: ".
+// `default_org` stands for an action without an org.
+absl::StatusOr<std::vector<TaskSecret>> ResolveTaskSecrets(SecretClient* client, const ActionToRun& action,
+                                                           const std::string& default_org);
+// The attempt's error code for a ResolveTaskSecrets error: InvalidTask, SecretNotFound or SecretsUnavailable.
+std::string SecretsErrorCode(const absl::Status& status);
 
 }  // namespace flyte::executor

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "flyte/kube/task_action.h"
+#include "kubernetes/pod_secrets.h"
 #include "kubernetes/task_action_view.h"
 
 namespace flyte::executor::k8s {
@@ -114,12 +115,13 @@ absl::StatusOr<BuiltPod> BuildPod(const PodSettings& s, const PodRequest& r) {
         "extended_resources.gpu_accelerator is not supported by this executor: request GPUs with the task's "
         "resources (gpu=N) and pick nodes with a Pod template (nodeSelector, tolerations)");
   }
-  if (tmpl.security_context().secrets_size() > 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "security_context.secrets: secret ", tmpl.security_context().secrets(0).key(),
-        " cannot be given to a Pod by this executor yet (secrets work on the local runtime only)"));
+  if (tmpl.security_context().secrets_size() > 0 && r.secrets == nullptr) {
+    return absl::InvalidArgumentError("security_context.secrets: the task's secrets were not resolved");
   }
   BuiltPod out;
+  kube::ActionRef ref{action.key.org, action.key.project, action.key.domain, action.key.run_name,
+                      action.key.action_name};
+  out.name = kube::PodName(ref, r.attempt);
   Json spec = Json::object();
   Json labels = Json::object();
   Json annotations = Json::object();
@@ -191,6 +193,7 @@ absl::StatusOr<BuiltPod> BuildPod(const PodSettings& s, const PodRequest& r) {
     if (names.count(e["name"].get<std::string>()) == 0) env_json.push_back(e);
   }
   (*primary)["env"] = std::move(env_json);
+  if (r.secrets != nullptr) ReferAttemptSecret(*r.secrets, AttemptSecretName(out.name), &spec, primary);
   if ((!primary->contains("resources") || (*primary)["resources"].empty()) && !s.default_resources.empty()) {
     (*primary)["resources"] = s.default_resources;
   }
@@ -243,9 +246,6 @@ absl::StatusOr<BuiltPod> BuildPod(const PodSettings& s, const PodRequest& r) {
   }
   spec["terminationGracePeriodSeconds"] = s.kill_grace.count() / 1000;
 
-  kube::ActionRef ref{action.key.org, action.key.project, action.key.domain, action.key.run_name,
-                      action.key.action_name};
-  out.name = kube::PodName(ref, r.attempt);
   const Json action_labels = kube::ActionLabels(ref);
   for (const auto& [k, v] : action_labels.items()) labels[k] = v;
   labels[kube::kLabelAttempt] = std::to_string(r.attempt);

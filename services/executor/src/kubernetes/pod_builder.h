@@ -13,7 +13,8 @@
 //              turned off or the template mounts /tmp itself, its <attempt dir>/tmp mounted at /tmp: annotation
 //              flyte.org/task-tmp-subpath),
 //              activeDeadlineSeconds = the task's timeout, terminationGracePeriodSeconds = killGracePeriod,
-//              terminationMessagePolicy FallbackToLogsOnError (a failed container's log tail reaches the error)
+//              terminationMessagePolicy FallbackToLogsOnError (a failed container's log tail reaches the error),
+//              the task's secrets by reference to the attempt's Secret (kubernetes/pod_secrets.h)
 // kInvalidArgument (reported as InvalidTask) when the task has nothing to run or asks for what is not supported.
 // Pure function; thread-safe.
 #include <chrono>
@@ -52,6 +53,9 @@ struct PodRequest {
   int attempt = 1;
   std::string task_action_name;
   std::string task_action_uid;
+  // The task's declared secrets with their values (kubernetes/pod_secrets.h), referred to from the Secret
+  // AttemptSecretName(pod name) the caller creates. Required when the task declares secrets.
+  const std::vector<TaskSecret>* secrets = nullptr;
 };
 
 struct BuiltPod {

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "clients/secret_client.h"
 #include "clients/state_reporter.h"
 #include "flyte/common/clock.h"
 #include "flyte/kube/client.h"
@@ -59,6 +60,7 @@ struct ControllerOptions {
   kube::LeaderElectionConfig lease;                     // ns, name, identity, durations
   std::chrono::milliseconds cache_heartbeat{5000};      // serialized cached tasks (kubernetes/task_action_cache.h)
   std::chrono::milliseconds cache_wait_poll{1000};
+  SecretClient* secrets = nullptr;                      // resolves tasks' declared secrets; null: none can be
 };
 
 class TaskActionController {
@@ -123,6 +125,11 @@ class TaskActionController {
   std::string RecordInCache(const TaskActionView& ta, const std::string& output_uri, TaskActionStatus& st);
   void ReleaseCacheOnEnd(const TaskActionView& ta, TaskActionStatus& st);
   CacheStatus ReportedCacheStatus(const TaskActionView& ta) const;
+  // The attempt's Secret (kubernetes/pod_secrets.cc): created before its Pod, deleted when the attempt ends.
+  absl::StatusOr<std::vector<TaskSecret>> ResolveSecrets(const ActionToRun& action);
+  // A ResolveSecrets error: kUnavailable returned (reconcile again), else the action failed with no Pod.
+  absl::Status SecretsUnresolved(const TaskActionView& ta, const TaskActionStatus& st, const absl::Status& why);
+  absl::Status EndAttemptSecrets(const std::string& pod_name, const TaskToRun& task);
   // Writes `status` (merge patch on /status with the resourceVersion read), updates the cache, then reports the
   // transitions it added.
   absl::Status WriteStatusAndReport(const TaskActionView& ta, const TaskActionStatus& status);

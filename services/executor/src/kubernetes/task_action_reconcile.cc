@@ -9,6 +9,7 @@
 #include "flyte/kube/task_action.h"
 #include "flyteidl2/workflow/queue_service.pb.h"
 #include "kubernetes/pod_outcome.h"
+#include "kubernetes/pod_secrets.h"
 #include "kubernetes/task_action_controller.h"
 #include "runtime/output_localizer.h"
 #include "runtime/task_launch.h"
@@ -279,11 +280,18 @@ absl::Status TaskActionController::StartAttempt(const TaskActionView& ta, TaskAc
   absl::StatusOr<AttemptPaths> paths = Paths(ta, attempt);
   if (!paths.ok()) return FailWithoutAttempt(ta, ActionError{"InvalidTask", std::string(paths.status().message()),
                                                              ErrorKind::kUser, false});
+  absl::StatusOr<std::vector<TaskSecret>> secrets = ResolveSecrets(action);
+  if (!secrets.ok()) return SecretsUnresolved(ta, st, secrets.status());
   absl::StatusOr<BuiltPod> pod =
-      BuildPod(options_.pod, PodRequest{&action, &task, &*paths, attempt, ta.name, ta.uid});
+      BuildPod(options_.pod, PodRequest{&action, &task, &*paths, attempt, ta.name, ta.uid, &*secrets});
   if (!pod.ok()) {
     return FailWithoutAttempt(ta, ActionError{"InvalidTask", std::string(pod.status().message()), ErrorKind::kUser,
                                               false});
+  }
+  if (!secrets->empty()) {
+    if (absl::Status s = EnsureAttemptSecret(client_, BuildAttemptSecret(*secrets, pod->pod), ta.uid); !s.ok()) {
+      return s;
+    }
   }
   if (!pod->task_tmp_dir.empty()) PrepareTaskTmp(options_.pod.data_root, pod->task_tmp_dir);
   absl::StatusOr<kube::Json> created = client_.Create(kube::kPods, options_.ns, pod->pod);
@@ -294,6 +302,7 @@ absl::Status TaskActionController::StartAttempt(const TaskActionView& ta, TaskAc
     created_pods_[pod->name] = std::chrono::steady_clock::now();
   } else if (absl::IsInvalidArgument(created.status())) {
     // The API server refuses this task's Pod (e.g. a bad Pod template): retrying cannot help.
+    if (absl::Status s = EndAttemptSecrets(pod->name, task); !s.ok()) return s;
     return FailWithoutAttempt(ta, ActionError{"InvalidPod", std::string(created.status().message()), ErrorKind::kUser,
                                               false});
   } else if (!absl::IsAlreadyExists(created.status())) {
@@ -342,6 +351,7 @@ absl::Status TaskActionController::AttemptEnded(const TaskActionView& ta, const 
                                                 std::string event) {
   TaskActionStatus st = ta.status;
   const int attempt = std::max(1, st.attempt);
+  if (absl::Status s = EndAttemptSecrets(st.pod_name, task); !s.ok()) return s;
   if (error.kind == ErrorKind::kSystem) ++st.system_failures;
   bool retry = error.retryable && attempt <= task.max_retries;
   if (retry) absl::StrAppend(&event, "; retrying as attempt ", attempt + 1);
@@ -446,6 +456,7 @@ absl::Status TaskActionController::Observe(const TaskActionView& ta, const Actio
         }
         DescribeOutputChanges(*changes, &event);
       }
+      if (absl::Status s = EndAttemptSecrets(pod->name, *task); !s.ok()) return s;
       TaskActionStatus st = ta.status;
       if (paths.ok()) event += RecordInCache(ta, ToFileUri(paths->output_dir), st);
       if (st.phase != kube::kPhaseRunning) st.Append(kube::kPhaseRunning, st.attempt, now, outcome.event);

@@ -108,8 +108,9 @@ void SecretServiceApi::Register(rpc::Router& router) {
 
   router.Unary<internal::ResolveSecretsRequest, internal::ResolveSecretsResponse>(
       kResolveService, "ResolveSecrets",
-      [this](const rpc::CallContext&, const internal::ResolveSecretsRequest& req,
+      [this](const rpc::CallContext& ctx, const internal::ResolveSecretsRequest& req,
              internal::ResolveSecretsResponse* resp) {
+        if (absl::Status caller = caller_.Check(ctx, kResolveService); !caller.ok()) return caller;
         if (req.names().empty()) return absl::InvalidArgumentError("names must name at least one secret");
         if (req.names_size() > kMaxResolveNames) {
           return absl::InvalidArgumentError("names: at most " + std::to_string(kMaxResolveNames) + " secrets");

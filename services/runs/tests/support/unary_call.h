@@ -10,10 +10,11 @@
 namespace flyte::runs::test {
 
 template <class Req, class Resp>
-absl::Status CallUnary(rpc::Router& router, const std::string& path, const Req& req, Resp* resp) {
+absl::Status CallUnary(rpc::Router& router, const std::string& path, const Req& req, Resp* resp,
+                       const rpc::CallContext& ctx = {}) {
   const rpc::Method* m = router.Find(path);
   REQUIRE(m != nullptr);
-  return m->unary(rpc::CallContext{}, req, resp);
+  return m->unary(ctx, req, resp);
 }
 
 }  // namespace flyte::runs::test
