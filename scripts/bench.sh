@@ -8,11 +8,12 @@
 #   OUT=/tmp/b.md KEEP_RAW=/tmp/raw scripts/bench.sh   write the report elsewhere, keep the loadgen JSON
 #
 # Knobs (env): DURATION (5s per short scenario), REPEAT (3; the report quotes the median), RATE (500),
-# CONCURRENCY (32), PG_CONCURRENCY (16: the extra PostgreSQL CreateRun case and the write benchmark), STREAMS (5000), EVENT_RATES ("2 10": runs created per second while the streams are held;
-# the first is the target scenario, the others are stress), WATCH_SECONDS (10), PG_BIN (/usr/lib/postgresql/15/bin),
-# SCENARIOS ("all"; "pg-writes" runs only the PostgreSQL write cases: CreateRun with PG_CONCURRENCY clients through
-# runs-service, and CreateRun / EnqueueAction / state reports with PG_CONCURRENCY clients straight on the repository,
-# tests/runs_postgres_write_throughput_test; BACKENDS must include postgres).
+# CONCURRENCY (32), PG_CONCURRENCY (16: the PostgreSQL write cases), STREAMS (5000), EVENT_RATES ("2 10": runs
+# created per second while the streams are held; the first is the target scenario, the others are stress),
+# WATCH_SECONDS (10), PG_BIN (/usr/lib/postgresql/15/bin), RUNS_WORKERS (runs.workerThreads; unset = the service's
+# default), SCENARIOS ("all"; "pg-writes" runs only the PostgreSQL write cases: CreateRun with PG_CONCURRENCY clients
+# through runs-service, and CreateRun / EnqueueAction / state reports with PG_CONCURRENCY threads straight on the
+# repository, tests/runs_postgres_write_throughput_test; BACKENDS must include postgres).
 #
 #   SKIP_BUILD=1 BACKENDS=postgres TRANSPORTS=connect SCENARIOS=pg-writes REPEAT=5 OUT=/tmp/pg.md scripts/bench.sh
 set -euo pipefail
@@ -21,7 +22,7 @@ ROOT=$PWD
 COMMAND="$0${*:+ $*}"
 ENV_USED=""
 for v in SKIP_BUILD BUILD_DIR BACKENDS TRANSPORTS REPEAT DURATION RATE CONCURRENCY PG_CONCURRENCY STREAMS EVENT_RATES \
-  WATCH_SECONDS SCENARIOS OUT; do
+  WATCH_SECONDS SCENARIOS RUNS_WORKERS OUT; do
   if [ -n "${!v:-}" ]; then ENV_USED+="$v=$(printf %q "${!v}") "; fi
 done
 BUILD_DIR=${BUILD_DIR:-build}
@@ -108,7 +109,8 @@ YAML
 runs:
   server: {host: 127.0.0.1, port: $PORT}
   watchBufferSize: 100
-  projects: "$(bench_projects)"
+  projects: "$(bench_projects)"${RUNS_WORKERS:+
+  workerThreads: $RUNS_WORKERS}
 database:
   postgres: {host: 127.0.0.1, port: $PG_PORT, dbname: flyte_runs, username: postgres, password: postgres}
 YAML
@@ -270,6 +272,15 @@ w("")
 
 verdicts = []
 
+def write_targets():
+    w("## Targets")
+    w("")
+    w("| target | measured (median) | met? |")
+    w("|---|---|---|")
+    for name, val, ok in verdicts:
+        w(f"| {name} | {val} | {'met' if ok else '**not met**'} |")
+    w("")
+
 def pg_writes_section():
     """CreateRun through runs-service with PG_CONCURRENCY clients, and the repository-level write benchmark."""
     pgc = int(E["PG_CONCURRENCY"])
@@ -312,13 +323,7 @@ if "postgres" in backends:
     pg_writes_section()
 
 if E["SCENARIOS"] == "pg-writes":
-    w("## Targets")
-    w("")
-    w("| target | measured (median) | met? |")
-    w("|---|---|---|")
-    for name, val, ok in verdicts:
-        w(f"| {name} | {val} | {'met' if ok else '**not met**'} |")
-    w("")
+    write_targets()
     with open(E["OUT"], "w") as f:
         f.write("\n".join(lines))
     raise SystemExit(0)
@@ -439,13 +444,7 @@ for mode in ("get", "list"):
 w("")
 
 # Verdicts
-w("## Targets")
-w("")
-w("| target | measured (median) | met? |")
-w("|---|---|---|")
-for name, val, ok in verdicts:
-    w(f"| {name} | {val} | {'met' if ok else '**not met**'} |")
-w("")
+write_targets()
 
 # Error samples
 all_samples = {}
