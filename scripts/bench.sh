@@ -290,6 +290,8 @@ def pg_writes_section():
     w("straight on the runs repository with as many threads (tests/runs_postgres_write_throughput_test, the store")
     w("listening for changes as runs-service does): CreateRun, EnqueueAction (a child action with its queue command,")
     w("CreateActionAndRecord) and StateReport (one ApplyEvent per transaction). Same PostgreSQL, runs alternating.")
+    w("Before/after of taking NOTIFY out of the writing transaction: [benchmarks-postgres-writes.md]"
+      "(benchmarks-postgres-writes.md).")
     w("")
     w("| scenario | per second median [min-max] | p50 ms | p99 ms | errors |")
     w("|---|---|---|---|---|")

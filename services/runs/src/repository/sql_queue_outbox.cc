@@ -162,8 +162,9 @@ absl::Status SqlActionRepository::CreateActionAndRecord(const Action& action, co
 }
 
 // PostgreSQL: what the SQLite path does in a transaction (check the run and parent, insert the action, record the
-// command, append to the change log) as one statement that is its own transaction: one round trip instead of six (BEGIN, the four
-// statements, COMMIT), which was the largest share of runs-service's and PostgreSQL's CPU per child of a fan-out.
+// command, append to the change log) as one statement that is its own transaction: one round trip instead of six
+// (BEGIN, the four statements, COMMIT), which was the largest share of runs-service's and PostgreSQL's CPU per child
+// of a fan-out.
 // The same outcomes: kNotFound naming the run or the parent, kAlreadyExists for an action already there (nothing
 // recorded then).
 absl::Status SqlActionRepository::CreateActionAndRecordInOneStatement(const Action& action,

@@ -1,7 +1,7 @@
 #pragma once
 // The repositories written once against flyte::db (portable SQL with `?` parameters); SqliteStore and
-// PostgresStore differ only in how change notifications travel (in-process after commit vs NOTIFY/LISTEN) and in
-// row locking (SELECT ... FOR UPDATE on PostgreSQL).
+// PostgresStore differ only in how changes reach other replicas (none on SQLite; the change log and NOTIFY after
+// commit on PostgreSQL, pg_change_feed.h) and in row locking (SELECT ... FOR UPDATE on PostgreSQL).
 #include <functional>
 #include <memory>
 #include <mutex>

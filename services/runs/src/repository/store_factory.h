@@ -16,7 +16,8 @@ struct StoreOptions {
   db::QueryHook query_hook;  // optional: called per unit of work with (operation, seconds)
   int sqlite_readers = 4;
   bool run_migrations = true;
-  // PostgreSQL: LISTEN for change notifications so SetChangeListener fires for every replica's writes.
+  // PostgreSQL: follow the change feed (LISTEN, and read the change log) so SetChangeListener fires for every
+  // replica's writes.
   bool listen_for_changes = true;
   // PostgreSQL: how often a replica reads the change log with no NOTIFY to wake it, i.e. how late a change whose
   // writer died between its commit and its NOTIFY can reach it (PgChangeFeed).
