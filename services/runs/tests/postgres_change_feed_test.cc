@@ -120,3 +120,20 @@ TEST_CASE("postgres: a transaction that commits after a younger one was read is 
   CHECK(reader_heard.Count("late", 1) == 1);
   CHECK(reader_heard.Count("a0", 2) == 1);
 }
+
+TEST_CASE("postgres: a change an older replica NOTIFYs with its payload (no change log) is delivered",
+          "[repository][postgres]") {
+  Recorder reader_heard;
+  Backend b("postgres");
+  reader_heard.Attach(b.actions());
+  absl::StatusOr<std::unique_ptr<flyte::db::Database>> older = flyte::db::OpenPostgres(*b.config.postgres, 1);
+  REQUIRE(older.ok());
+  const std::string payload = EncodeActionChange(ActionChange{KeyOf("r1"), std::nullopt, 3, nullptr});
+  REQUIRE((*older)
+              ->Write("notify",
+                      [&](flyte::db::Tx& tx) {
+                        return tx.Query("SELECT pg_notify(?, ?)", {std::string(kActionChangeChannel), payload}).status();
+                      })
+              .ok());
+  CHECK(WaitFor([&] { return reader_heard.Has("a0", 3); }, 2s));
+}

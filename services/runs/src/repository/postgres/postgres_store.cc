@@ -1,5 +1,6 @@
 #include "repository/postgres/postgres_store.h"
 
+#include <iostream>
 #include <random>
 #include <string>
 
@@ -42,9 +43,21 @@ absl::Status PostgresStore::StartListening() {
   PgChangeFeed* feed = &feed_;
   absl::StatusOr<std::unique_ptr<db::PgListener>> l = db::PgListener::Start(
       config_, kActionChangeChannel,
-      {[db, feed](std::string_view, int sender_pid) {
+      {[db, feed, actions](std::string_view payload, int sender_pid) {
          // This process's changes were delivered to its watchers when they committed.
-         if (!db->IsOwnSession(sender_pid)) feed->Heard();
+         if (db->IsOwnSession(sender_pid)) return;
+         if (payload.empty()) {
+           feed->Heard();
+           return;
+         }
+         // A replica of an older version (during a rolling upgrade) NOTIFYs each change in its transaction and
+         // writes no change log.
+         absl::StatusOr<ActionChange> change = DecodeActionChange(payload);
+         if (change.ok()) {
+           actions->Deliver(*change);
+         } else {
+           std::cerr << "ignoring malformed action change notification\n";
+         }
        },
        // NOTIFYs sent while the connection was down were lost, not the changes: read the log now rather than at
        // the next periodic read.
