@@ -8,14 +8,21 @@
 #   OUT=/tmp/b.md KEEP_RAW=/tmp/raw scripts/bench.sh   write the report elsewhere, keep the loadgen JSON
 #
 # Knobs (env): DURATION (5s per short scenario), REPEAT (3; the report quotes the median), RATE (500),
-# CONCURRENCY (32), STREAMS (5000), EVENT_RATES ("2 10": runs created per second while the streams are held;
-# the first is the target scenario, the others are stress), WATCH_SECONDS (10), PG_BIN (/usr/lib/postgresql/15/bin).
+# CONCURRENCY (32), PG_CONCURRENCY (16: the PostgreSQL write cases), STREAMS (5000), EVENT_RATES ("2 10": runs
+# created per second while the streams are held; the first is the target scenario, the others are stress),
+# WATCH_SECONDS (10), PG_BIN (/usr/lib/postgresql/15/bin), RUNS_WORKERS (runs.workerThreads; unset = the service's
+# default), SCENARIOS ("all"; "pg-writes" runs only the PostgreSQL write cases: CreateRun with PG_CONCURRENCY clients
+# through runs-service, and CreateRun / EnqueueAction / state reports with PG_CONCURRENCY threads straight on the
+# repository, tests/runs_postgres_write_throughput_test; BACKENDS must include postgres).
+#
+#   SKIP_BUILD=1 BACKENDS=postgres TRANSPORTS=connect SCENARIOS=pg-writes REPEAT=5 OUT=/tmp/pg.md scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 COMMAND="$0${*:+ $*}"
 ENV_USED=""
-for v in SKIP_BUILD BUILD_DIR BACKENDS TRANSPORTS REPEAT DURATION RATE CONCURRENCY STREAMS EVENT_RATES WATCH_SECONDS OUT; do
+for v in SKIP_BUILD BUILD_DIR BACKENDS TRANSPORTS REPEAT DURATION RATE CONCURRENCY PG_CONCURRENCY STREAMS EVENT_RATES \
+  WATCH_SECONDS SCENARIOS RUNS_WORKERS OUT; do
   if [ -n "${!v:-}" ]; then ENV_USED+="$v=$(printf %q "${!v}") "; fi
 done
 BUILD_DIR=${BUILD_DIR:-build}
@@ -25,6 +32,8 @@ REPEAT=${REPEAT:-3}
 DURATION=${DURATION:-5s}
 RATE=${RATE:-500}
 CONCURRENCY=${CONCURRENCY:-32}
+PG_CONCURRENCY=${PG_CONCURRENCY:-16}
+SCENARIOS=${SCENARIOS:-all}
 STREAMS=${STREAMS:-5000}
 WATCH_SECONDS=${WATCH_SECONDS:-10}
 EVENT_RATES=${EVENT_RATES:-"2 10"}
@@ -36,7 +45,8 @@ if [ -z "${SKIP_BUILD:-}" ]; then
 fi
 SERVER=$ROOT/$BUILD_DIR/bin/runs-service
 LOADGEN=$ROOT/$BUILD_DIR/bin/flyte-loadgen
-for b in "$SERVER" "$LOADGEN"; do
+PG_WRITES=$ROOT/$BUILD_DIR/tests/runs_postgres_write_throughput_test
+for b in "$SERVER" "$LOADGEN" $(case " $BACKENDS " in *" postgres "*) echo "$PG_WRITES";; esac); do
   [ -x "$b" ] || { echo "bench: $b not built" >&2; exit 1; }
 done
 
@@ -75,7 +85,7 @@ start_postgres() {
 bench_projects() {
   local out="" t i rate
   for t in $TRANSPORTS; do
-    for i in $(seq 1 "$REPEAT"); do out+="create$i$t,get$i$t,list$i$t,"; done
+    for i in $(seq 1 "$REPEAT"); do out+="create$i$t,get$i$t,list$i$t,pgcreate$i$t,"; done
     for rate in $EVENT_RATES; do out+="watch$t$rate,"; done
   done
   echo "${out%,}"
@@ -99,7 +109,8 @@ YAML
 runs:
   server: {host: 127.0.0.1, port: $PORT}
   watchBufferSize: 100
-  projects: "$(bench_projects)"
+  projects: "$(bench_projects)"${RUNS_WORKERS:+
+  workerThreads: $RUNS_WORKERS}
 database:
   postgres: {host: 127.0.0.1, port: $PG_PORT, dbname: flyte_runs, username: postgres, password: postgres}
 YAML
@@ -142,6 +153,20 @@ for backend in $BACKENDS; do
   start_server "$backend"
   sleep 1
   echo "{\"idle_rss_kb\": $(rss_kb "$SERVER_PID")}" >"$RESULTS/$backend-idle.json"
+  if [ "$backend" = postgres ]; then
+    # CreateRun with PG_CONCURRENCY clients (fsync on), alternating with the repository-level write benchmark.
+    for i in $(seq 1 "$REPEAT"); do
+      for t in $TRANSPORTS; do
+        run "$backend-$t-pgcreate-$i" create --transport "$t" --rate 0 --concurrency "$PG_CONCURRENCY" \
+          --duration "$DURATION" --project "pgcreate$i$t" --server-pid "$SERVER_PID"
+      done
+      log "postgres-writes-$i: $PG_WRITES [.benchmark], $PG_CONCURRENCY clients"
+      FLYTE_BENCH_PG="127.0.0.1:$PG_PORT/flyte_runs" FLYTE_BENCH_CLIENTS=$PG_CONCURRENCY \
+        FLYTE_BENCH_SECONDS=${DURATION%s} timeout 120 "$PG_WRITES" '[.benchmark]' \
+        | grep '^{' >"$RESULTS/postgres-writes-$i.jsonl" || log "postgres-writes-$i FAILED"
+    done
+  fi
+  if [ "$SCENARIOS" = pg-writes ]; then stop_server; continue; fi
   for t in $TRANSPORTS; do
     for i in $(seq 1 "$REPEAT"); do
       run "$backend-$t-create-$i" create --transport "$t" --rate 0 --concurrency "$CONCURRENCY" --duration "$DURATION" \
@@ -172,6 +197,7 @@ MACHINE_RAM_MB=$(awk '/^MemTotal:/ {print int($2/1024)}' /proc/meminfo)
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain 2>/dev/null | head -1)" ]; then COMMIT="$COMMIT (with uncommitted changes)"; fi
 export RESULTS OUT ELAPSED BUILD_DIR BACKENDS TRANSPORTS REPEAT DURATION RATE CONCURRENCY STREAMS EVENT_RATES WATCH_SECONDS
+export PG_CONCURRENCY SCENARIOS
 export MACHINE_CPU MACHINE_RAM_MB COMMIT LOAD_START
 export BENCH_COMMAND="${ENV_USED}${COMMAND}" MACHINE_NPROC=$(nproc) MACHINE_KERNEL=$(uname -r)
 export MACHINE_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)" BENCH_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -245,6 +271,64 @@ w(f"- short scenarios: {E['DURATION']} each, repeated {repeat}x, median quoted (
 w("")
 
 verdicts = []
+
+def write_targets():
+    w("## Targets")
+    w("")
+    w("| target | measured (median) | met? |")
+    w("|---|---|---|")
+    for name, val, ok in verdicts:
+        w(f"| {name} | {val} | {'met' if ok else '**not met**'} |")
+    w("")
+
+def pg_writes_section():
+    """CreateRun through runs-service with PG_CONCURRENCY clients, and the repository-level write benchmark."""
+    pgc = int(E["PG_CONCURRENCY"])
+    w(f"## PostgreSQL writes with {pgc} clients (fsync on)")
+    w("")
+    w("CreateRun through runs-service (flyte-loadgen, closed loop, the scenario's own repeats), then the same writes")
+    w("straight on the runs repository with as many threads (tests/runs_postgres_write_throughput_test, the store")
+    w("listening for changes as runs-service does): CreateRun, EnqueueAction (a child action with its queue command,")
+    w("CreateActionAndRecord) and StateReport (one ApplyEvent per transaction). Same PostgreSQL, runs alternating.")
+    w("Before/after of taking NOTIFY out of the writing transaction: [benchmarks-postgres-writes.md]"
+      "(benchmarks-postgres-writes.md).")
+    w("")
+    w("| scenario | per second median [min-max] | p50 ms | p99 ms | errors |")
+    w("|---|---|---|---|---|")
+    for t in transports:
+        rs = runs("postgres", t, "pgcreate")
+        if not rs:
+            continue
+        rates = [r["achieved_rate"] for r in rs]
+        p99 = med([r["latency_ms"]["p99"] for r in rs])
+        w(f"| CreateRun via runs-service ({t}) | {fmt(med(rates), 0)} [{fmt(min(rates), 0)}-{fmt(max(rates), 0)}] | "
+          f"{fmt(med([r['latency_ms']['p50'] for r in rs]), 2)} | {fmt(p99, 2)} | {errs(rs)} |")
+        verdicts.append((f">= 2,500 CreateRun/s with p99 < 50 ms on PostgreSQL, {pgc} clients ({t})",
+                         f"{med(rates):,.0f}/s, p99 {p99:.1f} ms", med(rates) >= 2500 and p99 < 50))
+    repo = {}
+    for i in range(1, repeat + 1):
+        try:
+            with open(os.path.join(R, f"postgres-writes-{i}.jsonl")) as f:
+                for line in f:
+                    d = json.loads(line)
+                    repo.setdefault(d["scenario"], []).append(d)
+        except (OSError, ValueError):
+            pass
+    for name, rs in repo.items():
+        rates = [r["per_second"] for r in rs]
+        w(f"| {name} on the repository | {fmt(med(rates), 0)} [{fmt(min(rates), 0)}-{fmt(max(rates), 0)}] | "
+          f"{fmt(med([r['p50_ms'] for r in rs]), 2)} | {fmt(med([r['p99_ms'] for r in rs]), 2)} | "
+          f"{sum(r['errors'] for r in rs) or 'none'} |")
+    w("")
+
+if "postgres" in backends:
+    pg_writes_section()
+
+if E["SCENARIOS"] == "pg-writes":
+    write_targets()
+    with open(E["OUT"], "w") as f:
+        f.write("\n".join(lines))
+    raise SystemExit(0)
 
 # Idle RSS
 w("## Idle RSS (right after start, 1 s after /readyz)")
@@ -362,13 +446,7 @@ for mode in ("get", "list"):
 w("")
 
 # Verdicts
-w("## Targets")
-w("")
-w("| target | measured (median) | met? |")
-w("|---|---|---|")
-for name, val, ok in verdicts:
-    w(f"| {name} | {val} | {'met' if ok else '**not met**'} |")
-w("")
+write_targets()
 
 # Error samples
 all_samples = {}
@@ -394,6 +472,7 @@ w("")
 w("```")
 w("scripts/bench.sh                                   # build, run everything (< 10 min), rewrite this file")
 w("SKIP_BUILD=1 BUILD_DIR=build scripts/bench.sh      # reuse a build")
+w("SKIP_BUILD=1 BACKENDS=postgres TRANSPORTS=connect SCENARIOS=pg-writes REPEAT=5 scripts/bench.sh  # PostgreSQL writes only")
 w("build/bin/flyte-loadgen create --transport connect --rate 0 --concurrency 32 --duration 10s --target 127.0.0.1:8090")
 w("build/bin/flyte-loadgen get --transport grpc --rate 500 --duration 10s")
 w("build/bin/flyte-loadgen watch --transport both --streams 5000 --events 20 --event-rate 2 --server-pid $(pidof runs-service)")
@@ -402,5 +481,5 @@ w("")
 with open(E["OUT"], "w") as f:
     f.write("\n".join(lines))
 PY
-if [ -n "${KEEP_RAW:-}" ]; then mkdir -p "$KEEP_RAW" && cp "$RESULTS"/*.json "$KEEP_RAW"/; fi
+if [ -n "${KEEP_RAW:-}" ]; then mkdir -p "$KEEP_RAW" && cp "$RESULTS"/*.json* "$KEEP_RAW"/; fi
 log "wrote $OUT in ${ELAPSED}s"

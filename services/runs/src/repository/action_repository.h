@@ -29,7 +29,7 @@ struct ActionChange {
   std::optional<std::string> parent;
   int64_t version = 0;
   // The action as committed, when the writer had it at hand (saves watchers a read); null otherwise (e.g. a
-  // change heard through PostgreSQL NOTIFY).
+  // change another replica made, read from the PostgreSQL change log).
   std::shared_ptr<const Action> action;
 };
 

@@ -34,7 +34,7 @@ Task TaskFromRow(const Row& r) {
   return t;
 }
 
-// ---- notification payload -----------------------------------------------------------------------------------
+// ---- change encoding (action_change_log.payloads) ----------------------------------------------------------
 
 std::string Escape(const std::string& s) {
   std::string out;
@@ -108,26 +108,16 @@ void SqlActionRepository::Deliver(const ActionChange& change) {
   if (fn) (*fn)(change);
 }
 
-absl::StatusOr<size_t> SqlActionRepository::DeliverChangedSince(TimePoint since) {
-  std::vector<Action> changed;
-  absl::Status s = db_.Read("ChangedSince", [&](Tx& tx) -> absl::Status {
-    changed.clear();
-    // No index on updated_at (it changes on every write; one would cost every update its HOT path): a scan, on a
-    // rare event.
-    absl::StatusOr<Rows> rows = tx.Query(
-        std::string("SELECT ") + kActionCols + " FROM actions WHERE updated_at >= ? ORDER BY updated_at",
-        {Micros(since)});
-    if (!rows.ok()) return rows.status();
-    for (const Row& r : *rows) changed.push_back(ActionFromRow(r));
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  for (Action& a : changed) {
-    ActionChange c{a.key, a.parent, a.version, nullptr};
-    c.action = std::make_shared<const Action>(std::move(a));
-    Deliver(c);
-  }
-  return changed.size();
+void SqlActionRepository::SetChangeLog(std::string origin, std::function<void()> committed) {
+  change_origin_ = std::move(origin);
+  changes_committed_ = std::move(committed);
+}
+
+void SqlActionRepository::Committed(const std::vector<ActionChange>& changes) {
+  // Watchers of this process hear at once, with the committed row (no re-read). On PostgreSQL other replicas read
+  // the change from action_change_log, woken by the NOTIFY this asks for (PgChangeFeed).
+  for (const ActionChange& c : changes) Deliver(c);
+  if (postgres() && !changes.empty() && changes_committed_) changes_committed_();
 }
 
 absl::Status SqlActionRepository::Mutate(std::string_view op, const MutateFn& fn) {
@@ -136,22 +126,15 @@ absl::Status SqlActionRepository::Mutate(std::string_view op, const MutateFn& fn
     changes.clear();  // the unit may be retried on a fresh connection
     absl::Status st = fn(tx, changes);
     if (!st.ok() || !postgres() || changes.empty()) return st;
-    // Same transaction: listeners hear about it exactly when (and only if) it commits. One statement for all.
-    if (changes.size() == 1) {
-      return tx.Query("SELECT pg_notify(?, ?)", {std::string(kActionChangeChannel), EncodeActionChange(changes[0])})
-          .status();
-    }
+    // Same transaction: the log holds the changes exactly when (and only if) they commit. No NOTIFY here: it would
+    // serialise this commit with every other NOTIFYing one across the WAL flush.
     db::PgArray payloads;
     for (const ActionChange& c : changes) payloads.Add(EncodeActionChange(c));
-    return tx.Query("SELECT pg_notify(?, p) FROM unnest(?::text[]) AS p",
-                    {std::string(kActionChangeChannel), payloads.ToValue()})
+    return tx.Exec("INSERT INTO action_change_log (origin, payloads) VALUES (?, ?::text[])",
+                   {change_origin_, payloads.ToValue()})
         .status();
   });
-  // Watchers of this process hear at once, with the committed row (no re-read). On PostgreSQL other replicas hear
-  // through NOTIFY; this process ignores its own notifications (PostgresStore::StartListening).
-  if (s.ok()) {
-    for (const ActionChange& c : changes) Deliver(c);
-  }
+  if (s.ok()) Committed(changes);
   return s;
 }
 

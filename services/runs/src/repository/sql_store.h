@@ -1,7 +1,7 @@
 #pragma once
 // The repositories written once against flyte::db (portable SQL with `?` parameters); SqliteStore and
-// PostgresStore differ only in how change notifications travel (in-process after commit vs NOTIFY/LISTEN) and in
-// row locking (SELECT ... FOR UPDATE on PostgreSQL).
+// PostgresStore differ only in how changes reach other replicas (none on SQLite; the change log and NOTIFY after
+// commit on PostgreSQL, pg_change_feed.h) and in row locking (SELECT ... FOR UPDATE on PostgreSQL).
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -19,7 +19,7 @@ namespace flyte::runs {
 
 inline constexpr char kActionChangeChannel[] = "flyte_runs_action_changes";
 
-// Compact NOTIFY payload (well under PostgreSQL's 8000-byte limit for sane key lengths).
+// Compact change encoding, one element of action_change_log.payloads (well under PostgreSQL's 8000-byte limit for sane key lengths).
 std::string EncodeActionChange(const ActionChange& change);
 absl::StatusOr<ActionChange> DecodeActionChange(std::string_view payload);
 
@@ -49,15 +49,17 @@ class SqlActionRepository final : public ActionRepository {
   absl::StatusOr<std::vector<ActionKey>> AbortAndRecord(const ActionKey& key, const std::string& reason,
                                                        TimePoint now, const QueueCommand& command) override;
 
-  // Hands a change to the listener (PostgreSQL LISTEN loop; SQLite after commit).
+  // Hands a change to the listener (this process's after commit; other replicas' from PgChangeFeed).
   void Deliver(const ActionChange& change);
-  // Hands the listener every action updated at or after `since` (as committed), oldest first: what a replica
-  // re-reads when notifications may have been missed. Returns how many.
-  absl::StatusOr<size_t> DeliverChangedSince(TimePoint since);
+  // PostgreSQL: every transaction that changes actions appends them to action_change_log under `origin` (this
+  // process's instance id), and `committed` is called after it commits (PgChangeFeed::Announce). Call once,
+  // before any write.
+  void SetChangeLog(std::string origin, std::function<void()> committed);
 
  private:
   using MutateFn = std::function<absl::Status(db::Tx&, std::vector<ActionChange>&)>;
   absl::Status Mutate(std::string_view op, const MutateFn& fn);
+  void Committed(const std::vector<ActionChange>& changes);
   absl::Status Insert(db::Tx& tx, const Action& a, std::vector<ActionChange>& changes);
   absl::Status CreateActionIn(db::Tx& tx, const Action& action, std::vector<ActionChange>& changes);
   absl::Status CreateActionAndRecordInOneStatement(const Action& action, const QueueCommand& command);
@@ -66,6 +68,8 @@ class SqlActionRepository final : public ActionRepository {
   bool postgres() const { return db_.dialect() == db::Dialect::kPostgres; }
 
   db::Database& db_;
+  std::string change_origin_;
+  std::function<void()> changes_committed_;
   std::mutex listener_mu_;
   std::shared_ptr<std::function<void(const ActionChange&)>> listener_;
 };

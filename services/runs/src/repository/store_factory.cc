@@ -14,8 +14,11 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const db::DatabaseConfig& confi
   db_options.query_hook = options.query_hook;
   db_options.sqlite_readers = options.sqlite_readers;
   if (config.postgres) {
+    PgChangeFeed::Options feed;
+    feed.catch_up_interval = options.change_catch_up_interval;
+    feed.announce = options.announce_changes;
     absl::StatusOr<std::unique_ptr<PostgresStore>> store =
-        PostgresStore::Open(*config.postgres, config.max_open_connections, db_options);
+        PostgresStore::Open(*config.postgres, config.max_open_connections, db_options, feed);
     if (!store.ok()) return store.status();
     if (options.run_migrations) {
       absl::Status s = (*store)->database().Migrate(PostgresMigrations());

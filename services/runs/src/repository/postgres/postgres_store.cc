@@ -2,56 +2,66 @@
 
 #include <iostream>
 #include <random>
+#include <string>
 
 #include <fmt/format.h>
 
 namespace flyte::runs {
 
 absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const db::PostgresConfig& config, int max_open,
-                                                                   const db::DatabaseOptions& options) {
+                                                                   const db::DatabaseOptions& options,
+                                                                   const PgChangeFeed::Options& feed) {
   // A random instance id names this process's connections, so that other replicas can tell its outbox claims
-  // from those of a process that died (SqlQueueOutbox::set_owner).
+  // from those of a process that died (SqlQueueOutbox::set_owner), and its rows in the change log.
   std::random_device rd;
   const std::string instance = fmt::format("{:08x}{:08x}", rd(), rd());
   db::DatabaseOptions named = options;
   named.application_name = kOwnerApplicationPrefix + instance;
   absl::StatusOr<std::unique_ptr<db::Database>> database = db::OpenPostgres(config, max_open, named);
   if (!database.ok()) return database.status();
-  auto store = std::make_unique<PostgresStore>(std::move(*database), config);
-  store->sql_outbox().set_owner(instance);
-  return store;
+  return std::make_unique<PostgresStore>(std::move(*database), config, instance, feed);
+}
+
+PostgresStore::PostgresStore(std::unique_ptr<db::Database> db, db::PostgresConfig config, const std::string& instance,
+                             const PgChangeFeed::Options& feed)
+    : SqlStore(std::move(db)), config_(std::move(config)), feed_(database(), instance, kActionChangeChannel, feed) {
+  sql_outbox().set_owner(instance);
+  sql_actions().SetChangeLog(instance, [this] { feed_.Announce(); });
 }
 
 PostgresStore::~PostgresStore() {
-  if (listener_) listener_->Stop();  // before the repositories it calls into go away
+  // Before the repositories they call into go away.
+  if (listener_) listener_->Stop();
+  feed_.Stop();
 }
 
 absl::Status PostgresStore::StartListening() {
   if (listener_) return absl::OkStatus();
   SqlActionRepository* actions = &sql_actions();
+  if (absl::Status s = feed_.Follow([actions](const ActionChange& c) { actions->Deliver(c); }); !s.ok()) return s;
   db::Database* db = &database();
+  PgChangeFeed* feed = &feed_;
   absl::StatusOr<std::unique_ptr<db::PgListener>> l = db::PgListener::Start(
       config_, kActionChangeChannel,
-      {[actions, db](std::string_view payload, int sender_pid) {
-         // Changes made through this process were delivered to its watchers when they committed.
+      {[db, feed, actions](std::string_view payload, int sender_pid) {
+         // This process's changes were delivered to its watchers when they committed.
          if (db->IsOwnSession(sender_pid)) return;
-         absl::StatusOr<ActionChange> change = DecodeActionChange(payload);
-         if (!change.ok()) {
-           std::cerr << "ignoring malformed action change notification\n";
+         if (payload.empty()) {
+           feed->Heard();
            return;
          }
-         actions->Deliver(*change);
-       },
-       [actions](std::chrono::system_clock::time_point last_heard) {
-         // Other replicas' changes while the connection was down were not heard: re-read them. Changes are
-         // stamped with the reporter's clock (an executor's report may arrive late), hence the margin.
-         absl::StatusOr<size_t> n = actions->DeliverChangedSince(last_heard - kResyncMargin);
-         if (!n.ok()) {
-           std::cerr << "LISTEN reconnected; re-reading missed action changes failed: " << n.status() << "\n";
+         // A replica of an older version (during a rolling upgrade) NOTIFYs each change in its transaction and
+         // writes no change log.
+         absl::StatusOr<ActionChange> change = DecodeActionChange(payload);
+         if (change.ok()) {
+           actions->Deliver(*change);
          } else {
-           std::cerr << "LISTEN reconnected; re-read " << *n << " action change(s) it may have missed\n";
+           std::cerr << "ignoring malformed action change notification\n";
          }
-       }});
+       },
+       // NOTIFYs sent while the connection was down were lost, not the changes: read the log now rather than at
+       // the next periodic read.
+       [feed](std::chrono::system_clock::time_point) { feed->Heard(); }});
   if (!l.ok()) return l.status();
   listener_ = std::move(*l);
   return absl::OkStatus();

@@ -1,34 +1,34 @@
 #pragma once
-// Store on PostgreSQL (pooled connections). Every committed change sends NOTIFY on kActionChangeChannel inside its
-// transaction; StartListening() runs a LISTEN loop that hands every replica's changes (this one's included) to the
-// change listener, and after a lost LISTEN connection re-reads what it may have missed. Thread-safe.
-#include <chrono>
+// Store on PostgreSQL (pooled connections). Replicas sharing the database hear each other's action changes through
+// the change feed (pg_change_feed.h): every changing transaction appends to action_change_log, a NOTIFY after the
+// commit wakes the other replicas' LISTEN loops, and each replica reads the log on a NOTIFY and on a timer, so a
+// change whose writer died before its NOTIFY still arrives. Thread-safe.
 #include <memory>
 
 #include "absl/status/statusor.h"
 #include "flyte/db/config.h"
 #include "flyte/db/listener.h"
+#include "repository/postgres/pg_change_feed.h"
 #include "repository/sql_store.h"
 
 namespace flyte::runs {
 
 class PostgresStore final : public SqlStore {
  public:
-  // After the LISTEN connection comes back, actions updated since this long before it was last known good are
-  // delivered again (watchers get their current state; a change they already had is harmless).
-  static constexpr std::chrono::seconds kResyncMargin{60};
-
   static absl::StatusOr<std::unique_ptr<PostgresStore>> Open(const db::PostgresConfig& config, int max_open,
-                                                             const db::DatabaseOptions& options);
-  PostgresStore(std::unique_ptr<db::Database> db, db::PostgresConfig config)
-      : SqlStore(std::move(db)), config_(std::move(config)) {}
+                                                             const db::DatabaseOptions& options,
+                                                             const PgChangeFeed::Options& feed = {});
+  PostgresStore(std::unique_ptr<db::Database> db, db::PostgresConfig config, const std::string& instance,
+                const PgChangeFeed::Options& feed);
   ~PostgresStore() override;
 
-  // kUnavailable if the first LISTEN fails; afterwards the loop reconnects by itself.
+  // Starts handing other replicas' changes to the change listener. kUnavailable if the first LISTEN or read of the
+  // change log fails; afterwards the loops reconnect and retry by themselves.
   absl::Status StartListening();
 
  private:
   db::PostgresConfig config_;
+  PgChangeFeed feed_;
   std::unique_ptr<db::PgListener> listener_;
 };
 

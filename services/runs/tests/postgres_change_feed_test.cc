@@ -1,0 +1,139 @@
+// Cross-replica change delivery on PostgreSQL (repository/postgres/pg_change_feed.h): every committed change
+// reaches the other replicas, including when the writer dies between its commit and its NOTIFY, and including a
+// transaction that commits after a younger one was already read.
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "flyte/db/array_param.h"
+#include "flyte/db/database.h"
+#include "repository/sql_store.h"
+#include "repository/store_factory.h"
+#include "support/backend.h"
+#include "support/builders.h"
+#include "support/recorder.h"
+
+using namespace flyte::runs;
+using namespace std::chrono_literals;
+using flyte::runs::test::Backend;
+using flyte::runs::test::KeyOf;
+using flyte::runs::test::MakeChild;
+using flyte::runs::test::MakeEvent;
+using flyte::runs::test::MakeRun;
+using flyte::runs::test::Recorder;
+using flyte::runs::test::WaitFor;
+
+namespace {
+
+std::unique_ptr<Store> OpenReplica(const flyte::db::DatabaseConfig& config, const StoreOptions& options) {
+  absl::StatusOr<std::unique_ptr<Store>> s = OpenStore(config, options);
+  REQUIRE(s.ok());
+  return std::move(*s);
+}
+
+}  // namespace
+
+TEST_CASE("postgres: a change whose writer died between its commit and its NOTIFY reaches the other replicas",
+          "[repository][postgres]") {
+  Recorder reader_heard;  // outlives the stores
+  Backend b("postgres");  // b.store: the reader, which reads the change log every second (the default)
+  reader_heard.Attach(b.actions());
+  StoreOptions dies_after_commit;
+  dies_after_commit.announce_changes = false;  // every commit of this writer is followed by no NOTIFY at all
+  std::unique_ptr<Store> writer = OpenReplica(b.config, dies_after_commit);
+
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(writer->Actions().CreateRun(MakeRun("r1")).ok());                                       // CreateRun
+  Action child = MakeChild("r1", "c1", "a0");
+  REQUIRE(writer->Actions()
+              .CreateActionAndRecord(child, QueueCommand{0, QueueCommandKind::kEnqueue, child.key, "", "req", 0})
+              .ok());                                                                              // EnqueueAction
+  REQUIRE(writer->Actions().ApplyEvent(KeyOf("r1"), MakeEvent(1, Phase::kRunning, 3)).ok());       // a state report
+  writer.reset();  // the writer is gone
+  // Bounded: one catch-up interval (1 s) after the commit, plus a read; 3 s leaves room for a loaded machine.
+  CHECK(WaitFor([&] { return reader_heard.Has("a0", 1) && reader_heard.Has("c1", 1) && reader_heard.Has("a0", 2); },
+                3s));
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+  // Each exactly once, although later reads of the log cover the same rows while the horizon catches up.
+  std::this_thread::sleep_for(1500ms);
+  CHECK(reader_heard.Count("a0", 1) == 1);
+  CHECK(reader_heard.Count("c1", 1) == 1);
+  CHECK(reader_heard.Count("a0", 2) == 1);
+}
+
+TEST_CASE("postgres: a NOTIFY after the commit wakes the other replicas at once", "[repository][postgres]") {
+  Recorder reader_heard;
+  Backend b("postgres");
+  StoreOptions slow_catch_up;
+  slow_catch_up.change_catch_up_interval = std::chrono::minutes(10);  // only a NOTIFY can wake this reader in time
+  std::unique_ptr<Store> reader = OpenReplica(b.config, slow_catch_up);
+  reader_heard.Attach(reader->Actions());
+  for (int i = 0; i < 20; ++i) REQUIRE(b.actions().CreateRun(MakeRun("r" + std::to_string(i))).ok());
+  CHECK(WaitFor([&] { return reader_heard.size() == 20; }, 2s));
+  std::this_thread::sleep_for(200ms);
+  CHECK(reader_heard.size() == 20);  // coalesced NOTIFYs, each change still delivered once
+}
+
+TEST_CASE("postgres: a transaction that commits after a younger one was read is still delivered",
+          "[repository][postgres]") {
+  Recorder reader_heard;
+  Backend b("postgres");
+  StoreOptions fast;
+  fast.change_catch_up_interval = 50ms;
+  std::unique_ptr<Store> reader = OpenReplica(b.config, fast);
+  reader_heard.Attach(reader->Actions());
+  REQUIRE(b.actions().CreateRun(MakeRun("r1")).ok());
+  REQUIRE(WaitFor([&] { return reader_heard.Has("a0", 1); }));
+
+  // An older transaction appends to the log (as a writer's would) and stays open.
+  absl::StatusOr<std::unique_ptr<flyte::db::Database>> raw = flyte::db::OpenPostgres(*b.config.postgres, 2);
+  REQUIRE(raw.ok());
+  std::promise<void> appended, release;
+  std::future<void> released = release.get_future();
+  std::thread old_tx([&] {
+    (void)(*raw)->Write("late", [&](flyte::db::Tx& tx) -> absl::Status {
+      flyte::db::PgArray payloads;
+      payloads.Add(EncodeActionChange(ActionChange{KeyOf("r1", "late"), std::string("a0"), 1, nullptr}));
+      absl::Status s = tx.Exec("INSERT INTO action_change_log (origin, payloads) VALUES ('another', ?::text[])",
+                               {payloads.ToValue()})
+                           .status();
+      appended.set_value();
+      released.wait();
+      return s;
+    });
+  });
+  appended.get_future().wait();
+  // A younger transaction commits and is read (several times: the reader reads every 50 ms)...
+  REQUIRE(b.actions().ApplyEvent(KeyOf("r1"), MakeEvent(1, Phase::kRunning, 3)).ok());
+  REQUIRE(WaitFor([&] { return reader_heard.Has("a0", 2); }));
+  std::this_thread::sleep_for(300ms);
+  CHECK_FALSE(reader_heard.Has("late", 1));
+  // ...then the older one commits: its change is delivered, once, and the younger one's was not repeated.
+  release.set_value();
+  old_tx.join();
+  CHECK(WaitFor([&] { return reader_heard.Has("late", 1); }, 2s));
+  std::this_thread::sleep_for(300ms);
+  CHECK(reader_heard.Count("late", 1) == 1);
+  CHECK(reader_heard.Count("a0", 2) == 1);
+}
+
+TEST_CASE("postgres: a change an older replica NOTIFYs with its payload (no change log) is delivered",
+          "[repository][postgres]") {
+  Recorder reader_heard;
+  Backend b("postgres");
+  reader_heard.Attach(b.actions());
+  absl::StatusOr<std::unique_ptr<flyte::db::Database>> older = flyte::db::OpenPostgres(*b.config.postgres, 1);
+  REQUIRE(older.ok());
+  const std::string payload = EncodeActionChange(ActionChange{KeyOf("r1"), std::nullopt, 3, nullptr});
+  REQUIRE((*older)
+              ->Write("notify",
+                      [&](flyte::db::Tx& tx) {
+                        return tx.Query("SELECT pg_notify(?, ?)", {std::string(kActionChangeChannel), payload}).status();
+                      })
+              .ok());
+  CHECK(WaitFor([&] { return reader_heard.Has("a0", 3); }, 2s));
+}
