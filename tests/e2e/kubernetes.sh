@@ -172,7 +172,8 @@ step "two executor replicas: one leads; kill -9 of the leader -> the other takes
 start executor2
 holder() { kc -n "$NS" get lease flyte-executor -o jsonpath='{.spec.holderIdentity}'; }
 leader_before=$(holder)
-for i in $(seq 1 6); do pod_run "ha$i" '{"kwok.flyte.test/delay-ms": "4000"}' >/dev/null || fail "CreateRun ha$i"; done
+# Pods run 8 s: long enough that ha1 is still RUNNING when a loaded machine's poll first sees it (4 s was not).
+for i in $(seq 1 6); do pod_run "ha$i" '{"kwok.flyte.test/delay-ms": "8000"}' >/dev/null || fail "CreateRun ha$i"; done
 wait_phase ha1 ACTION_PHASE_RUNNING 60
 # The leader is the replica whose pid is in the holder identity (<host>-<pid>-<start>).
 if [[ "$leader_before" == *"-${SVC_PID[executor]}-"* ]]; then leader=executor; else leader=executor2; fi
