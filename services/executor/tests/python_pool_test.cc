@@ -18,10 +18,12 @@
 #include "runtime/process_spawn.h"
 #include "runtime/process_supervisor.h"
 #include "support/runtime_testing.h"
+#include "support/supervisor_testing.h"
 
 namespace flyte::executor {
 namespace {
 
+using testing::RunToExit;
 using testing::TempDir;
 using namespace std::chrono_literals;
 
@@ -106,14 +108,6 @@ struct Fixture {
     return s;
   }
 };
-
-ProcessExit RunToExit(ProcessSupervisor& sup, LaunchSpec spec) {
-  std::promise<ProcessExit> done;
-  sup.Launch(std::move(spec), LaunchCallbacks{nullptr, [&](const ProcessExit& e) { done.set_value(e); }});
-  auto f = done.get_future();
-  REQUIRE(f.wait_for(30s) == std::future_status::ready);
-  return f.get();
-}
 
 std::map<std::string, std::string> Lines(const std::string& text) {
   std::map<std::string, std::string> out;

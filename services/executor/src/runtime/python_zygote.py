@@ -22,6 +22,7 @@ sys.path[0] = os.path.dirname(os.path.abspath(SCRIPT))
 
 import array  # noqa: E402
 import ctypes  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import select  # noqa: E402
@@ -32,12 +33,20 @@ import threading  # noqa: E402
 CTL_FD = 3
 PR_SET_PDEATHSIG = 1
 MAX_MESSAGE = 4 << 20
-# What the SDK's `a0` runtime imports before it runs a task (flyte/_bin/runtime.py and what it loads lazily).
+# What the SDK's `a0` runtime imports before it runs a task (flyte/_bin/runtime.py and what it loads lazily), and
+# what a child attempt imported besides (recorded from sys.modules at the end of real attempts: the control plane
+# client, the task resolvers, the HTTP stack under it).
 PRELOAD = sys.argv[2:] or [
     "flyte._bin.runtime", "flyte", "flyte._utils", "flyte.errors", "flyte.storage", "flyte._initialize",
-    "flyte._internal.controllers", "flyte._internal.controllers.remote", "flyte._internal.image_cache",
-    "flyte._internal.runtime.entrypoints", "flyte._internal.runtime.convert", "flyte._internal.runtime.io",
-    "flyte._internal.runtime.taskrunner", "flyte.io", "flyte.remote", "faulthandler",
+    "flyte._internal.controllers", "flyte._internal.controllers.remote", "flyte._internal.controllers.remote._client",
+    "flyte._internal.image_cache", "flyte._internal.runtime.entrypoints", "flyte._internal.runtime.convert",
+    "flyte._internal.runtime.io", "flyte._internal.runtime.taskrunner", "flyte._internal.resolvers.default",
+    "flyte._internal.resolvers._task_module", "flyte._module", "flyte._utils.asyncify", "flyte.io", "flyte.remote",
+    "flyte.remote._client.controlplane", "flyte.remote._client.auth._authenticators.factory",
+    "flyte.remote._client.auth._session", "flyte.remote._client.auth._keyring",
+    "flyte.remote._client.auth._interceptors.retry", "flyte.remote._client.auth._interceptors.default_metadata",
+    "httpcore", "h11", "anyio", "certifi", "pyqwest._glue", "opentelemetry.propagate", "opentelemetry.trace",
+    "opentelemetry.metrics", "opentelemetry.baggage.propagation", "faulthandler",
 ]
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -288,6 +297,10 @@ def start():
         sys.exit(1)
     sys.stdout.flush()
     sys.stderr.flush()
+    # Everything imported so far is shared copy-on-write with the children: frozen, the collector of a child never
+    # walks (and so never copies) it.
+    gc.collect()
+    gc.freeze()
     zygote.send({"ready": os.getpid()})
     return zygote.serve()
 
