@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SDK end-to-end timings, warm Python pool on vs off (scripts/lib/bench_sdk.py), written to docs/benchmarks-sdk.md.
 # Needs a build with flyte-manager ($FLYTE_BUILD_DIR, default build/) and the SDK venv (scripts/sdk-venv.sh).
-#   MODES=on,off  TRIVIAL_RUNS=7  GATHER50_RUNS=3  GATHER500_RUNS=1  RSS_ATTEMPTS=1000  OUT=docs/benchmarks-sdk.md
+#   MODES=on,off  TRIVIAL_RUNS=7  GATHER50_RUNS=3  GATHER500_RUNS=1 (GATHER500_RUNS_OFF: the same)  RSS_ATTEMPTS=1000
+#   OUT=docs/benchmarks-sdk.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=$(bash scripts/sdk-venv.sh)

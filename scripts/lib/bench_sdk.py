@@ -22,6 +22,7 @@ from conftest import Stack  # noqa: E402
 TRIVIAL = int(os.environ.get("TRIVIAL_RUNS", "7"))
 GATHER50 = int(os.environ.get("GATHER50_RUNS", "3"))
 GATHER500 = int(os.environ.get("GATHER500_RUNS", "1"))
+GATHER500_OFF = int(os.environ.get("GATHER500_RUNS_OFF", str(GATHER500)))  # cold 500-gathers take minutes
 RSS_ATTEMPTS = int(os.environ.get("RSS_ATTEMPTS", "1000"))
 
 
@@ -92,7 +93,7 @@ def bench(warm):
                 timed_run(parent_fanout, n=2)
             trivial = [timed_run(square, x=3) for _ in range(TRIVIAL)]
             g50 = [timed_run(parent_fanout, n=50)["total"] for _ in range(GATHER50)]
-            g500 = [timed_run(parent_fanout, n=500)["total"] for _ in range(GATHER500)]
+            g500 = [timed_run(parent_fanout, n=500)["total"] for _ in range(GATHER500 if warm else GATHER500_OFF)]
             out = {
                 "trivial_s": median([t["total"] for t in trivial]),
                 "trivial_all_s": [round(t["total"], 3) for t in trivial],
