@@ -18,3 +18,19 @@ function(flyte_embed_migrations)
     VERBATIM)
   target_sources(${A_TARGET} PRIVATE ${out})
 endfunction()
+
+# flyte_embed_text(TARGET tgt NAMESPACE ns FUNCTION fn FILE file)
+# Generates a .cc defining `std::string_view ns::fn()` returning FILE's text, so a binary carries a helper script
+# (e.g. the executor's Python zygote) and needs no file installed next to it.
+function(flyte_embed_text)
+  cmake_parse_arguments(A "" "TARGET;NAMESPACE;FUNCTION;FILE" "" ${ARGN})
+  string(MAKE_C_IDENTIFIER "${A_NAMESPACE}_${A_FUNCTION}" id)
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/embedded_${id}.cc)
+  add_custom_command(
+    OUTPUT ${out}
+    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DNS=${A_NAMESPACE} -DFN=${A_FUNCTION} -DFILE=${A_FILE}
+            -P ${PROJECT_SOURCE_DIR}/cmake/embed_text_script.cmake
+    DEPENDS ${A_FILE} ${PROJECT_SOURCE_DIR}/cmake/embed_text_script.cmake
+    VERBATIM)
+  target_sources(${A_TARGET} PRIVATE ${out})
+endfunction()

@@ -4,6 +4,7 @@ The stack runs in a temp dir on free ports: `flyte-manager` (runs-service + queu
 process) when it is built, else `runs-service` alone (then only the submission path can be tested: runs stay
 QUEUED). FLYTE_BUILD_DIR picks the build directory (default <repo>/build). The SDK comes from .venv-sdk
 (scripts/sdk-venv.sh); its bin/ is the executor's pythonPath so tasks find the `a0` entrypoint.
+FLYTE_SDK_WARM_PYTHON=false turns the executor's warm Python pool off (executor.warmPython).
 """
 import os
 import socket
@@ -62,8 +63,9 @@ def _wait_ready(port: int, proc: subprocess.Popen, log: Path, timeout: float = 3
 
 
 class Stack:
-    def __init__(self, work: Path):
+    def __init__(self, work: Path, warm_python: bool = os.environ.get("FLYTE_SDK_WARM_PYTHON", "true") != "false"):
         self.work = work
+        self.warm_python = warm_python
         self.data = work / "data"
         self.procs = []
         self.executes = False
@@ -98,6 +100,7 @@ runs:
 executor:
   dataRoot: {self.data}
   pythonPath: {VENV_BIN}
+  warmPython: {"true" if self.warm_python else "false"}
 """)
             proc, log = self._spawn([str(manager), "--config", str(cfg)], "flyte-manager")
             self.executes = True

@@ -116,6 +116,7 @@ void ReadSchema(config::Section& root, Config* out) {
     ex->Duration("acquireWait", &cfg.acquire_wait);
     ex->Duration("heartbeatInterval", &cfg.heartbeat_interval);
     ex->String("pythonPath", &cfg.python_path);
+    ex->Bool("warmPython", &cfg.warm_python);
     ex->Finish();
     if (cfg.queue_endpoint.empty()) problems.Add("executor.queueEndpoint", "must not be empty");
     if (cfg.runs_endpoint.empty()) problems.Add("executor.runsEndpoint", "must not be empty");

@@ -61,6 +61,7 @@ struct Config {
   std::chrono::milliseconds acquire_wait{10000};        // executor.acquireWait: long-poll wait
   std::chrono::milliseconds heartbeat_interval{0};      // executor.heartbeatInterval: 0 = lease duration / 3
   std::string python_path;                              // executor.pythonPath: prepended to tasks' PATH
+  bool warm_python = true;                              // executor.warmPython: SDK tasks fork from a warm zygote
   config::LoggerConfig logger;                          // logger
 };
 

@@ -43,6 +43,7 @@ ExecutorOptions ToExecutorOptions(const Config& config) {
   o.runtime.timeout_grace = config.kill_grace_period;
   o.runtime.env.endpoint = GrpcTarget(config.task_endpoint.empty() ? config.runs_endpoint : config.task_endpoint);
   o.runtime.env.extra_path = config.python_path;
+  o.runtime.warm_python = config.warm_python;
   o.lease_batch = static_cast<uint32_t>(config.lease_batch);
   o.acquire_wait = config.acquire_wait;
   o.heartbeat_interval = config.heartbeat_interval;

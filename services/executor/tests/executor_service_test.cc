@@ -249,6 +249,7 @@ executor:
   acquireWait: 1s
   heartbeatInterval: 500ms
   pythonPath: /venv/bin
+  warmPython: false
 logger: {level: 5}
 )");
   REQUIRE(c.ok());
@@ -258,6 +259,9 @@ logger: {level: 5}
   ExecutorOptions o = ToExecutorOptions(*c);
   CHECK(o.runtime.env.endpoint == "dns:///t:3");
   CHECK(o.runtime.env.extra_path == "/venv/bin");
+  CHECK_FALSE(o.runtime.warm_python);
+  CHECK(ToExecutorOptions(*def).runtime.warm_python);
+  CHECK_FALSE(ParseConfig("executor:\n  warmPython: maybe\n").ok());
   CHECK(ToExecutorOptions(*def).runtime.env.endpoint == "dns:///localhost:8090");
   absl::StatusOr<Config> bad = ParseConfig("executor:\n  maxConcurentProcesses: 3\n  leaseBatch: 0\n");
   REQUIRE_FALSE(bad.ok());

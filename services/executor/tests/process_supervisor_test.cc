@@ -15,10 +15,12 @@
 #include <sstream>
 
 #include "support/runtime_testing.h"
+#include "support/supervisor_testing.h"
 
 namespace flyte::executor {
 namespace {
 
+using testing::RunToExit;
 using testing::TempDir;
 using namespace std::chrono_literals;
 
@@ -30,14 +32,6 @@ LaunchSpec Sh(const std::string& script, const TempDir& dir) {
   s.stdout_path = dir / "out.log";
   s.stderr_path = dir / "err.log";
   return s;
-}
-
-ProcessExit RunToExit(ProcessSupervisor& sup, LaunchSpec spec) {
-  std::promise<ProcessExit> done;
-  sup.Launch(std::move(spec), LaunchCallbacks{nullptr, [&](const ProcessExit& e) { done.set_value(e); }});
-  auto f = done.get_future();
-  REQUIRE(f.wait_for(20s) == std::future_status::ready);
-  return f.get();
 }
 
 TEST_CASE("exit codes, signals, cwd and output redirection", "[executor][supervisor]") {

@@ -1,14 +1,29 @@
 #include "runtime/local_runtime.h"
 
 #include "absl/strings/str_cat.h"
+#include "runtime/python_zygote.h"
 
 namespace flyte::executor {
+namespace {
+
+ProcessSupervisor::Options SupervisorOptions(const LocalRuntimeOptions& o) {
+  ProcessSupervisor::Options s;
+  s.max_concurrent = o.max_concurrent;
+  if (o.warm_python) {
+    auto pool = std::make_shared<PythonPoolOptions>();
+    pool->state_dir = o.data_root + "/.executor/python-pool";
+    s.python_pool = std::move(pool);
+  }
+  return s;
+}
+
+}  // namespace
 
 LocalRuntime::LocalRuntime(LocalRuntimeOptions options, TransitionCallback on_transition)
     : options_(std::move(options)),
       on_transition_(std::move(on_transition)),
       layout_(options_.data_root),
-      supervisor_(std::make_unique<ProcessSupervisor>(ProcessSupervisor::Options{options_.max_concurrent})) {}
+      supervisor_(std::make_unique<ProcessSupervisor>(SupervisorOptions(options_))) {}
 
 LocalRuntime::~LocalRuntime() {
   // Stop the supervisor first: after this no callback can reach Deliver.

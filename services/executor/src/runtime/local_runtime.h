@@ -28,6 +28,9 @@ struct LocalRuntimeOptions {
   TaskEnvironmentOptions env;
   std::chrono::milliseconds abort_grace{5000};
   std::chrono::milliseconds timeout_grace{5000};
+  // SDK entrypoint tasks fork from a warm Python zygote (python_zygote.h); its files go to
+  // <data_root>/.executor/python-pool.
+  bool warm_python = true;
   const common::Clock* clock = &common::Clock::System();
 };
 

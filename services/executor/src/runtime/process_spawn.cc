@@ -31,7 +31,8 @@ std::string FindInEnv(const std::vector<std::string>& env, std::string_view key)
   return {};
 }
 
-// execvp would search the supervisor's PATH; the task's PATH is the one that matters.
+}  // namespace
+
 std::string ResolveExecutable(const std::string& name, const std::vector<std::string>& env) {
   if (name.find('/') != std::string::npos) return name;
   std::string path = FindInEnv(env, "PATH");
@@ -46,34 +47,7 @@ std::string ResolveExecutable(const std::string& name, const std::vector<std::st
   return name;  // execve reports ENOENT
 }
 
-// A descriptor for the child's stdin/stdout/stderr, opened by the parent. Always >= 3, so that dup3 onto 0-2 in
-// the child never meets itself; close-on-exec, so that no other child started meanwhile inherits it.
-class StdioFd {
- public:
-  StdioFd() = default;
-  ~StdioFd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  StdioFd(const StdioFd&) = delete;
-  StdioFd& operator=(const StdioFd&) = delete;
-
-  bool Open(const char* path, int flags) {
-    int fd = open(path, flags | O_CLOEXEC, 0644);
-    if (fd >= 0 && fd < 3) {
-      int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-      int saved = errno;
-      close(fd);
-      errno = saved;
-      fd = high;
-    }
-    fd_ = fd;
-    return fd_ >= 0;
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
+namespace {
 
 // The kernel's struct sigaction (not glibc's): the child resets dispositions with raw rt_sigaction calls, which
 // also reach the signals glibc reserves for itself.
@@ -97,6 +71,7 @@ struct ChildPlan {
   char* const* envp = nullptr;
   const char* cwd = nullptr;  // nullptr: the parent's
   int stdio[3] = {-1, -1, -1};
+  int inherit_fd = -1;        // becomes the child's fd 3
   int max_fd = 0;             // for closing descriptors one by one when close_range is missing
   // Written by the child before it exits on failure. The parent reads them once clone returns: CLONE_VFORK holds
   // the calling thread until the child has exec'd (a new address space) or exited.
@@ -136,9 +111,14 @@ int ChildMain(void* arg) {
   for (int target = 0; target < 3; ++target) {
     if (Sys(SYS_dup3, plan->stdio[target], target, 0) < 0) ChildFail(plan, ChildStage::kStdio, errno);
   }
+  int first_closed = 3;
+  if (plan->inherit_fd >= 0) {
+    if (Sys(SYS_dup3, plan->inherit_fd, 3, 0) < 0) ChildFail(plan, ChildStage::kStdio, errno);
+    first_closed = 4;
+  }
   // Whatever else the executor has open without O_CLOEXEC (sockets, database files) is not the task's business.
-  if (Sys(SYS_close_range, 3, ~0U, 0) != 0) {
-    for (int fd = 3; fd < plan->max_fd; ++fd) Sys(SYS_close, fd);
+  if (Sys(SYS_close_range, first_closed, ~0U, 0) != 0) {
+    for (int fd = first_closed; fd < plan->max_fd; ++fd) Sys(SYS_close, fd);
   }
   if (plan->cwd != nullptr && Sys(SYS_chdir, Ptr(plan->cwd)) != 0) ChildFail(plan, ChildStage::kChdir, errno);
   const uint64_t no_signals = 0;
@@ -192,6 +172,40 @@ const char* StageWhat(ChildStage stage) {
 
 }  // namespace
 
+bool StdioFd::Open(const char* path, int flags) {
+  int fd = open(path, flags | O_CLOEXEC, 0644);
+  if (fd >= 0 && fd < 3) {
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    fd = high;
+  }
+  return Adopt(fd);
+}
+
+bool StdioFd::Adopt(int fd) {
+  if (fd_ >= 0) close(fd_);
+  fd_ = fd;
+  return fd_ >= 0;
+}
+
+absl::Status StdioFds::Open(const LaunchSpec& spec) {
+  const std::string& name = spec.argv.empty() ? std::string() : spec.argv[0];
+  if (!fd[0].Open("/dev/null", O_RDONLY)) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot start ", name, ": stdin /dev/null: ", strerror(errno)));
+  }
+  const char* out_path = spec.stdout_path.empty() ? "/dev/null" : spec.stdout_path.c_str();
+  if (!fd[1].Open(out_path, O_WRONLY | O_CREAT | O_TRUNC)) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot start ", name, ": stdout: ", strerror(errno)));
+  }
+  const char* err_path = spec.stderr_path.empty() ? "/dev/null" : spec.stderr_path.c_str();
+  if (!fd[2].Open(err_path, O_WRONLY | O_CREAT | O_TRUNC)) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot start ", name, ": stderr: ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<pid_t> SpawnGroupLeader(const LaunchSpec& spec) {
   if (spec.argv.empty() || spec.argv[0].empty()) return absl::InvalidArgumentError("empty command");
   const std::string& name = spec.argv[0];
@@ -204,17 +218,12 @@ absl::StatusOr<pid_t> SpawnGroupLeader(const LaunchSpec& spec) {
   envp.push_back(nullptr);
 
   // Opened here rather than in the child: a slow or failing open costs the child nothing and reports plainly.
-  StdioFd in, out, err;
-  if (!in.Open("/dev/null", O_RDONLY)) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot start ", name, ": stdin /dev/null: ", strerror(errno)));
-  }
-  const char* out_path = spec.stdout_path.empty() ? "/dev/null" : spec.stdout_path.c_str();
-  if (!out.Open(out_path, O_WRONLY | O_CREAT | O_TRUNC)) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot start ", name, ": stdout: ", strerror(errno)));
-  }
-  const char* err_path = spec.stderr_path.empty() ? "/dev/null" : spec.stderr_path.c_str();
-  if (!err.Open(err_path, O_WRONLY | O_CREAT | O_TRUNC)) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot start ", name, ": stderr: ", strerror(errno)));
+  StdioFds stdio;
+  if (absl::Status opened = stdio.Open(spec); !opened.ok()) return opened;
+  // dup3 onto 3 must never meet itself: an inherited descriptor is moved above it first.
+  StdioFd inherit;
+  if (spec.inherit_fd >= 0 && !inherit.Adopt(fcntl(spec.inherit_fd, F_DUPFD_CLOEXEC, 4))) {
+    return absl::InternalError(absl::StrCat("cannot start ", name, ": dup: ", strerror(errno)));
   }
 
   thread_local ChildStack stack;
@@ -227,9 +236,8 @@ absl::StatusOr<pid_t> SpawnGroupLeader(const LaunchSpec& spec) {
   plan.argv = argv.data();
   plan.envp = envp.data();
   plan.cwd = spec.cwd.empty() ? nullptr : spec.cwd.c_str();
-  plan.stdio[0] = in.get();
-  plan.stdio[1] = out.get();
-  plan.stdio[2] = err.get();
+  for (int i = 0; i < 3; ++i) plan.stdio[i] = stdio.fd[i].get();
+  plan.inherit_fd = inherit.get();
   rlimit files{};
   plan.max_fd = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 65536 ? static_cast<int>(files.rlim_cur)
                                                                                  : 65536;

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/process_spawn.h"
+#include "runtime/python_zygote.h"
 
 namespace flyte::executor {
 namespace {
@@ -45,6 +46,7 @@ ProcessSupervisor::ProcessSupervisor(Options options) : options_(options) {
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeToken;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  if (options_.python_pool) pool_ = std::make_unique<PythonZygotePool>(*options_.python_pool, epoll_fd_);
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -57,11 +59,13 @@ ProcessSupervisor::~ProcessSupervisor() {
   thread_.join();
   for (auto& [id, r] : running_) {
     kill(-r.pid, SIGKILL);
+    if (r.warm) continue;  // its zygote reaps it; the zygote is killed with the pool below
     int status = 0;
     waitpid(r.pid, &status, 0);
     close(r.pidfd);
   }
   running_.clear();
+  pool_.reset();
   waiting_.clear();
   cancelled_.clear();
   close(wake_fd_);
@@ -121,6 +125,11 @@ size_t ProcessSupervisor::waiting() const {
   return waiting_.size();
 }
 
+std::vector<pid_t> ProcessSupervisor::zygote_pids() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pool_ ? pool_->zygote_pids() : std::vector<pid_t>{};
+}
+
 void ProcessSupervisor::Wake() {
   uint64_t one = 1;
   ssize_t n = write(wake_fd_, &one, sizeof(one));
@@ -132,12 +141,13 @@ void ProcessSupervisor::StartWaitingLocked(std::vector<Deliver>& out) {
     Waiting w = std::move(waiting_.front());
     waiting_.pop_front();
     // Spawned from this thread, which lives as long as the supervisor: PR_SET_PDEATHSIG fires when the thread
-    // that started a child exits, not when the process does.
-    absl::StatusOr<pid_t> spawned = SpawnGroupLeader(w.spec);
+    // that started a child exits, not when the process does. The same holds for the pool's zygotes.
+    std::optional<absl::StatusOr<pid_t>> warm = pool_ ? pool_->TrySpawn(w.spec) : std::nullopt;
+    absl::StatusOr<pid_t> spawned = warm ? std::move(*warm) : SpawnGroupLeader(w.spec);
     absl::Status s = spawned.status();
     const pid_t pid = spawned.ok() ? *spawned : 0;
-    int pidfd = s.ok() ? PidfdOpen(pid) : -1;
-    if (s.ok() && pidfd < 0) {
+    int pidfd = s.ok() && !warm ? PidfdOpen(pid) : -1;
+    if (s.ok() && pidfd < 0 && !warm) {
       // Without a pidfd we cannot watch it; do not leave it running unobserved.
       s = absl::InternalError(absl::StrCat("pidfd_open: ", strerror(errno)));
       kill(-pid, SIGKILL);
@@ -153,13 +163,16 @@ void ProcessSupervisor::StartWaitingLocked(std::vector<Deliver>& out) {
       });
       continue;
     }
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = w.id;
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, pidfd, &ev);
+    if (!warm) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = w.id;
+      epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, pidfd, &ev);
+    }
     Running r;
     r.pid = pid;
     r.pidfd = pidfd;
+    r.warm = warm.has_value();
     if (w.spec.timeout.count() > 0) r.timeout_at = Clock::now() + w.spec.timeout;
     r.timeout_grace = w.spec.timeout_grace;
     auto on_started = w.callbacks.on_started;
@@ -186,9 +199,6 @@ void ProcessSupervisor::ReapLocked(LaunchId id, std::vector<Deliver>& out) {
     got = waitpid(r.pid, &status, 0);
   } while (got < 0 && errno == EINTR);
   ProcessExit exit;
-  exit.pid = r.pid;
-  exit.timed_out = r.timed_out;
-  exit.terminated = r.terminated;
   if (got < 0) {
     // Someone else reaped our child (waitpid(-1) elsewhere in the process): the exit status is lost.
     exit.outcome = ProcessExit::Outcome::kSignaled;
@@ -202,6 +212,31 @@ void ProcessSupervisor::ReapLocked(LaunchId id, std::vector<Deliver>& out) {
   }
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, r.pidfd, nullptr);
   close(r.pidfd);
+  FinishLocked(id, std::move(exit), out);
+}
+
+void ProcessSupervisor::ReapWarmLocked(std::vector<Deliver>& out) {
+  if (!pool_) return;
+  for (const WarmExit& e : pool_->TakeExits()) {
+    auto it = std::find_if(running_.begin(), running_.end(),
+                           [&e](const auto& kv) { return kv.second.warm && kv.second.pid == e.pid; });
+    // The leader is a zombie its zygote holds until Release, so the group id is still ours to kill.
+    kill(-e.pid, SIGKILL);
+    if (!e.zygote_died) pool_->Release(e.pid);
+    if (it == running_.end()) continue;
+    ProcessExit exit;
+    exit.outcome = e.signaled ? ProcessExit::Outcome::kSignaled : ProcessExit::Outcome::kExited;
+    (e.signaled ? exit.signal : exit.exit_code) = e.code;
+    FinishLocked(it->first, std::move(exit), out);
+  }
+}
+
+void ProcessSupervisor::FinishLocked(LaunchId id, ProcessExit exit, std::vector<Deliver>& out) {
+  auto it = running_.find(id);
+  Running& r = it->second;
+  exit.pid = r.pid;
+  exit.timed_out = r.timed_out;
+  exit.terminated = r.terminated;
   auto on_exit = std::move(r.callbacks.on_exit);
   running_.erase(it);
   out.push_back([on_exit = std::move(on_exit), exit] {
@@ -240,6 +275,7 @@ void ProcessSupervisor::Loop() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
       StartWaitingLocked(deliver);
+      ReapWarmLocked(deliver);  // a zygote that died while asked to spawn takes its children with it
       for (Deliver& d : cancelled_) deliver.push_back(std::move(d));
       cancelled_.clear();
       Clock::time_point now = Clock::now();
@@ -268,8 +304,13 @@ void ProcessSupervisor::Loop() {
           }
           continue;
         }
+        if (pool_ && (events[i].data.u64 & PythonZygotePool::kZygoteTokenBit) != 0) {
+          pool_->OnReadable(events[i].data.u64);
+          continue;
+        }
         ReapLocked(events[i].data.u64, exits);
       }
+      ReapWarmLocked(exits);
     }
     for (Deliver& d : exits) d();
   }

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -32,6 +33,9 @@
 
 namespace flyte::executor {
 
+struct PythonPoolOptions;
+class PythonZygotePool;
+
 struct LaunchSpec {
   std::vector<std::string> argv;  // argv[0] without '/' is looked up in the child's PATH
   std::vector<std::string> env;   // "KEY=VALUE", the child's whole environment
@@ -40,6 +44,7 @@ struct LaunchSpec {
   std::string stderr_path;
   std::chrono::milliseconds timeout{0};        // from spawn; 0 = none. Exceeded: SIGTERM group, then SIGKILL
   std::chrono::milliseconds timeout_grace{5000};
+  int inherit_fd = -1;  // >= 0: passed to the child as its fd 3 (the warm pool's control socket)
 };
 
 struct ProcessExit {
@@ -66,6 +71,8 @@ class ProcessSupervisor {
 
   struct Options {
     size_t max_concurrent = 16;  // >= 1
+    // Set: SDK entrypoint commands start as forks of a warm Python zygote (python_zygote.h) when one is ready.
+    std::shared_ptr<const PythonPoolOptions> python_pool;
   };
 
   explicit ProcessSupervisor(Options options);
@@ -83,6 +90,8 @@ class ProcessSupervisor {
 
   size_t running() const;
   size_t waiting() const;
+  // Zygote pids of the warm Python pool (none without one); for tests.
+  std::vector<pid_t> zygote_pids() const;
 
  private:
   struct Waiting {
@@ -93,7 +102,8 @@ class ProcessSupervisor {
   using Clock = std::chrono::steady_clock;
   struct Running {
     pid_t pid = 0;
-    int pidfd = -1;
+    int pidfd = -1;      // -1 for a warm child: its zygote reports its exit
+    bool warm = false;   // forked by a zygote, which reaps it
     LaunchCallbacks callbacks;
     Clock::time_point timeout_at = Clock::time_point::max();
     std::chrono::milliseconds timeout_grace{0};
@@ -108,6 +118,8 @@ class ProcessSupervisor {
   // All three run with mu_ held and append the callbacks to run after unlocking.
   void StartWaitingLocked(std::vector<Deliver>& out);
   void ReapLocked(LaunchId id, std::vector<Deliver>& out);
+  void ReapWarmLocked(std::vector<Deliver>& out);
+  void FinishLocked(LaunchId id, ProcessExit exit, std::vector<Deliver>& out);
   Clock::time_point FireDeadlinesLocked(Clock::time_point now);
 
   Options options_;
@@ -121,6 +133,7 @@ class ProcessSupervisor {
   std::deque<Waiting> waiting_;
   std::unordered_map<LaunchId, Running> running_;
   std::vector<Deliver> cancelled_;  // on_exit of launches terminated while waiting
+  std::unique_ptr<PythonZygotePool> pool_;  // used on the supervisor thread only (and under mu_)
 };
 
 }  // namespace flyte::executor
