@@ -167,6 +167,9 @@ start executor
 wait_phase kx1 ACTION_PHASE_SUCCEEDED 60
 [ "$(pods_of kx1)" = 1 ] || fail "kx1 has $(pods_of kx1) pods after the executor restart (expected 1)"
 [ "$(details kx1 | jq -r '.details.action.status.attempts')" = 1 ] || fail "kx1 ran more than once"
+# The Pod ran its annotated 5 s (kwok honours kwok.flyte.test/delay-ms; every timing step here relies on it).
+kx1_ms=$(details kx1 | jq -r '.details.action.status.durationMs')
+[ "${kx1_ms:-0}" -ge 4500 ] || fail "kx1 took ${kx1_ms} ms, less than its Pod's 5 s: kwok ignored kwok.flyte.test/delay-ms"
 
 step "two executor replicas: one leads; kill -9 of the leader -> the other takes over, every action ends once"
 start executor2
