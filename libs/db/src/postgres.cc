@@ -230,6 +230,9 @@ class PostgresDatabase final : public Database {
   absl::Status Read(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
     return Run<pqxx::read_transaction>(op, fn);
   }
+  absl::Status ReadStatement(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
+    return Run<pqxx::nontransaction>(op, fn);
+  }
   bool IsOwnSession(int backend_pid) const override {
     std::lock_guard<std::mutex> lock(mu_);
     return own_pids_.count(backend_pid) > 0;

@@ -117,6 +117,12 @@ TEST_CASE("runs: CreateRunWith answers the row as stored and commits its extras 
   REQUIRE(plain.ok());
   CHECK(*plain == *b.actions().Get(other.key));
   CHECK(*outbox.Count() == 1);
+
+  // A taken name without a hook (PostgreSQL: one statement, no transaction around it) records nothing either.
+  with.before_commit = nullptr;
+  with.labels = {{"team", "a"}};
+  CHECK(b.actions().CreateRunWith(other, with).status().code() == Code::kAlreadyExists);
+  CHECK(*outbox.Count() == 1);
 }
 
 TEST_CASE("queue outbox: batches are claimed oldest first, retried and deleted together",

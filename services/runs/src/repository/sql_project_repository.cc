@@ -61,7 +61,8 @@ absl::Status SqlProjectRepository::Update(const ProjectRecord& p) {
 
 absl::StatusOr<ProjectRecord> SqlProjectRepository::Get(const std::string& id) {
   std::optional<ProjectRecord> out;
-  absl::Status s = db_.Read("GetProject", [&](Tx& tx) -> absl::Status {
+  // One statement: CreateRun checks its project here, so the BEGIN and COMMIT round trips would be on every run.
+  absl::Status s = db_.ReadStatement("GetProject", [&](Tx& tx) -> absl::Status {
     absl::StatusOr<Rows> rows = tx.Query(std::string("SELECT ") + kProjectCols + " FROM projects WHERE id = ?", {id});
     if (!rows.ok()) return rows.status();
     if (!rows->empty()) out = ProjectFromRow(rows->front());

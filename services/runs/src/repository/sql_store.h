@@ -63,6 +63,7 @@ class SqlActionRepository final : public ActionRepository {
   absl::Status Insert(db::Tx& tx, const Action& a, std::vector<ActionChange>& changes);
   absl::Status CreateActionIn(db::Tx& tx, const Action& action, std::vector<ActionChange>& changes);
   absl::Status CreateActionAndRecordInOneStatement(const Action& action, const QueueCommand& command);
+  absl::Status CreateRunInOneStatement(const Action& root, const RunCreation& with);
   absl::Status AbortIn(db::Tx& tx, const ActionKey& key, const std::string& reason, TimePoint now,
                        std::vector<ActionChange>& changes, std::vector<ActionKey>& changed);
   bool postgres() const { return db_.dialect() == db::Dialect::kPostgres; }

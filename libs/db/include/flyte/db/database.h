@@ -111,6 +111,11 @@ class Database {
   }
   // Runs `fn` against a read-only snapshot.
   virtual absl::Status Read(std::string_view op, const std::function<absl::Status(Tx&)>& fn) = 0;
+  // Runs `fn`, which issues exactly one query, as that query's own transaction (a statement sees one snapshot):
+  // on PostgreSQL without the BEGIN and COMMIT round trips of Read. SQLite: Read.
+  virtual absl::Status ReadStatement(std::string_view op, const std::function<absl::Status(Tx&)>& fn) {
+    return Read(op, fn);
+  }
   // One cheap round trip. kUnavailable if the database cannot be reached.
   virtual absl::Status Ping() = 0;
   // PostgreSQL: whether `backend_pid` (a NOTIFY's sender) is one of this pool's own connections, i.e. the
