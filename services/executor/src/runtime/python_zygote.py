@@ -163,10 +163,13 @@ class _PrebuiltTLS:
                     same = _PrebuiltTLS._stat(cafile) == stat
                 except OSError:
                     same = False
-                if same:
-                    ctx = contexts.pop()
-                    if not contexts:
-                        ssl.create_default_context = real
+                try:
+                    ctx = contexts.pop() if same else None  # two threads may race for the last one
+                except IndexError:
+                    ctx = None
+                if not contexts:
+                    ssl.create_default_context = real
+                if ctx is not None:
                     return ctx
             return real(purpose, cafile=cafile, capath=capath, cadata=cadata)
 
