@@ -67,6 +67,22 @@ if mode == "state":
     print("counter=%d leak=%s ppid=%d" % (warm_state.counter, os.environ.get("LEAK", "-"), os.getppid()))
     os.environ["LEAK"] = "yes"
     sys.exit(0)
+if mode == "tls":
+    import ssl, certifi
+    bundle = os.environ.get("SSL_CERT_FILE") or certifi.where()  # what httpx passes
+    real = getattr(ssl.create_default_context, "__wrapped__", ssl.create_default_context)
+    print("prebuilt=%d" % (ssl.create_default_context is not real))
+    other = ssl.create_default_context(cafile=bundle, capath="/nonexistent")  # not the zygote's: built
+    ctxs = [ssl.create_default_context(cafile=bundle) for _ in range(3)]
+    print("restored=%d" % (ssl.create_default_context is real))
+    def desc(c):
+        return "%s %s %s %s %s" % (c.verify_mode, c.check_hostname, sorted(c.cert_store_stats().items()), c.options,
+                                   c.minimum_version)
+    fresh = desc(real(cafile=bundle))
+    print("same=%d" % all(desc(c) == fresh for c in ctxs + [other]))
+    print("distinct=%d" % (len(set(map(id, ctxs + [other]))) == 4))
+    print("certs=%d" % ctxs[0].cert_store_stats()["x509_ca"])
+    sys.exit(0)
 if mode == "sleep":
     bg = subprocess.Popen(["sleep", "60"])
     with open(sys.argv[2], "w") as f:
@@ -189,6 +205,46 @@ TEST_CASE("each warm attempt is a fresh fork: module state and env changes do no
     CHECK(out.rfind("counter=1 leak=- ppid=", 0) == 0);
     CHECK(IsZygote(sup, std::stoi(out.substr(out.rfind('=') + 1))));
   }
+}
+
+TEST_CASE("a warm attempt's TLS contexts for the CA bundle httpx loads come prebuilt from the zygote, as fresh",
+          "[executor][python_pool]") {
+  const std::string system_bundle = "/etc/ssl/certs/ca-certificates.crt";
+  if (!std::filesystem::exists(system_bundle)) {
+    WARN("skipped: no CA bundle at " << system_bundle);
+    return;
+  }
+  Fixture f;
+  std::filesystem::copy_file(system_bundle, f.dir / "cacert.pem");
+  std::ofstream(f.dir / "certifi.py") << "def where():\n    return '" << (f.dir / "cacert.pem") << "'\n";
+  ProcessSupervisor sup({.max_concurrent = 1, .python_pool = f.pool});
+  ReportWarm(sup, f);
+  // certifi's bundle, then $SSL_CERT_FILE (another environment: another zygote), each twice: every attempt gets
+  // its own contexts (a fresh fork), not what the previous one left.
+  for (const std::string& cert_file : {std::string(), system_bundle}) {
+    std::map<std::string, std::string> r;
+    auto run = [&] {
+      LaunchSpec spec = f.Task({"tls"});
+      if (!cert_file.empty()) spec.env.push_back("SSL_CERT_FILE=" + cert_file);
+      REQUIRE(RunToExit(sup, spec).exit_code == 0);
+      r = Lines(testing::ReadFile(f.dir / "out.log"));
+      return r["prebuilt"] == "1";
+    };
+    REQUIRE(testing::WaitUntil(run, 30s));  // attempts start cold while a new environment's zygote imports
+    for (int i = 0; i < 2; ++i) {
+      CHECK(run());
+      CHECK(r["restored"] == "1");  // the zygote's contexts handed out: the standard function again
+      CHECK(r["same"] == "1");
+      CHECK(r["distinct"] == "1");
+      CHECK(std::stoi(r["certs"]) > 0);
+    }
+  }
+  // A cold start (no pool) behaves the same, without the prebuilt contexts.
+  ProcessSupervisor cold({.max_concurrent = 1});
+  REQUIRE(RunToExit(cold, f.Task({"tls"})).exit_code == 0);
+  std::map<std::string, std::string> r = Lines(testing::ReadFile(f.dir / "out.log"));
+  CHECK(r["prebuilt"] == "0");
+  CHECK(r["same"] == "1");
 }
 
 TEST_CASE("abort and timeout kill a warm attempt's whole process group", "[executor][python_pool]") {

@@ -49,6 +49,11 @@ PRELOAD = sys.argv[2:] or [
     "opentelemetry.metrics", "opentelemetry.baggage.propagation", "faulthandler",
 ]
 
+# Memoized functions of no arguments whose answer depends only on the installed packages (not the environment, not
+# the attempt), which every attempt would otherwise compute once: called once in the zygote so that children find
+# the answer cached. `_supports_system_certs`: inspect.signature of pyqwest's HTTPTransport, ~4 ms per attempt.
+WARM_CALLS = ["flyte.remote._client.auth._session:_supports_system_certs"] if not sys.argv[2:] else []
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _initial_signals = {s: signal.getsignal(s) for s in signal.valid_signals()
                     if s not in (signal.SIGKILL, signal.SIGSTOP) and signal.getsignal(s) is not None}
@@ -108,6 +113,73 @@ class _PatchOnImport:
         return spec
 
 
+class _PrebuiltTLS:
+    """httpx builds `ssl.create_default_context(cafile=$SSL_CERT_FILE or certifi.where())` for every client, and the
+    SDK makes two per attempt (control plane, remote controller): ~20 ms of CPU each, parsing the ~150 CA
+    certificates of the bundle. The zygote builds COUNT such contexts (no threads, no sockets: OpenSSL objects only)
+    and a child's first COUNT calls with exactly those arguments get one of them: an object the zygote built and
+    never used, which each child has its own copy of (fork), configured exactly as a call in the child would have
+    configured it (the zygote's environment is the attempt's, less the variables naming the attempt). Any other
+    call, a changed bundle file or a changed SSLKEYLOGFILE builds its own context as before; once the contexts are
+    handed out, ssl.create_default_context is the standard function again."""
+
+    COUNT = 2
+
+    def __init__(self):
+        self.contexts = []
+
+    def build(self):
+        try:
+            import ssl
+            if os.environ.get("SSL_CERT_FILE"):
+                cafile = os.environ["SSL_CERT_FILE"]
+            elif os.environ.get("SSL_CERT_DIR"):
+                return  # httpx passes capath: certificates load lazily, nothing to save
+            else:
+                import certifi
+                cafile = certifi.where()
+            self.real = ssl.create_default_context
+            self.key = (cafile, self._stat(cafile), os.environ.get("SSLKEYLOGFILE"))
+            self.contexts = [self.real(cafile=cafile) for _ in range(self.COUNT)]
+        except Exception:  # noqa: BLE001 - no certifi, no bundle: every child builds its own, as before
+            self.contexts = []
+
+    @staticmethod
+    def _stat(path):
+        st = os.stat(path)
+        return st.st_ino, st.st_size, st.st_mtime_ns
+
+    def install(self):
+        """In the child, before the task."""
+        if not self.contexts:
+            return
+        import ssl
+        real, (bundle, stat, keylog), contexts = self.real, self.key, self.contexts
+
+        def create_default_context(purpose=ssl.Purpose.SERVER_AUTH, *, cafile=None, capath=None, cadata=None):
+            if (contexts and purpose == ssl.Purpose.SERVER_AUTH and cafile == bundle and capath is None
+                    and cadata is None and os.environ.get("SSLKEYLOGFILE") == keylog):
+                try:
+                    same = _PrebuiltTLS._stat(cafile) == stat
+                except OSError:
+                    same = False
+                try:
+                    ctx = contexts.pop() if same else None  # two threads may race for the last one
+                except IndexError:
+                    ctx = None
+                if not contexts:
+                    ssl.create_default_context = real
+                if ctx is not None:
+                    return ctx
+            return real(purpose, cafile=cafile, capath=capath, cadata=cadata)
+
+        create_default_context.__wrapped__ = real
+        ssl.create_default_context = create_default_context
+
+
+TLS = _PrebuiltTLS()
+
+
 def thread_count():
     return len(os.listdir("/proc/self/task"))
 
@@ -125,6 +197,14 @@ def preload(loops):
         import importlib
         for name in PRELOAD:
             importlib.import_module(name)
+        for call in WARM_CALLS:
+            module, _, function = call.partition(":")
+            try:
+                fn = getattr(importlib.import_module(module), function)
+                if hasattr(fn, "cache_info"):  # memoized, or calling it ahead would save nothing
+                    fn()
+            except Exception:  # noqa: BLE001 - another SDK version: the children compute it, as before
+                pass
     finally:
         threading.Thread.start = real_start
         sys.meta_path.remove(finder)
@@ -142,6 +222,7 @@ class Child:
     def run(self):
         import types
         self.loops.run()
+        TLS.install()
         main = types.ModuleType("__main__")
         main.__file__ = SCRIPT
         main.__builtins__ = __builtins__
@@ -284,6 +365,7 @@ def start():
     zygote = None
     try:
         code = preload(loops)
+        TLS.build()
         zygote = Zygote(code, loops)
         threads = thread_count()
         if threads != 1:
