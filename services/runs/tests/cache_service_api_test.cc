@@ -7,6 +7,7 @@
 #include "flyteidl2/cacheservice/cacheservice.pb.h"
 #include "flyteidl2/cacheservice/v2/cacheservice.pb.h"
 #include "repository/store_factory.h"
+#include "support/router_store.h"
 #include "support/unary_call.h"
 
 namespace flyte::runs {
@@ -19,19 +20,11 @@ using absl::StatusCode;
 constexpr char kV1[] = "/flyteidl2.cacheservice.CacheService/";
 constexpr char kV2[] = "/flyteidl2.cacheservice.v2.CacheService/";
 
-struct Env {
-  testing::TempSqlite db;
-  common::FakeClock clock;
-  common::WorkPool pool{"test", 1, 16};
-  rpc::Router router{&pool};
-  std::unique_ptr<Store> store;
+struct Env : test::RouterStore {
   std::unique_ptr<CacheUseCases> cache;
   std::unique_ptr<api::CacheServiceApi> api;
 
   Env() {
-    auto s = OpenStore(db.database_config());
-    REQUIRE(s.ok());
-    store = std::move(*s);
     cache = std::make_unique<CacheUseCases>(store->Cache(), clock);
     api = std::make_unique<api::CacheServiceApi>(*cache);
     api->Register(router);

@@ -9,6 +9,7 @@
 #include "flyte/testing/temp.h"
 #include "flyteidl2/secret/payload.pb.h"
 #include "repository/store_factory.h"
+#include "support/router_store.h"
 #include "support/unary_call.h"
 
 namespace flyte::runs {
@@ -22,19 +23,11 @@ constexpr char kService[] = "/flyteidl2.secret.SecretService/";
 constexpr char kResolve[] = "/flyte.internal.secret.v1.SecretResolveService/ResolveSecrets";
 constexpr char kToken[] = "the-internal-token-of-this-test";
 
-struct Env {
-  testing::TempSqlite db;
-  common::FakeClock clock;
-  common::WorkPool pool{"test", 1, 16};
-  rpc::Router router{&pool};
-  std::unique_ptr<Store> store;
+struct Env : test::RouterStore {
   std::unique_ptr<SecretUseCases> secrets;
   std::unique_ptr<api::SecretServiceApi> api;
 
   explicit Env(const std::string& internal_token = kToken) {
-    auto s = OpenStore(db.database_config());
-    REQUIRE(s.ok());
-    store = std::move(*s);
     secrets = std::make_unique<SecretUseCases>(store->UserSecrets(), clock, common::RandomBytes(32));
     api = std::make_unique<api::SecretServiceApi>(*secrets, api::InternalCallerCheck(internal_token));
     api->Register(router);
