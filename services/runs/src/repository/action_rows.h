@@ -13,7 +13,6 @@ namespace flyte::runs {
 
 // Every column of `actions`, in ActionParams / ActionFromRow order.
 extern const char kActionCols[];
-inline constexpr size_t kActionColCount = 38;
 extern const char kActionPlaceholders[];
 // The same placeholders with each column's PostgreSQL type, for an INSERT ... SELECT (where PostgreSQL would
 // otherwise take untyped parameters for text).

@@ -59,65 +59,6 @@ absl::StatusOr<std::pair<AttemptId, Attempt>> AttemptFromRow(const Row& r) {
   return std::make_pair(id, *std::move(a));
 }
 
-// SQLite (in-process, no round trips): one statement per row.
-absl::StatusOr<EventRows> LoadRows(Tx& tx, const std::vector<KeyedEvent>& events) {
-  std::set<ActionKey, ActionKeyLess> keys;
-  for (const KeyedEvent& e : events) keys.insert(e.key);
-  EventRows out;
-  for (const ActionKey& k : keys) {
-    absl::StatusOr<std::optional<Action>> a = LoadAction(tx, k, /*for_update=*/true);
-    if (!a.ok()) return a.status();
-    if (*a) out.actions.emplace(k, std::move(**a));
-  }
-  for (const AttemptId& id : AttemptsToLoad(events, out.actions)) {
-    absl::StatusOr<Rows> rows = tx.Query(
-        std::string("SELECT ") + AttemptCols() + " FROM action_attempts WHERE " + kAttemptWhere, AttemptKeyParams(id));
-    if (!rows.ok()) return rows.status();
-    if (rows->empty()) continue;
-    absl::StatusOr<std::pair<AttemptId, Attempt>> row = AttemptFromRow(rows->front());
-    if (!row.ok()) return row.status();
-    out.attempts.insert(*std::move(row));
-  }
-  return out;
-}
-
-// PostgreSQL: the actions locked (in key order) and their attempt rows in one statement, one round trip where two
-// took two. `wanted` is AttemptsToLoad in SQL: each event's attempt (EventAttempt: its own number, or for 0 the
-// action's latest, at least 1), if the action already counts it. Each action comes once per attempt row read, or
-// once with NULL attempt columns.
-absl::StatusOr<EventRows> LoadInOneStatement(Tx& tx, const std::vector<KeyedEvent>& events) {
-  static const std::string sql =
-      std::string("WITH e AS (SELECT * FROM unnest(") + kUnnestAttemptKey +
-      ") AS e(org, project, domain, run_name, name, attempt)), "
-      "locked AS (SELECT " + kActionCols +
-      " FROM actions AS a JOIN (SELECT DISTINCT org, project, domain, run_name, name FROM e) AS k "
-      "USING (org, project, domain, run_name, name) ORDER BY org, project, domain, run_name, name FOR UPDATE OF a), "
-      "wanted AS (SELECT DISTINCT org, project, domain, run_name, name, CASE WHEN e.attempt = 0 THEN "
-      "greatest(1, l.attempts) ELSE e.attempt END AS attempt, l.attempts AS counted FROM e JOIN locked AS l "
-      "USING (org, project, domain, run_name, name)) "
-      "SELECT l.*, t.* FROM locked AS l LEFT JOIN wanted AS w ON w.org = l.org AND w.project = l.project AND "
-      "w.domain = l.domain AND w.run_name = l.run_name AND w.name = l.name AND w.attempt <= w.counted "
-      "LEFT JOIN LATERAL (SELECT " + kAttemptFields +
-      " FROM action_attempts WHERE org = w.org AND project = w.project AND domain = w.domain AND "
-      "run_name = w.run_name AND action_name = w.name AND attempt = w.attempt) AS t ON true";
-  KeyArrays k;
-  for (const KeyedEvent& e : events) k.Add(AttemptId{e.key, e.event.attempt});
-  absl::StatusOr<Rows> rows = tx.Query(sql, k.Values());
-  if (!rows.ok()) return rows.status();
-  EventRows out;
-  for (const Row& r : *rows) {
-    Action a = ActionFromRow(r);
-    if (!r.IsNull(kActionColCount)) {
-      absl::StatusOr<Attempt> attempt = AttemptAt(r, kActionColCount);
-      if (!attempt.ok()) return attempt.status();
-      out.attempts.emplace(AttemptId{a.key, attempt->attempt}, *std::move(attempt));
-    }
-    ActionKey key = a.key;
-    out.actions.emplace(std::move(key), std::move(a));
-  }
-  return out;
-}
-
 // ---- writes --------------------------------------------------------------------------------------------------
 
 std::optional<int64_t> ErrorKind(const std::optional<ErrorInfo>& e) {
@@ -265,8 +206,64 @@ absl::Status WriteInOneStatement(Tx& tx, const EventPlan& plan, const std::strin
 
 }  // namespace
 
-absl::StatusOr<EventRows> LoadForEvents(Tx& tx, const std::vector<KeyedEvent>& events) {
-  return Postgres(tx) ? LoadInOneStatement(tx, events) : LoadRows(tx, events);
+absl::StatusOr<ActionsByKey> LoadActionsForEvents(Tx& tx, const std::vector<KeyedEvent>& events) {
+  std::set<ActionKey, ActionKeyLess> keys;
+  for (const KeyedEvent& e : events) keys.insert(e.key);
+  ActionsByKey out;
+  if (!Postgres(tx)) {
+    for (const ActionKey& k : keys) {
+      absl::StatusOr<std::optional<Action>> a = LoadAction(tx, k, /*for_update=*/true);
+      if (!a.ok()) return a.status();
+      if (*a) out.emplace(k, std::move(**a));
+    }
+    return out;
+  }
+  KeyArrays k;
+  for (const ActionKey& key : keys) k.Add(key);
+  absl::StatusOr<Rows> rows = tx.Query(
+      std::string("SELECT ") + kActionCols +
+          " FROM actions AS a JOIN unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) "
+          "AS k(org, project, domain, run_name, name) USING (org, project, domain, run_name, name) "
+          "ORDER BY org, project, domain, run_name, name FOR UPDATE OF a",
+      k.Values());
+  if (!rows.ok()) return rows.status();
+  for (const Row& r : *rows) {
+    Action a = ActionFromRow(r);
+    ActionKey key = a.key;
+    out.emplace(std::move(key), std::move(a));
+  }
+  return out;
+}
+
+absl::StatusOr<AttemptsById> LoadAttempts(Tx& tx, const std::vector<AttemptId>& ids) {
+  AttemptsById out;
+  if (ids.empty()) return out;
+  if (!Postgres(tx)) {
+    for (const AttemptId& id : ids) {
+      absl::StatusOr<Rows> rows = tx.Query(
+          std::string("SELECT ") + AttemptCols() + " FROM action_attempts WHERE " + kAttemptWhere,
+          AttemptKeyParams(id));
+      if (!rows.ok()) return rows.status();
+      if (rows->empty()) continue;
+      absl::StatusOr<std::pair<AttemptId, Attempt>> row = AttemptFromRow(rows->front());
+      if (!row.ok()) return row.status();
+      out.insert(*std::move(row));
+    }
+    return out;
+  }
+  KeyArrays k;
+  for (const AttemptId& id : ids) k.Add(id);
+  absl::StatusOr<Rows> rows =
+      tx.Query(std::string("SELECT ") + AttemptCols() + " FROM action_attempts JOIN unnest(" + kUnnestAttemptKey +
+                   ") AS k(" + kAttemptKeyCols + ") USING (" + kAttemptKeyCols + ")",
+               k.Values());
+  if (!rows.ok()) return rows.status();
+  for (const Row& r : *rows) {
+    absl::StatusOr<std::pair<AttemptId, Attempt>> row = AttemptFromRow(r);
+    if (!row.ok()) return row.status();
+    out.insert(*std::move(row));
+  }
+  return out;
 }
 
 absl::Status WritePlan(Tx& tx, const EventPlan& plan, const std::string& change_origin) {

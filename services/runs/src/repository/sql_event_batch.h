@@ -1,7 +1,7 @@
 #pragma once
 // Reads what a batch of state reports needs and writes its EventPlan (event_plan.h), inside the caller's
-// transaction. On PostgreSQL all reads are one statement over unnest() of array parameters, whatever the batch
-// size, and so are all writes (generic plans fit them: Database::WriteGenericPlans); on SQLite
+// transaction. On PostgreSQL each read is one statement over unnest() of array parameters, whatever the batch
+// size, and so are all writes together (generic plans fit them: Database::WriteGenericPlans); on SQLite
 // (in-process, no round trips) one statement per row.
 #include <string>
 #include <vector>
@@ -12,14 +12,10 @@
 
 namespace flyte::runs {
 
-struct EventRows {
-  ActionsByKey actions;
-  AttemptsById attempts;
-};
-
-// The actions the events name that exist, locked until the transaction ends (PostgreSQL: in key order), and the
-// attempt rows among AttemptsToLoad of them that exist.
-absl::StatusOr<EventRows> LoadForEvents(Tx& tx, const std::vector<KeyedEvent>& events);
+// The actions the events name that exist, locked until the transaction ends (PostgreSQL: in key order).
+absl::StatusOr<ActionsByKey> LoadActionsForEvents(Tx& tx, const std::vector<KeyedEvent>& events);
+// The attempt rows that exist among `ids`.
+absl::StatusOr<AttemptsById> LoadAttempts(Tx& tx, const std::vector<AttemptId>& ids);
 // Writes the plan's rows; on PostgreSQL also its changes' action_change_log row under `change_origin`, in the same
 // statement (the caller runs it through SqlActionRepository::MutateLoggingItself).
 absl::Status WritePlan(Tx& tx, const EventPlan& plan, const std::string& change_origin);

@@ -348,9 +348,11 @@ absl::Status AbortAttempt(Tx& tx, const std::vector<Value>& attempt_key, int64_t
 std::vector<absl::StatusOr<Action>> SqlActionRepository::ApplyEvents(const std::vector<KeyedEvent>& events) {
   std::vector<absl::StatusOr<Action>> out;
   const MutateFn apply = [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
-    absl::StatusOr<EventRows> rows = LoadForEvents(tx, events);
-    if (!rows.ok()) return rows.status();
-    EventPlan plan = PlanEvents(events, std::move(rows->actions), std::move(rows->attempts));
+    absl::StatusOr<ActionsByKey> actions = LoadActionsForEvents(tx, events);
+    if (!actions.ok()) return actions.status();
+    absl::StatusOr<AttemptsById> attempts = LoadAttempts(tx, AttemptsToLoad(events, *actions));
+    if (!attempts.ok()) return attempts.status();
+    EventPlan plan = PlanEvents(events, std::move(*actions), std::move(*attempts));
     if (absl::Status w = WritePlan(tx, plan, change_origin_); !w.ok()) return w;
     changes = std::move(plan.changes);
     out = std::move(plan.results);  // the unit may be retried on a fresh connection: set on every try
