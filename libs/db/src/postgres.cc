@@ -51,6 +51,21 @@ absl::Status LogAndMap(std::string_view what, const std::exception& e, absl::Sta
   return absl::Status(code, public_message);
 }
 
+// pqxx::work whose BEGIN also sets plan_cache_mode for the transaction, in the same simple query: one round trip
+// where a separate SET LOCAL would take a second.
+class GenericPlanWork final : public pqxx::internal::basic_transaction {
+ public:
+  explicit GenericPlanWork(pqxx::connection_base& c)
+      : pqxx::internal::namedclass{"GenericPlanWork"},
+        basic_transaction(c, pqxx::isolation_traits<pqxx::read_committed>::name(), pqxx::read_write) {
+    Begin();
+  }
+  ~GenericPlanWork() noexcept override { End(); }
+
+ private:
+  void do_begin() override { direct_exec("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan"); }
+};
+
 class PgConn final : public Tx {
  public:
   explicit PgConn(const std::string& conninfo) : conn_(conninfo), backend_pid_(conn_.backendpid()) {
@@ -223,6 +238,9 @@ class PostgresDatabase final : public Database {
 
   absl::Status Write(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
     return Run<pqxx::work>(op, fn);
+  }
+  absl::Status WriteGenericPlans(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
+    return Run<GenericPlanWork>(op, fn);
   }
   absl::Status WriteStatement(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
     return Run<pqxx::nontransaction>(op, fn, /*may_retry=*/false);

@@ -171,6 +171,39 @@ TEST_CASE("postgres database: queries, errors, migrations", "[db][postgres]") {
   CHECK(n == 2);
 }
 
+TEST_CASE("postgres: WriteGenericPlans commits or rolls back like Write, with generic plans for its own statements only",
+          "[db][postgres]") {
+  auto cfg = flyte::testing::ThrowawayPostgres::Instance().CreateDatabase();
+  auto db = flyte::db::OpenPostgres(cfg, 1);  // one connection: the plain Write below reuses it
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Migrate(kMigrations).ok());
+  auto plan_cache_mode = [](Tx& tx, std::string& mode) {
+    auto r = tx.Query("SELECT current_setting('plan_cache_mode')");
+    if (r.ok()) mode = (*r)[0].Str(0);
+    return r.status();
+  };
+  std::string mode;
+  REQUIRE((*db)->WriteGenericPlans("generic", [&](Tx& tx) {
+                if (absl::Status s = plan_cache_mode(tx, mode); !s.ok()) return s;
+                return tx.Exec("INSERT INTO t(id, name) VALUES (?, ?)", {int64_t{1}, "kept"}).status();
+              }).ok());
+  CHECK(mode == "force_generic_plan");
+  CHECK((*db)->WriteGenericPlans("generic", [](Tx& tx) {
+                auto s = tx.Exec("INSERT INTO t(id, name) VALUES (?, ?)", {int64_t{2}, "rolled back"});
+                if (!s.ok()) return s.status();
+                return absl::AbortedError("caller gave up");
+              }).code() == absl::StatusCode::kAborted);
+  REQUIRE((*db)->Write("plain", [&](Tx& tx) { return plan_cache_mode(tx, mode); }).ok());
+  CHECK(mode == "auto");
+  int64_t count = -1;
+  REQUIRE((*db)->Read("count", [&](Tx& tx) {
+                auto r = tx.Query("SELECT COUNT(*) FROM t");
+                if (r.ok()) count = (*r)[0].Int(0);
+                return r.status();
+              }).ok());
+  CHECK(count == 1);
+}
+
 TEST_CASE("postgres: array literals carry any text, bytes, numbers and NULLs through unnest, in order",
           "[db][postgres]") {
   auto cfg = flyte::testing::ThrowawayPostgres::Instance().CreateDatabase();

@@ -137,3 +137,74 @@ TEST_CASE("postgres: a change an older replica NOTIFYs with its payload (no chan
               .ok());
   CHECK(WaitFor([&] { return reader_heard.Has("a0", 3); }, 2s));
 }
+
+namespace {
+
+// The change-log rows written so far, oldest first: each its changes' keys and versions, e.g. "c1@2 c2@2".
+std::vector<std::string> ChangeLogRows(const flyte::db::DatabaseConfig& config) {
+  absl::StatusOr<std::unique_ptr<flyte::db::Database>> db = flyte::db::OpenPostgres(*config.postgres, 1);
+  REQUIRE(db.ok());
+  std::vector<std::string> out;
+  REQUIRE((*db)->Read("log", [&](flyte::db::Tx& tx) -> absl::Status {
+                absl::StatusOr<flyte::db::Rows> rows =
+                    tx.Query("SELECT l.xid::text, u.p FROM action_change_log l, unnest(l.payloads) WITH ORDINALITY "
+                             "AS u(p, i) ORDER BY l.xid, u.i");
+                if (!rows.ok()) return rows.status();
+                std::string xid;
+                for (const flyte::db::Row& r : *rows) {
+                  absl::StatusOr<ActionChange> c = DecodeActionChange(r.Str(1));
+                  if (!c.ok()) return c.status();
+                  const std::string change = c->key.name + "@" + std::to_string(c->version);
+                  if (out.empty() || r.Str(0) != xid) {
+                    out.push_back(change);
+                  } else {
+                    out.back() += " " + change;
+                  }
+                  xid = r.Str(0);
+                }
+                return absl::OkStatus();
+              }).ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("postgres: a state-report batch logs its applied changes in its one change-log row; a refused one none",
+          "[repository][postgres]") {
+  Backend b("postgres");
+  REQUIRE(b.actions().CreateRun(MakeRun("r1")).ok());
+  for (const char* name : {"c1", "c2"}) REQUIRE(b.actions().CreateAction(MakeChild("r1", name, "a0")).ok());
+  const std::vector<std::string> before = ChangeLogRows(b.config);
+  REQUIRE(before.size() == 3);
+
+  ActionKey missing = KeyOf("r1", "nope");
+  std::vector<absl::StatusOr<Action>> out = b.actions().ApplyEvents({
+      {KeyOf("r1", "c1"), MakeEvent(1, Phase::kRunning, 3)},
+      {missing, MakeEvent(1, Phase::kRunning, 4)},                     // refused: no such action
+      {KeyOf("r1", "c2"), MakeEvent(1, Phase::kSucceeded, 5)},
+      {KeyOf("r1", "c2"), MakeEvent(1, Phase::kRunning, 6)},           // refused: after SUCCEEDED
+      {KeyOf("r1", "c1"), MakeEvent(1, Phase::kSucceeded, 7)},
+  });
+  REQUIRE(out.size() == 5);
+  CHECK(out[0].ok());
+  CHECK(out[1].status().code() == absl::StatusCode::kNotFound);
+  CHECK(out[2].ok());
+  CHECK(out[3].status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(out[4].ok());
+  std::vector<std::string> after = ChangeLogRows(b.config);
+  REQUIRE(after.size() == 4);
+  CHECK(after.back() == "c1@2 c2@2 c1@3");
+
+  // A batch refused whole writes nothing: no rows changed, no change-log row.
+  out = b.actions().ApplyEvents({{missing, MakeEvent(1, Phase::kRunning, 8)},
+                                 {KeyOf("r1", "c2"), MakeEvent(1, Phase::kRunning, 9)}});
+  CHECK(out[0].status().code() == absl::StatusCode::kNotFound);
+  CHECK(out[1].status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(ChangeLogRows(b.config).size() == 4);
+  absl::StatusOr<ActionWithAttempts> c2 = b.actions().GetWithAttempts(KeyOf("r1", "c2"));
+  REQUIRE(c2.ok());
+  CHECK(c2->action.phase == Phase::kSucceeded);
+  CHECK(c2->action.version == 2);
+  REQUIRE(c2->attempts.size() == 1);
+  CHECK(c2->attempts[0].phase == Phase::kSucceeded);
+}

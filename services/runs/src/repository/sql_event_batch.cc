@@ -7,6 +7,7 @@
 #include "flyte/db/array_param.h"
 #include "repository/action_rows.h"
 #include "repository/attempt_history.h"
+#include "repository/sql_store.h"
 
 namespace flyte::runs {
 namespace {
@@ -58,42 +59,60 @@ absl::StatusOr<std::pair<AttemptId, Attempt>> AttemptFromRow(const Row& r) {
   return std::make_pair(id, *std::move(a));
 }
 
-// ---- writes, one statement per kind of row on PostgreSQL ----------------------------------------------------
+// ---- writes --------------------------------------------------------------------------------------------------
 
-absl::Status UpdateActions(Tx& tx, const std::vector<Action>& actions) {
-  if (actions.empty()) return absl::OkStatus();
-  constexpr char kSet[] =
-      "phase = u.phase, attempts = u.attempts, updated_at = u.updated_at, started_at = u.started_at, "
-      "ended_at = u.ended_at, output_uri = u.output_uri, error_message = u.error_message, "
-      "error_kind = u.error_kind, error_code = u.error_code, version = u.version, cache_status = u.cache_status";
-  auto error_kind = [](const Action& a) -> std::optional<int64_t> {
-    if (!a.error) return std::nullopt;
-    return static_cast<int>(a.error->kind);
-  };
-  if (!Postgres(tx)) {
-    for (const Action& a : actions) {
-      std::vector<Value> p = {int64_t{static_cast<int>(a.phase)},
-                              int64_t{a.attempts},
-                              Micros(a.updated_at),
-                              OptMicros(a.started_at),
-                              OptMicros(a.ended_at),
-                              a.output_uri,
-                              a.error ? Value(a.error->message) : Value(nullptr),
-                              db::Nullable(error_kind(a)),
-                              a.error ? Value(a.error->code) : Value(nullptr),
-                              a.version,
-                              int64_t{a.cache_status}};
-      for (Value& v : KeyParams(a.key)) p.push_back(std::move(v));
-      absl::StatusOr<int64_t> n =
-          tx.Exec(std::string("UPDATE actions SET phase = ?, attempts = ?, updated_at = ?, started_at = ?, "
-                              "ended_at = ?, output_uri = ?, error_message = ?, error_kind = ?, error_code = ?, "
-                              "version = ?, cache_status = ? WHERE ") +
-                      kKeyWhere,
-                  p);
-      if (!n.ok()) return n.status();
-    }
-    return absl::OkStatus();
+std::optional<int64_t> ErrorKind(const std::optional<ErrorInfo>& e) {
+  if (!e) return std::nullopt;
+  return static_cast<int>(e->kind);
+}
+
+constexpr char kAttemptConflict[] =
+    " ON CONFLICT (org, project, domain, run_name, action_name, attempt) DO UPDATE SET phase = excluded.phase, "
+    "end_time = excluded.end_time, error_message = excluded.error_message, error_kind = excluded.error_kind, "
+    "error_code = excluded.error_code, output_uri = excluded.output_uri, log_info = excluded.log_info, "
+    "cluster = excluded.cluster, phase_history = excluded.phase_history, cluster_events = excluded.cluster_events";
+
+// SQLite (in-process, no round trips): one statement per row. New attempts are inserted, known ones overwritten
+// with their final state.
+absl::Status WriteRows(Tx& tx, const EventPlan& plan) {
+  for (const Action& a : plan.actions) {
+    std::vector<Value> p = {int64_t{static_cast<int>(a.phase)},
+                            int64_t{a.attempts},
+                            Micros(a.updated_at),
+                            OptMicros(a.started_at),
+                            OptMicros(a.ended_at),
+                            a.output_uri,
+                            a.error ? Value(a.error->message) : Value(nullptr),
+                            db::Nullable(ErrorKind(a.error)),
+                            a.error ? Value(a.error->code) : Value(nullptr),
+                            a.version,
+                            int64_t{a.cache_status}};
+    for (Value& v : KeyParams(a.key)) p.push_back(std::move(v));
+    absl::StatusOr<int64_t> n =
+        tx.Exec(std::string("UPDATE actions SET phase = ?, attempts = ?, updated_at = ?, started_at = ?, "
+                            "ended_at = ?, output_uri = ?, error_message = ?, error_kind = ?, error_code = ?, "
+                            "version = ?, cache_status = ? WHERE ") +
+                    kKeyWhere,
+                p);
+    if (!n.ok()) return n.status();
   }
+  for (const auto& [id, a] : plan.attempts) {
+    std::vector<Value> p = AttemptKeyParams(id);
+    p.insert(p.end(), {int64_t{static_cast<int>(a.phase)}, Micros(a.start_time), OptMicros(a.end_time),
+                       a.error ? Value(a.error->message) : Value(nullptr), db::Nullable(ErrorKind(a.error)),
+                       a.error ? Value(a.error->code) : Value(nullptr), a.output_uri, Bytes{a.log_info}, a.cluster,
+                       EncodePhaseHistory(a.transitions), EncodeClusterEvents(a.cluster_events)});
+    absl::StatusOr<int64_t> n = tx.Exec(std::string("INSERT INTO action_attempts (") + AttemptCols() +
+                                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" +
+                                            kAttemptConflict,
+                                        p);
+    if (!n.ok()) return n.status();
+  }
+  return absl::OkStatus();
+}
+
+// PostgreSQL: the changed actions as arrays, in kPgUpdateActions' order.
+std::vector<Value> ActionArrays(const std::vector<Action>& actions) {
   KeyArrays k;
   PgArray phase, attempts, updated, started, ended, output, message, kind, code, version, cache_status;
   for (const Action& a : actions) {
@@ -105,53 +124,32 @@ absl::Status UpdateActions(Tx& tx, const std::vector<Action>& actions) {
     ended.Add(a.ended_at ? std::optional<int64_t>(Micros(*a.ended_at)) : std::nullopt);
     output.Add(a.output_uri);
     message.Add(a.error ? std::optional<std::string>(a.error->message) : std::nullopt);
-    kind.Add(error_kind(a));
+    kind.Add(ErrorKind(a.error));
     code.Add(a.error ? std::optional<std::string>(a.error->code) : std::nullopt);
     version.Add(a.version);
     cache_status.Add(int64_t{a.cache_status});
   }
   std::vector<Value> p = k.Values();
-  for (const PgArray* c : {&phase, &attempts, &updated, &started, &ended, &output, &message, &kind, &code, &version, &cache_status}) {
+  for (const PgArray* c :
+       {&phase, &attempts, &updated, &started, &ended, &output, &message, &kind, &code, &version, &cache_status}) {
     p.push_back(c->ToValue());
   }
-  return tx
-      .Exec(std::string("UPDATE actions AS a SET ") + kSet +
-                " FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], "
-                "?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::int[], ?::text[], ?::bigint[], ?::int[]) "
-                "AS u(org, project, domain, run_name, name, phase, attempts, updated_at, started_at, ended_at, "
-                "output_uri, error_message, error_kind, error_code, version, cache_status) "
-                "WHERE a.org = u.org AND a.project = u.project AND a.domain = u.domain AND a.run_name = u.run_name "
-                "AND a.name = u.name",
-            p)
-      .status();
+  return p;
 }
 
-// New attempts are inserted, known ones overwritten with their final state (the same statement on both).
-absl::Status UpsertAttempts(Tx& tx, const std::vector<std::pair<AttemptId, Attempt>>& attempts) {
-  if (attempts.empty()) return absl::OkStatus();
-  constexpr char kConflict[] =
-      " ON CONFLICT (org, project, domain, run_name, action_name, attempt) DO UPDATE SET phase = excluded.phase, "
-      "end_time = excluded.end_time, error_message = excluded.error_message, error_kind = excluded.error_kind, "
-      "error_code = excluded.error_code, output_uri = excluded.output_uri, log_info = excluded.log_info, "
-      "cluster = excluded.cluster, phase_history = excluded.phase_history, cluster_events = excluded.cluster_events";
-  auto error_kind = [](const Attempt& a) -> std::optional<int64_t> {
-    if (!a.error) return std::nullopt;
-    return static_cast<int>(a.error->kind);
-  };
-  if (!Postgres(tx)) {
-    for (const auto& [id, a] : attempts) {
-      std::vector<Value> p = AttemptKeyParams(id);
-      p.insert(p.end(), {int64_t{static_cast<int>(a.phase)}, Micros(a.start_time), OptMicros(a.end_time),
-                         a.error ? Value(a.error->message) : Value(nullptr), db::Nullable(error_kind(a)),
-                         a.error ? Value(a.error->code) : Value(nullptr), a.output_uri, Bytes{a.log_info},
-                         a.cluster, EncodePhaseHistory(a.transitions), EncodeClusterEvents(a.cluster_events)});
-      absl::StatusOr<int64_t> n = tx.Exec(std::string("INSERT INTO action_attempts (") + AttemptCols() +
-                                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" + kConflict,
-                                          p);
-      if (!n.ok()) return n.status();
-    }
-    return absl::OkStatus();
-  }
+const std::string kPgUpdateActions =
+    "UPDATE actions AS a SET phase = u.phase, attempts = u.attempts, updated_at = u.updated_at, "
+    "started_at = u.started_at, ended_at = u.ended_at, output_uri = u.output_uri, error_message = u.error_message, "
+    "error_kind = u.error_kind, error_code = u.error_code, version = u.version, cache_status = u.cache_status "
+    "FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::bigint[], "
+    "?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::int[], ?::text[], ?::bigint[], ?::int[]) "
+    "AS u(org, project, domain, run_name, name, phase, attempts, updated_at, started_at, ended_at, output_uri, "
+    "error_message, error_kind, error_code, version, cache_status) "
+    "WHERE a.org = u.org AND a.project = u.project AND a.domain = u.domain AND a.run_name = u.run_name "
+    "AND a.name = u.name";
+
+// PostgreSQL: the touched attempts as arrays, in kPgUpsertAttempts' order.
+std::vector<Value> AttemptArrays(const std::vector<std::pair<AttemptId, Attempt>>& attempts) {
   KeyArrays k;
   PgArray phase, start, end, message, kind, code, output, log_info, cluster, history, events;
   for (const auto& [id, a] : attempts) {
@@ -160,7 +158,7 @@ absl::Status UpsertAttempts(Tx& tx, const std::vector<std::pair<AttemptId, Attem
     start.Add(Micros(a.start_time));
     end.Add(a.end_time ? std::optional<int64_t>(Micros(*a.end_time)) : std::nullopt);
     message.Add(a.error ? std::optional<std::string>(a.error->message) : std::nullopt);
-    kind.Add(error_kind(a));
+    kind.Add(ErrorKind(a.error));
     code.Add(a.error ? std::optional<std::string>(a.error->code) : std::nullopt);
     output.Add(a.output_uri);
     log_info.Add(absl::BytesToHexString(a.log_info));
@@ -173,19 +171,37 @@ absl::Status UpsertAttempts(Tx& tx, const std::vector<std::pair<AttemptId, Attem
        {&phase, &start, &end, &message, &kind, &code, &output, &log_info, &cluster, &history, &events}) {
     p.push_back(c->ToValue());
   }
-  return tx
-      .Exec(std::string("INSERT INTO action_attempts (") + AttemptCols() +
-                ") SELECT org, project, domain, run_name, action_name, attempt, phase, start_time, end_time, "
-                "error_message, error_kind, error_code, output_uri, decode(log_info, 'hex'), cluster, phase_history, "
-                "cluster_events FROM unnest(" +
-                kUnnestAttemptKey +
-                ", ?::int[], ?::bigint[], ?::bigint[], ?::text[], ?::int[], ?::text[], ?::text[], ?::text[], "
-                "?::text[], ?::text[], ?::text[]) AS u(" +
-                kAttemptKeyCols +
-                ", phase, start_time, end_time, error_message, error_kind, error_code, output_uri, log_info, "
-                "cluster, phase_history, cluster_events)" + kConflict,
-            p)
-      .status();
+  return p;
+}
+
+const std::string kPgUpsertAttempts =
+    std::string("INSERT INTO action_attempts (") + AttemptCols() +
+    ") SELECT org, project, domain, run_name, action_name, attempt, phase, start_time, end_time, error_message, "
+    "error_kind, error_code, output_uri, decode(log_info, 'hex'), cluster, phase_history, cluster_events "
+    "FROM unnest(" + kUnnestAttemptKey +
+    ", ?::int[], ?::bigint[], ?::bigint[], ?::text[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], "
+    "?::text[], ?::text[]) AS u(" + kAttemptKeyCols +
+    ", phase, start_time, end_time, error_message, error_kind, error_code, output_uri, log_info, cluster, "
+    "phase_history, cluster_events)" + kAttemptConflict;
+
+// PostgreSQL: the plan's actions, its attempts and its change-log row as one statement (one round trip, where
+// three separate ones took three). Any side may be empty; no changes, no log row.
+absl::Status WriteInOneStatement(Tx& tx, const EventPlan& plan, const std::string& change_origin) {
+  static const std::string sql =
+      "WITH updated AS (" + kPgUpdateActions + " RETURNING 1), upserted AS (" + kPgUpsertAttempts +
+      " RETURNING 1), logged AS (INSERT INTO action_change_log (origin, payloads) SELECT ?::text, c.p "
+      "FROM (SELECT ?::text[] AS p) AS c WHERE cardinality(c.p) > 0 RETURNING 1) "
+      "SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM upserted), (SELECT count(*) FROM logged)";
+  std::vector<Value> p = ActionArrays(plan.actions);
+  for (Value& v : AttemptArrays(plan.attempts)) p.push_back(std::move(v));
+  p.push_back(change_origin);
+  p.push_back(ChangeLogPayloads(plan.changes));
+  absl::StatusOr<Rows> rows = tx.Query(sql, p);
+  if (!rows.ok()) return rows.status();
+  if (rows->size() != 1) return absl::InternalError("ApplyEvents: expected one row");
+  tx.CountInserted("action_attempts", rows->front().Int(1));
+  tx.CountInserted("action_change_log", rows->front().Int(2));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -201,11 +217,6 @@ absl::StatusOr<ActionsByKey> LoadActionsForEvents(Tx& tx, const std::vector<Keye
       if (*a) out.emplace(k, std::move(**a));
     }
     return out;
-  }
-  // The batch statements join unnest() of their arrays to primary keys: one plan fits every batch, where
-  // PostgreSQL would otherwise re-plan each call for its array sizes (a third of the statements' CPU).
-  if (absl::StatusOr<int64_t> set = tx.Exec("SET LOCAL plan_cache_mode = force_generic_plan"); !set.ok()) {
-    return set.status();
   }
   KeyArrays k;
   for (const ActionKey& key : keys) k.Add(key);
@@ -255,9 +266,9 @@ absl::StatusOr<AttemptsById> LoadAttempts(Tx& tx, const std::vector<AttemptId>& 
   return out;
 }
 
-absl::Status WritePlan(Tx& tx, const EventPlan& plan) {
-  if (absl::Status s = UpdateActions(tx, plan.actions); !s.ok()) return s;
-  return UpsertAttempts(tx, plan.attempts);
+absl::Status WritePlan(Tx& tx, const EventPlan& plan, const std::string& change_origin) {
+  if (plan.actions.empty() && plan.attempts.empty() && plan.changes.empty()) return absl::OkStatus();
+  return Postgres(tx) ? WriteInOneStatement(tx, plan, change_origin) : WriteRows(tx, plan);
 }
 
 }  // namespace flyte::runs

@@ -1,7 +1,9 @@
 #pragma once
 // Reads what a batch of state reports needs and writes its EventPlan (event_plan.h), inside the caller's
-// transaction. On PostgreSQL each read and each kind of write is one statement over unnest() of array parameters,
-// whatever the batch size; on SQLite (in-process, no round trips) one statement per row.
+// transaction. On PostgreSQL each read is one statement over unnest() of array parameters, whatever the batch
+// size, and so are all writes together (generic plans fit them: Database::WriteGenericPlans); on SQLite
+// (in-process, no round trips) one statement per row.
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -14,6 +16,8 @@ namespace flyte::runs {
 absl::StatusOr<ActionsByKey> LoadActionsForEvents(Tx& tx, const std::vector<KeyedEvent>& events);
 // The attempt rows that exist among `ids`.
 absl::StatusOr<AttemptsById> LoadAttempts(Tx& tx, const std::vector<AttemptId>& ids);
-absl::Status WritePlan(Tx& tx, const EventPlan& plan);
+// Writes the plan's rows; on PostgreSQL also its changes' action_change_log row under `change_origin`, in the same
+// statement (the caller runs it through SqlActionRepository::MutateLoggingItself).
+absl::Status WritePlan(Tx& tx, const EventPlan& plan, const std::string& change_origin);
 
 }  // namespace flyte::runs

@@ -74,6 +74,12 @@ std::string EncodeActionChange(const ActionChange& c) {
          (c.parent ? "1\t" + Escape(*c.parent) : std::string("0\t"));
 }
 
+db::Value ChangeLogPayloads(const std::vector<ActionChange>& changes) {
+  db::PgArray payloads;
+  for (const ActionChange& c : changes) payloads.Add(EncodeActionChange(c));
+  return payloads.ToValue();
+}
+
 absl::StatusOr<ActionChange> DecodeActionChange(std::string_view payload) {
   std::vector<std::string_view> parts;
   size_t start = 0;
@@ -128,11 +134,19 @@ absl::Status SqlActionRepository::Mutate(std::string_view op, const MutateFn& fn
     if (!st.ok() || !postgres() || changes.empty()) return st;
     // Same transaction: the log holds the changes exactly when (and only if) they commit. No NOTIFY here: it would
     // serialise this commit with every other NOTIFYing one across the WAL flush.
-    db::PgArray payloads;
-    for (const ActionChange& c : changes) payloads.Add(EncodeActionChange(c));
     return tx.Exec("INSERT INTO action_change_log (origin, payloads) VALUES (?, ?::text[])",
-                   {change_origin_, payloads.ToValue()})
+                   {change_origin_, ChangeLogPayloads(changes)})
         .status();
+  });
+  if (s.ok()) Committed(changes);
+  return s;
+}
+
+absl::Status SqlActionRepository::MutateLoggingItself(std::string_view op, const MutateFn& fn) {
+  std::vector<ActionChange> changes;
+  absl::Status s = db_.WriteGenericPlans(op, [&](Tx& tx) -> absl::Status {
+    changes.clear();  // the unit may be retried on a fresh connection
+    return fn(tx, changes);
   });
   if (s.ok()) Committed(changes);
   return s;
@@ -333,17 +347,18 @@ absl::Status AbortAttempt(Tx& tx, const std::vector<Value>& attempt_key, int64_t
 // and gets its status in place; anything else fails the whole batch.
 std::vector<absl::StatusOr<Action>> SqlActionRepository::ApplyEvents(const std::vector<KeyedEvent>& events) {
   std::vector<absl::StatusOr<Action>> out;
-  absl::Status s = Mutate("ApplyEvents", [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
+  const MutateFn apply = [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
     absl::StatusOr<ActionsByKey> actions = LoadActionsForEvents(tx, events);
     if (!actions.ok()) return actions.status();
     absl::StatusOr<AttemptsById> attempts = LoadAttempts(tx, AttemptsToLoad(events, *actions));
     if (!attempts.ok()) return attempts.status();
     EventPlan plan = PlanEvents(events, std::move(*actions), std::move(*attempts));
-    if (absl::Status w = WritePlan(tx, plan); !w.ok()) return w;
+    if (absl::Status w = WritePlan(tx, plan, change_origin_); !w.ok()) return w;
     changes = std::move(plan.changes);
     out = std::move(plan.results);  // the unit may be retried on a fresh connection: set on every try
     return absl::OkStatus();
-  });
+  };
+  const absl::Status s = MutateLoggingItself("ApplyEvents", apply);
   if (!s.ok()) out.assign(events.size(), s);
   return out;
 }

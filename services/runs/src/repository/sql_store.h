@@ -21,6 +21,8 @@ inline constexpr char kActionChangeChannel[] = "flyte_runs_action_changes";
 
 // Compact change encoding, one element of action_change_log.payloads (well under PostgreSQL's 8000-byte limit for sane key lengths).
 std::string EncodeActionChange(const ActionChange& change);
+// action_change_log.payloads of `changes` (a text[] parameter).
+db::Value ChangeLogPayloads(const std::vector<ActionChange>& changes);
 absl::StatusOr<ActionChange> DecodeActionChange(std::string_view payload);
 
 class SqlActionRepository final : public ActionRepository {
@@ -58,7 +60,12 @@ class SqlActionRepository final : public ActionRepository {
 
  private:
   using MutateFn = std::function<absl::Status(db::Tx&, std::vector<ActionChange>&)>;
+  // Runs `fn` in a write transaction; on PostgreSQL appends its changes to action_change_log in that transaction.
+  // Listeners hear of them once it commits.
   absl::Status Mutate(std::string_view op, const MutateFn& fn);
+  // As Mutate, but on PostgreSQL `fn` appends its changes to action_change_log itself (under change_origin_), in a
+  // statement that also writes them, and its statements use generic plans (db::Database::WriteGenericPlans).
+  absl::Status MutateLoggingItself(std::string_view op, const MutateFn& fn);
   void Committed(const std::vector<ActionChange>& changes);
   absl::Status Insert(db::Tx& tx, const Action& a, std::vector<ActionChange>& changes);
   absl::Status CreateActionIn(db::Tx& tx, const Action& action, std::vector<ActionChange>& changes);

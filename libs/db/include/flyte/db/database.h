@@ -109,6 +109,12 @@ class Database {
   virtual absl::Status WriteStatement(std::string_view op, const std::function<absl::Status(Tx&)>& fn) {
     return Write(op, fn);
   }
+  // As Write, but the transaction's statements use generic plans: for statements over unnest() of array
+  // parameters, which PostgreSQL would otherwise re-plan on each call for its array sizes. PostgreSQL: BEGIN and
+  // `SET LOCAL plan_cache_mode = force_generic_plan` in one round trip. SQLite: Write.
+  virtual absl::Status WriteGenericPlans(std::string_view op, const std::function<absl::Status(Tx&)>& fn) {
+    return Write(op, fn);
+  }
   // Runs `fn` against a read-only snapshot.
   virtual absl::Status Read(std::string_view op, const std::function<absl::Status(Tx&)>& fn) = 0;
   // Runs `fn`, which issues exactly one query, as that query's own transaction (a statement sees one snapshot):
