@@ -81,16 +81,10 @@ TEST_CASE("runs: CreateRunWith answers the row as stored and commits its extras 
   run.created_at += std::chrono::nanoseconds(1500);  // finer than the stored microseconds
   run.updated_at = run.created_at;
   run.request_digest = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-  int hook_calls = 0;
   ActionRepository::RunCreation with;
   with.enqueue = QueueCommand{0, QueueCommandKind::kEnqueue, run.key, "", "", 0};
-  with.before_commit = [&] {
-    ++hook_calls;
-    return absl::OkStatus();
-  };
   absl::StatusOr<Action> created = b.actions().CreateRunWith(run, with);
   REQUIRE(created.ok());
-  CHECK(hook_calls == 1);
   absl::StatusOr<Action> got = b.actions().Get(run.key);
   REQUIRE(got.ok());
   CHECK(*created == *got);  // callers answer with it instead of reading it back
@@ -99,27 +93,22 @@ TEST_CASE("runs: CreateRunWith answers the row as stored and commits its extras 
   CHECK(created->created_at == At(5) + std::chrono::microseconds(1));
   CHECK(*outbox.Count() == 1);
 
-  // A taken name fails before the hook runs (the owner's inputs stay as they are) and records nothing.
-  CHECK(b.actions().CreateRunWith(run, with).status().code() == Code::kAlreadyExists);
-  CHECK(hook_calls == 1);
+  // A taken name records nothing and leaves the run as it was.
+  Action changed = run;
+  changed.input_uri = "file:///elsewhere/inputs.pb";
+  CHECK(b.actions().CreateRunWith(changed, with).status().code() == Code::kAlreadyExists);
   CHECK(*outbox.Count() == 1);
-
-  // A failing hook rolls back the run and its outbox row, and its error is returned as is.
-  Action other = MakeRun("r2", 6);
-  with.enqueue->key = other.key;
-  with.before_commit = [] { return absl::DataLossError("inputs not written"); };
-  CHECK(b.actions().CreateRunWith(other, with).status().code() == Code::kDataLoss);
-  CHECK(b.actions().Get(other.key).status().code() == Code::kNotFound);
-  CHECK(*outbox.Count() == 1);
+  CHECK(*b.actions().Get(run.key) == *created);
 
   // Without extras it is a plain CreateRun.
+  Action other = MakeRun("r2", 6);
   absl::StatusOr<Action> plain = b.actions().CreateRunWith(other, {});
   REQUIRE(plain.ok());
   CHECK(*plain == *b.actions().Get(other.key));
   CHECK(*outbox.Count() == 1);
 
-  // A taken name without a hook (PostgreSQL: one statement, no transaction around it) records nothing either.
-  with.before_commit = nullptr;
+  // A taken name with labels (PostgreSQL: one statement, no transaction around it) records nothing either.
+  with.enqueue->key = other.key;
   with.labels = {{"team", "a"}};
   CHECK(b.actions().CreateRunWith(other, with).status().code() == Code::kAlreadyExists);
   CHECK(*outbox.Count() == 1);

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "api/project_service_api.h"
+#include "flyte/db/database.h"
 #include "flyte/testing/temp.h"
 #include "flyteidl2/cluster/service.pb.h"
 #include "flyteidl2/project/project_service.pb.h"
@@ -72,6 +73,35 @@ TEST_CASE("projects are seeded, persisted and updated", "[sqlite]") {
   CHECK(st.code() == StatusCode::kNotFound);
   CHECK(std::string(st.message()).find("domain qa not found") != std::string::npos);
   CHECK(std::string(st.message()).find("development, staging, production") != std::string::npos);
+}
+
+TEST_CASE("the scope check remembers the projects it found, never the ones it did not", "[sqlite]") {
+  testing::TempSqlite db;
+  common::FakeClock clock;
+  auto store = OpenStore(db.database_config());
+  REQUIRE(store.ok());
+  auto other_replica = OpenStore(db.database_config());
+  REQUIRE(other_replica.ok());
+  ProjectUseCases uc((*store)->Projects(), clock, kDomains);
+  ProjectUseCases other((*other_replica)->Projects(), clock, kDomains);
+
+  // Refused, then created on another replica: accepted here at once (a refusal is not remembered).
+  CHECK(uc.CheckScope("late", "development").code() == StatusCode::kNotFound);
+  ProjectRecord p;
+  p.id = "late";
+  REQUIRE(other.CreateProject(p).ok());
+  CHECK(uc.CheckScope("late", "development").ok());
+
+  // Found once, it is not read again (projects are never deleted): only a row removed behind the service's back
+  // shows it. A check that has not seen the project yet reads the table and refuses it.
+  absl::StatusOr<std::unique_ptr<flyte::db::Database>> raw = flyte::db::Open(db.database_config());
+  REQUIRE(raw.ok());
+  REQUIRE((*raw)->Write("delete", [](flyte::db::Tx& tx) {
+    return tx.Exec("DELETE FROM projects WHERE id = ?", {std::string("late")}).status();
+  }).ok());
+  CHECK(uc.CheckScope("late", "staging").ok());
+  CHECK(uc.CheckScope("late", "qa").code() == StatusCode::kNotFound);  // the domain is still checked
+  CHECK(other.CheckScope("late", "development").code() == StatusCode::kNotFound);
 }
 
 TEST_CASE("a projects file of earlier versions is imported once", "[sqlite]") {

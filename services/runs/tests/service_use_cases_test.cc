@@ -15,6 +15,11 @@ namespace {
 
 using absl::StatusCode;
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 struct Env {
   testing::TempSqlite db;
   testing::TempDir data{"flyte-runs-data"};
@@ -78,10 +83,11 @@ TEST_CASE("CreateRun stores a QUEUED root action with its spec and inputs", "[se
   CHECK(root->environment == "env");
   const std::string base = "file://" + env.data.path().string() + "/proj/dev/my-run";
   CHECK(root->run_output_base == base + "/");
-  CHECK(root->input_uri == base + "/inputs/inputs.pb");
-  std::ifstream in(env.data.path() / "proj/dev/my-run/inputs/inputs.pb", std::ios::binary);
-  std::string stored((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  CHECK(stored == "inputs-bytes");
+  // A file of the request's own in the run's directory: inputs-<16 hex>.pb.
+  REQUIRE(root->input_uri.rfind(base + "/inputs-", 0) == 0);
+  CHECK(root->input_uri.size() == base.size() + std::string("/inputs-0123456789abcdef.pb").size());
+  CHECK(root->input_uri.substr(root->input_uri.size() - 3) == ".pb");
+  CHECK(ReadFile(root->input_uri.substr(7)) == "inputs-bytes");
   // The answer is the run exactly as a later read shows it.
   absl::StatusOr<Action> read = env.store->Actions().Get(root->key);
   REQUIRE(read.ok());
@@ -90,10 +96,12 @@ TEST_CASE("CreateRun stores a QUEUED root action with its spec and inputs", "[se
 
 TEST_CASE("CreateRun whose inputs cannot be written creates no run", "[service][sqlite]") {
   Env env;
-  // A directory where the inputs file should go: the write fails.
-  std::filesystem::create_directories(env.data.path() / "proj/dev/no-inputs/inputs/inputs.pb");
+  // A file where the run's directory should go: the inputs cannot be written.
+  std::filesystem::create_directories(env.data.path() / "proj/dev");
+  std::ofstream(env.data.path() / "proj/dev/no-inputs") << "in the way";
   absl::StatusOr<Action> root = env.runs().CreateRun(NewRun("no-inputs"));
   CHECK(root.status().code() == StatusCode::kInternal);
+  CHECK(std::string(root.status().message()).find("cannot write inputs") != std::string::npos);
   CHECK(env.store->Actions().Get(Key("no-inputs", "a0")).status().code() == StatusCode::kNotFound);
   // The name is still free once the problem is gone.
   std::filesystem::remove_all(env.data.path() / "proj/dev/no-inputs");
@@ -108,10 +116,13 @@ TEST_CASE("CreateRun with a taken name answers ALREADY_EXISTS naming the run", "
   absl::StatusOr<Action> second = env.runs().CreateRun(again);
   CHECK(second.status().code() == StatusCode::kAlreadyExists);
   CHECK(std::string(second.status().message()).find("dup") != std::string::npos);
-  // The first run's inputs were not overwritten.
-  std::ifstream in(env.data.path() / "proj/dev/dup/inputs/inputs.pb", std::ios::binary);
-  std::string stored((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  CHECK(stored == "inputs-bytes");
+  // The first run's inputs were not overwritten, and the refused request's own file was removed.
+  absl::StatusOr<Action> first = env.store->Actions().Get(Key("dup", "a0"));
+  REQUIRE(first.ok());
+  CHECK(ReadFile(first->input_uri.substr(7)) == "inputs-bytes");
+  int files = 0;
+  for ([[maybe_unused]] const auto& f : std::filesystem::directory_iterator(env.data.path() / "proj/dev/dup")) ++files;
+  CHECK(files == 1);
 }
 
 TEST_CASE("CreateRun with a taken name returns the run to the request with the same digest only",

@@ -93,10 +93,6 @@ class ActionRepository {
     std::map<std::string, std::string> labels;
     // A recovery run: which run it recovers (kept in run_recoveries, read back by GetRecovery).
     std::optional<RunRecovery> recovery;
-    // Called once the root row is inserted (the name is the caller's; a duplicate never gets here) and before the
-    // commit; an error rolls the run back and is returned as is. It may be called again if the transaction is
-    // retried on a fresh connection (db::Database::Write), so it must be idempotent.
-    std::function<absl::Status()> before_commit;
   };
   // CreateRun with the extras above, in one transaction. Returns the root action as stored (what Get answers
   // right after: version 1, times at the stored microsecond precision), so callers need not read it back.

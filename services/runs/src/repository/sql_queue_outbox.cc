@@ -144,10 +144,8 @@ absl::StatusOr<Action> SqlActionRepository::CreateRunWith(const Action& root, co
                   {r.org, r.project, r.domain, r.name, key, value});
       if (!n.ok()) return n.status();
     }
-    if (with.recovery) {
-      if (st = InsertRecovery(tx, root.key.run, *with.recovery); !st.ok()) return st;
-    }
-    return with.before_commit ? with.before_commit() : absl::OkStatus();
+    if (with.recovery) return InsertRecovery(tx, root.key.run, *with.recovery);
+    return absl::OkStatus();
   };
   // PostgreSQL: one statement (a recovery run, which is rare, takes the transaction above).
   absl::Status s =
@@ -164,9 +162,8 @@ absl::StatusOr<Action> SqlActionRepository::CreateRunWith(const Action& root, co
 }
 
 // PostgreSQL: CreateRunWith's inserts (the root action, its enqueue command, its labels, the change-log row) as
-// one statement: one round trip instead of one per insert. It is its own transaction unless inputs are written
-// before the commit (before_commit), then BEGIN, the statement, the inputs, COMMIT. A taken name inserts nothing
-// (ON CONFLICT DO NOTHING) and is kAlreadyExists, as on SQLite.
+// one statement that is its own transaction: one round trip instead of one per insert plus BEGIN and COMMIT. A
+// taken name inserts nothing (ON CONFLICT DO NOTHING) and is kAlreadyExists, as on SQLite.
 absl::Status SqlActionRepository::CreateRunInOneStatement(const Action& root, const RunCreation& with) {
   Action a = root;
   a.version = 1;
@@ -206,9 +203,9 @@ absl::Status SqlActionRepository::CreateRunInOneStatement(const Action& root, co
     tx.CountInserted("queue_outbox", row.Int(1));
     tx.CountInserted("run_labels", row.Int(2));
     tx.CountInserted("action_change_log", row.Int(3));
-    return with.before_commit ? with.before_commit() : absl::OkStatus();
+    return absl::OkStatus();
   };
-  absl::Status s = with.before_commit ? db_.Write("CreateRun", create) : db_.WriteStatement("CreateRun", create);
+  absl::Status s = db_.WriteStatement("CreateRun", create);
   if (!s.ok()) return s;
   Committed({change});
   return absl::OkStatus();

@@ -136,18 +136,27 @@ absl::StatusOr<ProjectRecord> ProjectUseCases::GetProject(const std::string& id)
 }
 
 absl::Status ProjectUseCases::CheckScope(const std::string& project, const std::string& domain) {
-  absl::StatusOr<ProjectRecord> p = store_.Get(project);
-  if (p.status().code() == absl::StatusCode::kNotFound) {
-    return absl::NotFoundError("project " + project + " not found (create it with ProjectService.CreateProject, "
-                               "or list it in runs.projects)");
+  if (!Known(project)) {
+    absl::StatusOr<ProjectRecord> p = store_.Get(project);
+    if (p.status().code() == absl::StatusCode::kNotFound) {
+      return absl::NotFoundError("project " + project + " not found (create it with ProjectService.CreateProject, "
+                                 "or list it in runs.projects)");
+    }
+    if (!p.ok()) return p.status();
+    std::lock_guard<std::mutex> lock(known_mu_);
+    known_.insert(project);
   }
-  if (!p.ok()) return p.status();
   if (std::find(domains_.begin(), domains_.end(), domain) == domains_.end()) {
     std::string known;
     for (const std::string& d : domains_) known += (known.empty() ? "" : ", ") + d;
     return absl::NotFoundError("domain " + domain + " not found in project " + project + " (domains: " + known + ")");
   }
   return absl::OkStatus();
+}
+
+bool ProjectUseCases::Known(const std::string& project) {
+  std::lock_guard<std::mutex> lock(known_mu_);
+  return known_.count(project) > 0;
 }
 
 absl::StatusOr<ProjectsPage> ProjectUseCases::ListProjects(const ProjectListQuery& q) {

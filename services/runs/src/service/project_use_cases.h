@@ -3,8 +3,10 @@
 // Thread-safe. Errors: kInvalidArgument (bad id, unsupported filter/sort, names what), kNotFound,
 // kAlreadyExists, kUnavailable/kInternal (store).
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -48,13 +50,18 @@ class ProjectUseCases {
 
   // Whether runs, tasks and inputs may be created in `project` / `domain`: kNotFound naming the project, or the
   // domain and the known ones, when either does not exist (archived projects exist). Used by CreateRun,
-  // DeployTask and UploadInputs.
+  // DeployTask and UploadInputs. A project found once is not read again: projects are never deleted (archived ones
+  // exist), on this replica or any other, so only a project not seen yet costs a database read.
   absl::Status CheckScope(const std::string& project, const std::string& domain);
 
  private:
+  bool Known(const std::string& project);
+
   ProjectRepository& store_;
   common::Clock& clock_;
   const std::vector<std::string> domains_;
+  std::mutex known_mu_;
+  std::unordered_set<std::string> known_;  // projects CheckScope found (bounded by the number of projects)
 };
 
 }  // namespace flyte::runs

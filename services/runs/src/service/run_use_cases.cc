@@ -2,21 +2,17 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <unordered_map>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "domain/naming.h"
 #include "service/code_bundle.h"
 #include "service/live_gate.h"
+#include "service/run_inputs_file.h"
 
 namespace flyte::runs {
 namespace {
@@ -27,12 +23,6 @@ std::string RunPath(const std::string& prefix, const RunKey& run) {
   std::string base = prefix;
   while (!base.empty() && base.back() == '/') base.pop_back();
   return base + "/" + run.project + "/" + run.domain + "/" + run.name;
-}
-
-bool IsFileUri(const std::string& uri) { return uri.rfind("file://", 0) == 0 || uri.rfind("/", 0) == 0; }
-
-std::string LocalPath(const std::string& uri) {
-  return uri.rfind("file://", 0) == 0 ? uri.substr(7) : uri;
 }
 
 std::string Lower(std::string s) {
@@ -59,8 +49,8 @@ class VersionFilter {
 }  // namespace
 
 absl::StatusOr<std::string> ReadLocalBlob(const std::string& uri) {
-  if (!IsFileUri(uri)) return absl::UnimplementedError("cannot read " + uri + " here");
-  std::ifstream in(LocalPath(uri), std::ios::binary);
+  if (!IsLocalUri(uri)) return absl::UnimplementedError("cannot read " + uri + " here");
+  std::ifstream in(LocalPathOf(uri), std::ios::binary);
   if (!in) return absl::NotFoundError(uri + " does not exist");
   std::ostringstream buf;
   buf << in.rdbuf();
@@ -153,29 +143,30 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   root.run_spec = p.run_spec;
   root.metadata = p.metadata;
   root.request_digest = p.request_digest;
-  root.input_uri = p.offloaded_input_uri.empty() ? run_path + "/inputs/inputs.pb" : p.offloaded_input_uri;
+  root.input_uri = p.offloaded_input_uri.empty() ? NewInputsFileUri(run_path) : p.offloaded_input_uri;
   root.run_output_base = run_path + "/";
   // At the precision the database keeps, so the answer, watch events and later reads show the same time.
   root.created_at = common::FromUnixMicros(common::ToUnixMicros(clock_.Now()));
   root.updated_at = root.created_at;
 
-  // One transaction: insert the run (a taken name fails here, before anything is written), record its enqueue,
-  // write its inputs, commit. Inputs are written only once the insert has claimed the name, so neither a duplicate
-  // request nor a concurrent creator of the same name can overwrite the inputs of the run that owns it, and a run
-  // is never committed (hence never sent to queue-service) without its inputs. With a queue, once CreateRun
-  // answers OK the run reaches queue-service eventually, whatever is down or crashes in between.
+  // The inputs first, in a file of this request's own (run_inputs_file.h), then the run with its enqueue, labels
+  // and change record in one insert: a taken name fails there, and the file, which no run refers to, is removed.
+  // So neither a duplicate request nor a concurrent creator of the same name touches the inputs of the run that
+  // owns it, and a run is never committed (hence never sent to queue-service) without its inputs. With a queue,
+  // once CreateRun answers OK the run reaches queue-service eventually, whatever is down or crashes in between.
   ActionRepository::RunCreation with;
   with.labels = p.labels;
   with.recovery = p.recovery;
   if (queue_ != nullptr) with.enqueue = QueueCommand{0, QueueCommandKind::kEnqueue, root.key, "", "", 0};
-  const std::string no_inputs;
-  const std::string& inputs = p.inputs ? *p.inputs : no_inputs;
-  if (p.offloaded_input_uri.empty() && IsFileUri(root.input_uri)) {
-    // Directories outside the transaction (they may already exist, e.g. for a duplicate); the file inside it.
-    if (absl::Status s = MakeInputsDir(root.input_uri); !s.ok()) return s;
-    with.before_commit = [this, &root, &inputs] { return StoreInputs(root.input_uri, inputs); };
+  const bool writes_inputs = p.offloaded_input_uri.empty() && IsLocalUri(root.input_uri);
+  if (writes_inputs) {
+    if (absl::Status s = WriteNewInputsFile(root.input_uri, p.inputs.value_or("")); !s.ok()) return s;
   }
   absl::StatusOr<Action> created = store_.Actions().CreateRunWith(root, with);
+  // Unavailable: the connection broke, the insert may have committed; the file stays (at worst unreferenced).
+  if (writes_inputs && !created.ok() && created.status().code() != absl::StatusCode::kUnavailable) {
+    RemoveInputsFile(root.input_uri);
+  }
   if (created.status().code() == absl::StatusCode::kAlreadyExists) {
     return ExistingRunFor(root.key.run, p.request_digest);
   }
@@ -221,35 +212,6 @@ absl::StatusOr<std::string> RunUseCases::RunSpecOf(const RunKey& run) {
   if (root.status().code() == absl::StatusCode::kNotFound) return absl::NotFoundError("run " + run.name + " not found");
   if (!root.ok()) return root.status();
   return root->run_spec;
-}
-
-absl::Status RunUseCases::MakeInputsDir(const std::string& uri) {
-  const std::filesystem::path dir = std::filesystem::path(LocalPath(uri)).parent_path();
-  // A new run needs exactly two levels (<run>/ and <run>/inputs/) under a project/domain directory that usually
-  // exists: two mkdir calls instead of create_directories' stat of every level (this is on every CreateRun).
-  if (::mkdir(dir.parent_path().c_str(), 0777) == 0 || errno == EEXIST) {
-    if (::mkdir(dir.c_str(), 0777) == 0 || errno == EEXIST) return absl::OkStatus();
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError("cannot create " + dir.string() + ": " + ec.message());
-  return absl::OkStatus();
-}
-
-absl::Status RunUseCases::StoreInputs(const std::string& uri, const std::string& bytes) {
-  // Plain open/write/close: this runs inside the run's transaction, and a stream's buffer would only add a copy.
-  const std::string path = LocalPath(uri);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  bool ok = fd >= 0;
-  for (size_t done = 0; ok && done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<size_t>(n);
-  }
-  if (fd >= 0 && ::close(fd) != 0) ok = false;
-  if (!ok) return absl::InternalError("cannot write inputs to " + path + ": " + std::strerror(errno));
-  return absl::OkStatus();
 }
 
 absl::StatusOr<ActionWithAttempts> RunUseCases::GetRunDetails(const RunKey& run) {

@@ -35,7 +35,7 @@ namespace flyte::runs {
 
 struct RunUseCasesOptions {
   // Root of run data: a run's outputs go under <prefix>/<project>/<domain>/<run>/ and its inline inputs are
-  // written to <prefix>/<project>/<domain>/<run>/inputs/inputs.pb (written only for file:// prefixes).
+  // written to <prefix>/<project>/<domain>/<run>/inputs-<16 hex>.pb (only for file:// prefixes; run_inputs_file.h).
   std::string storage_prefix = "file:///tmp/flyte/data";
   // Adds "recovered from `source`" to a recovered child's opaque metadata (`metadata`, a serialized
   // flyteidl2.workflow.ActionMetadata) and returns it; set by the API layer, which knows the message. Unset: the
@@ -136,10 +136,6 @@ class RunUseCases {
                                                  WatchEnd end);
 
  private:
-  // Creates the directory of a file:// inputs uri (and missing parents).
-  absl::Status MakeInputsDir(const std::string& uri);
-  // Writes (or rewrites: idempotent) the inputs file; its directory must exist.
-  absl::Status StoreInputs(const std::string& uri, const std::string& bytes);
   absl::StatusOr<std::vector<Action>> ListAll(ListQuery query);
   // CreateRun of a taken name: see CreateRun.
   absl::StatusOr<Action> ExistingRunFor(const RunKey& run, const std::string& request_digest);
