@@ -289,7 +289,9 @@ def pg_writes_section():
     w("CreateRun through runs-service (flyte-loadgen, closed loop, the scenario's own repeats), then the same writes")
     w("straight on the runs repository with as many threads (tests/runs_postgres_write_throughput_test, the store")
     w("listening for changes as runs-service does): CreateRun, EnqueueAction (a child action with its queue command,")
-    w("CreateActionAndRecord) and StateReport (one ApplyEvent per transaction). Same PostgreSQL, runs alternating.")
+    w("CreateActionAndRecord), StateReport (one ApplyEvent per transaction) and StateReportBatch16 (state reports")
+    w("16 per ApplyEvents transaction, as the executor batches them under load; reports per second, latency per")
+    w("batch). Same PostgreSQL, runs alternating.")
     w("Before/after of taking NOTIFY out of the writing transaction: [benchmarks-postgres-writes.md]"
       "(benchmarks-postgres-writes.md).")
     w("")
@@ -319,6 +321,9 @@ def pg_writes_section():
         w(f"| {name} on the repository | {fmt(med(rates), 0)} [{fmt(min(rates), 0)}-{fmt(max(rates), 0)}] | "
           f"{fmt(med([r['p50_ms'] for r in rs]), 2)} | {fmt(med([r['p99_ms'] for r in rs]), 2)} | "
           f"{sum(r['errors'] for r in rs) or 'none'} |")
+        if name in ("EnqueueAction", "StateReport", "StateReportBatch16"):
+            verdicts.append((f">= 2,500 {name}/s on PostgreSQL, {pgc} clients (repository)",
+                             f"{med(rates):,.0f}/s", med(rates) >= 2500))
     w("")
 
 if "postgres" in backends:

@@ -1,12 +1,14 @@
 // Write throughput of the runs repository on a real PostgreSQL, many clients at once: CreateRun, EnqueueAction
-// (a child with its queue command: CreateActionAndRecord) and state reports (ApplyEvent). Not a test: hidden
+// (a child with its queue command: CreateActionAndRecord) and state reports (ApplyEvent one per transaction, and
+// ApplyEvents 16 per transaction as the executor batches them). Not a test: hidden
 // ([.benchmark]), run by scripts/bench.sh against the PostgreSQL it starts (fsync on, unlike the test server):
 //
 //   FLYTE_BENCH_PG=127.0.0.1:5432/flyte_runs FLYTE_BENCH_CLIENTS=16 FLYTE_BENCH_SECONDS=5
 //     build/tests/runs_postgres_write_throughput_test '[.benchmark]'     (one command line)
 //
-// Prints one JSON object per scenario on stdout ({"scenario", "clients", "ops", "seconds", "per_second", "p50_ms",
-// "p99_ms", "errors"}). The store listens for changes as runs-service does.
+// Prints one JSON object per scenario on stdout ({"scenario", "clients", "ops", "items_per_op", "seconds",
+// "per_second" (items), "p50_ms" and "p99_ms" (per op), "errors"}). The store listens for changes as runs-service
+// does.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -37,9 +39,9 @@ int EnvInt(const char* name, int fallback) {
 }
 
 // Runs op(client, i) for i = 0, 1, ... on `clients` threads for `seconds` (or until op returns false: out of work)
-// and prints the scenario's JSON line.
+// and prints the scenario's JSON line; per_second counts `items_per_op` items (e.g. state reports) per op.
 void Measure(const std::string& scenario, int clients, int seconds,
-             const std::function<absl::Status(int client, int i, bool* more)>& op) {
+             const std::function<absl::Status(int client, int i, bool* more)>& op, int items_per_op = 1) {
   std::vector<std::vector<double>> latencies(clients);
   std::atomic<int64_t> errors{0};
   std::mutex error_mu;
@@ -70,7 +72,8 @@ void Measure(const std::string& scenario, int clients, int seconds,
   std::sort(all.begin(), all.end());
   auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, size_t(p / 100 * all.size()))]; };
   std::cout << "{\"scenario\": \"" << scenario << "\", \"clients\": " << clients << ", \"ops\": " << all.size()
-            << ", \"seconds\": " << secs << ", \"per_second\": " << all.size() / secs << ", \"p50_ms\": " << pct(50)
+            << ", \"items_per_op\": " << items_per_op << ", \"seconds\": " << secs
+            << ", \"per_second\": " << all.size() * items_per_op / secs << ", \"p50_ms\": " << pct(50)
             << ", \"p99_ms\": " << pct(99) << ", \"errors\": " << errors.load() << "}" << std::endl;
   if (!first_error.empty()) std::cerr << scenario << ": first error: " << first_error << "\n";
 }
@@ -117,13 +120,39 @@ TEST_CASE("postgres: write throughput with many clients", "[.benchmark][postgres
 
   // State reports on those children: INITIALIZING, RUNNING, SUCCEEDED each, one report per transaction.
   constexpr Phase kPhases[] = {Phase::kInitializing, Phase::kRunning, Phase::kSucceeded};
+  std::vector<int> reported(clients, 0);  // children the one-per-transaction reports reached, per client
   Measure("StateReport", clients, seconds, [&](int c, int i, bool* more) {
     const int child = i / 3;
     if (child >= children[c]) {
       *more = false;
       return absl::OkStatus();
     }
+    reported[c] = child + 1;
     const ActionKey key = KeyOf("p" + tag + "-" + std::to_string(c), "c" + std::to_string(child));
     return actions.ApplyEvent(key, MakeEvent(1, kPhases[i % 3], 10 + i % 3)).status();
   });
+
+  // The same reports as the executor sends them under load: many per call (StateReporter batches up to 256), here
+  // 16, one transaction per call, on the children the scenario above did not reach: INITIALIZING for 16 children,
+  // then RUNNING for them, then SUCCEEDED, then the next 16.
+  constexpr int kBatch = 16;
+  Measure(
+      "StateReportBatch16", clients, seconds,
+      [&](int c, int i, bool* more) {
+        const int first = reported[c] + (i / 3) * kBatch;
+        if (first + kBatch > children[c]) {
+          *more = false;
+          return absl::OkStatus();
+        }
+        std::vector<KeyedEvent> batch;
+        for (int k = 0; k < kBatch; ++k) {
+          batch.push_back(KeyedEvent{KeyOf("p" + tag + "-" + std::to_string(c), "c" + std::to_string(first + k)),
+                                     MakeEvent(1, kPhases[i % 3], 10 + i % 3)});
+        }
+        for (const absl::StatusOr<Action>& r : actions.ApplyEvents(batch)) {
+          if (!r.ok()) return r.status();
+        }
+        return absl::OkStatus();
+      },
+      kBatch);
 }
