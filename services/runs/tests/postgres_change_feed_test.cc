@@ -26,6 +26,7 @@ using flyte::runs::test::MakeEvent;
 using flyte::runs::test::MakeRun;
 using flyte::runs::test::Recorder;
 using flyte::runs::test::WaitFor;
+using Code = absl::StatusCode;
 
 namespace {
 
@@ -207,4 +208,102 @@ TEST_CASE("postgres: a state-report batch logs its applied changes in its one ch
   CHECK(c2->action.version == 2);
   REQUIRE(c2->attempts.size() == 1);
   CHECK(c2->attempts[0].phase == Phase::kSucceeded);
+}
+
+// ---- replicas hearing each other (moved from repository_conformance_test.cc) ----------------------------------
+
+TEST_CASE("postgres: two stores on one database hear each other's changes", "[repository][postgres]") {
+  Recorder mine, theirs;  // outlive the stores
+  Backend b("postgres");
+  std::unique_ptr<Store> other = b.Open();
+  mine.Attach(b.actions());
+  theirs.Attach(other->Actions());
+  REQUIRE(other->Actions().CreateRun(MakeRun("r1")).ok());
+  CHECK(WaitFor([&] { return mine.Has("a0", 1) && theirs.Has("a0", 1); }));
+  REQUIRE(b.actions().ApplyEvent(KeyOf("r1"), MakeEvent(1, Phase::kRunning, 3)).ok());
+  CHECK(WaitFor([&] { return mine.Has("a0", 2) && theirs.Has("a0", 2); }));
+  // Several changes in one transaction (a batched report) are announced together, every one of them.
+  std::vector<KeyedEvent> batch;
+  for (const char* name : {"c1", "c2", "c3"}) {
+    REQUIRE(b.actions().CreateAction(MakeChild("r1", name, "a0")).ok());
+    batch.push_back(KeyedEvent{KeyOf("r1", name), MakeEvent(1, Phase::kInitializing, 4)});
+  }
+  for (const absl::StatusOr<Action>& applied : b.actions().ApplyEvents(batch)) REQUIRE(applied.ok());
+  CHECK(WaitFor([&] { return theirs.Has("c1", 2) && theirs.Has("c2", 2) && theirs.Has("c3", 2); }));
+  CHECK(WaitFor([&] { return mine.Has("c1", 2) && mine.Has("c2", 2) && mine.Has("c3", 2); }));
+  // A child created with its queue command (one statement of its own) is announced to both, with its parent, and
+  // once to the replica that created it (which skips its own entries in the change log).
+  Action child = MakeChild("r1", "c4", "a0");
+  REQUIRE(b.actions()
+              .CreateActionAndRecord(child, QueueCommand{0, QueueCommandKind::kEnqueue, child.key, "", "req", 0})
+              .ok());
+  CHECK(WaitFor([&] { return theirs.Has("c4", 1) && mine.Has("c4", 1); }));
+  REQUIRE(other->Actions().ApplyEvent(KeyOf("r1", "c4"), MakeEvent(1, Phase::kInitializing, 5)).ok());
+  CHECK(WaitFor([&] { return mine.Has("c4", 2); }));  // later changes arrive after it
+  std::lock_guard<std::mutex> l(mine.mu);
+  CHECK(std::count_if(mine.seen.begin(), mine.seen.end(), [](const ActionChange& c) {
+          return c.key.name == "c4" && c.version == 1 && c.parent == std::optional<std::string>("a0");
+        }) == 1);
+}
+
+TEST_CASE("postgres: a replica whose LISTEN connection dropped still gets every change",
+          "[repository][postgres]") {
+  using namespace std::chrono_literals;
+  Recorder mine;  // outlives the stores
+  Backend b("postgres");                    // the replica that loses its LISTEN connection
+  std::unique_ptr<Store> other = b.Open();  // the replica that writes meanwhile
+  mine.Attach(b.actions());
+  REQUIRE(other->Actions().CreateRun(MakeRun("r1")).ok());
+  REQUIRE(WaitFor([&] { return mine.Has("a0", 1); }));
+
+  flyte::db::PostgresConfig admin_config = *b.config.postgres;
+  admin_config.dbname = "postgres";
+  absl::StatusOr<std::unique_ptr<flyte::db::Database>> admin = flyte::db::OpenPostgres(admin_config, 1);
+  REQUIRE(admin.ok());
+  auto sql = [&](const std::string& q) {
+    REQUIRE((*admin)->Write("admin", [&](flyte::db::Tx& tx) { return tx.Query(q).status(); }).ok());
+  };
+  const std::string db = b.config.postgres->dbname;
+  // The listeners' connections are cut and cannot come back yet; pooled connections already open keep working.
+  sql("ALTER DATABASE \"" + db + "\" WITH ALLOW_CONNECTIONS false");
+  sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db +
+      "' AND application_name LIKE 'flyte-listen %'");
+  std::this_thread::sleep_for(300ms);
+  ActionEvent running = MakeEvent(1, Phase::kRunning, 0);
+  running.occurred_at = flyte::common::Clock::System().Now();
+  REQUIRE(other->Actions().ApplyEvent(KeyOf("r1"), running).ok());
+  // Its NOTIFY reaches no listener of this replica, but the replica reads the change log on a timer as well.
+  CHECK(WaitFor([&] { return mine.Has("a0", 2); }, 5s));
+
+  sql("ALTER DATABASE \"" + db + "\" WITH ALLOW_CONNECTIONS true");
+  ActionEvent succeeded = MakeEvent(1, Phase::kSucceeded, 0);
+  succeeded.occurred_at = flyte::common::Clock::System().Now();
+  REQUIRE(other->Actions().ApplyEvent(KeyOf("r1"), succeeded).ok());
+  CHECK(WaitFor([&] { return mine.Has("a0", 3); }, 15s));
+  CHECK(mine.Count("a0", 2) == 1);
+}
+
+TEST_CASE("postgres: database down is kUnavailable, and the store recovers", "[repository][postgres]") {
+  Recorder rec;
+  Backend b("postgres");
+  rec.Attach(b.actions());
+  REQUIRE(b.actions().CreateRun(MakeRun("r1")).ok());
+  auto& pg = flyte::testing::ThrowawayPostgres::Instance();
+  pg.Stop();
+  CHECK(b.actions().Get(KeyOf("r1")).status().code() == Code::kUnavailable);
+  CHECK(b.actions().CreateRun(MakeRun("r2")).code() == Code::kUnavailable);
+  CHECK(b.store->Ping().code() == Code::kUnavailable);
+  CHECK(OpenStore(b.config).status().code() == Code::kUnavailable);
+  pg.Start();
+  CHECK(b.store->Ping().ok());
+  CHECK(b.actions().Get(KeyOf("r1")).ok());
+  // The LISTEN loop reconnects by itself (backoff up to 5 s).
+  int n = 100;
+  CHECK(WaitFor(
+      [&] {
+        (void)b.actions().CreateRun(MakeRun("r" + std::to_string(n++)));
+        std::lock_guard<std::mutex> l(rec.mu);
+        return rec.seen.size() >= 2;
+      },
+      std::chrono::seconds(15)));
 }
