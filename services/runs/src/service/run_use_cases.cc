@@ -160,7 +160,8 @@ absl::StatusOr<Action> RunUseCases::CreateRun(const CreateRunParams& p) {
   if (queue_ != nullptr) with.enqueue = QueueCommand{0, QueueCommandKind::kEnqueue, root.key, "", "", 0};
   const bool writes_inputs = p.offloaded_input_uri.empty() && IsLocalUri(root.input_uri);
   if (writes_inputs) {
-    if (absl::Status s = WriteNewInputsFile(root.input_uri, p.inputs.value_or("")); !s.ok()) return s;
+    static const std::string kNoInputs;
+    if (absl::Status s = WriteNewInputsFile(root.input_uri, p.inputs ? *p.inputs : kNoInputs); !s.ok()) return s;
   }
   absl::StatusOr<Action> created = store_.Actions().CreateRunWith(root, with);
   // Unavailable: the connection broke, the insert may have committed; the file stays (at worst unreferenced).
