@@ -170,7 +170,8 @@ def alive(pid: int) -> bool:
         return False
     try:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
+        # Gone between the check and the read: the open finds no entry, or the read of an open entry gets ESRCH.
         return False
 
 
