@@ -8,7 +8,6 @@
 #include <sstream>
 #include <unordered_map>
 
-
 #include "domain/naming.h"
 #include "service/code_bundle.h"
 #include "service/live_gate.h"
