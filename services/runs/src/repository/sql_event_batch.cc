@@ -72,28 +72,33 @@ constexpr char kAttemptConflict[] =
     "error_code = excluded.error_code, output_uri = excluded.output_uri, log_info = excluded.log_info, "
     "cluster = excluded.cluster, phase_history = excluded.phase_history, cluster_events = excluded.cluster_events";
 
+// The state columns a report changes, as `col = ?` in ActionStateParams' order.
+constexpr char kActionStateSet[] =
+    "phase = ?, attempts = ?, updated_at = ?, started_at = ?, ended_at = ?, output_uri = ?, error_message = ?, "
+    "error_kind = ?, error_code = ?, version = ?, cache_status = ?";
+
+std::vector<Value> ActionStateParams(const Action& a) {
+  return {int64_t{static_cast<int>(a.phase)},
+          int64_t{a.attempts},
+          Micros(a.updated_at),
+          OptMicros(a.started_at),
+          OptMicros(a.ended_at),
+          a.output_uri,
+          a.error ? Value(a.error->message) : Value(nullptr),
+          db::Nullable(ErrorKind(a.error)),
+          a.error ? Value(a.error->code) : Value(nullptr),
+          a.version,
+          int64_t{a.cache_status}};
+}
+
 // SQLite (in-process, no round trips): one statement per row. New attempts are inserted, known ones overwritten
 // with their final state.
 absl::Status WriteRows(Tx& tx, const EventPlan& plan) {
   for (const Action& a : plan.actions) {
-    std::vector<Value> p = {int64_t{static_cast<int>(a.phase)},
-                            int64_t{a.attempts},
-                            Micros(a.updated_at),
-                            OptMicros(a.started_at),
-                            OptMicros(a.ended_at),
-                            a.output_uri,
-                            a.error ? Value(a.error->message) : Value(nullptr),
-                            db::Nullable(ErrorKind(a.error)),
-                            a.error ? Value(a.error->code) : Value(nullptr),
-                            a.version,
-                            int64_t{a.cache_status}};
+    std::vector<Value> p = ActionStateParams(a);
     for (Value& v : KeyParams(a.key)) p.push_back(std::move(v));
     absl::StatusOr<int64_t> n =
-        tx.Exec(std::string("UPDATE actions SET phase = ?, attempts = ?, updated_at = ?, started_at = ?, "
-                            "ended_at = ?, output_uri = ?, error_message = ?, error_kind = ?, error_code = ?, "
-                            "version = ?, cache_status = ? WHERE ") +
-                    kKeyWhere,
-                p);
+        tx.Exec(std::string("UPDATE actions SET ") + kActionStateSet + " WHERE " + kKeyWhere, p);
     if (!n.ok()) return n.status();
   }
   for (const auto& [id, a] : plan.attempts) {
@@ -174,26 +179,28 @@ std::vector<Value> AttemptArrays(const std::vector<std::pair<AttemptId, Attempt>
   return p;
 }
 
-const std::string kPgUpsertAttempts =
-    std::string("INSERT INTO action_attempts (") + AttemptCols() +
-    ") SELECT org, project, domain, run_name, action_name, attempt, phase, start_time, end_time, error_message, "
-    "error_kind, error_code, output_uri, decode(log_info, 'hex'), cluster, phase_history, cluster_events "
-    "FROM unnest(" + kUnnestAttemptKey +
-    ", ?::int[], ?::bigint[], ?::bigint[], ?::text[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], "
-    "?::text[], ?::text[]) AS u(" + kAttemptKeyCols +
-    ", phase, start_time, end_time, error_message, error_kind, error_code, output_uri, log_info, cluster, "
-    "phase_history, cluster_events)" + kAttemptConflict;
+// The upsert of AttemptArrays' rows; `condition` ("" = none) a WHERE clause on whether to insert any.
+std::string PgUpsertAttempts(const std::string& condition) {
+  return std::string("INSERT INTO action_attempts (") + AttemptCols() +
+         ") SELECT org, project, domain, run_name, action_name, attempt, phase, start_time, end_time, error_message, "
+         "error_kind, error_code, output_uri, decode(log_info, 'hex'), cluster, phase_history, cluster_events "
+         "FROM unnest(" + kUnnestAttemptKey +
+         ", ?::int[], ?::bigint[], ?::bigint[], ?::text[], ?::int[], ?::text[], ?::text[], ?::text[], ?::text[], "
+         "?::text[], ?::text[]) AS u(" + kAttemptKeyCols +
+         ", phase, start_time, end_time, error_message, error_kind, error_code, output_uri, log_info, cluster, "
+         "phase_history, cluster_events)" + condition + kAttemptConflict;
+}
 
 // PostgreSQL: the plan's actions, its attempts and its change-log row as one statement (one round trip, where
 // three separate ones took three). Any side may be empty; no changes, no log row.
-absl::Status WriteInOneStatement(Tx& tx, const EventPlan& plan, const std::string& change_origin) {
-  static const std::string sql =
-      "WITH updated AS (" + kPgUpdateActions + " RETURNING 1), upserted AS (" + kPgUpsertAttempts +
-      " RETURNING 1), logged AS (INSERT INTO action_change_log (origin, payloads) SELECT ?::text, c.p "
-      "FROM (SELECT ?::text[] AS p) AS c WHERE cardinality(c.p) > 0 RETURNING 1) "
-      "SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM upserted), (SELECT count(*) FROM logged)";
-  std::vector<Value> p = ActionArrays(plan.actions);
-  for (Value& v : AttemptArrays(plan.attempts)) p.push_back(std::move(v));
+// The closing SELECT of both one-statement writes: how many actions, attempt rows and change-log rows it wrote.
+constexpr char kCountWritten[] =
+    "SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM upserted), (SELECT count(*) FROM logged)";
+
+// Runs a one-statement write (`p` ending with its attempt arrays' values) and counts what it inserted; returns
+// how many actions it updated.
+absl::StatusOr<int64_t> RunWrite(Tx& tx, const std::string& sql, std::vector<Value> p, const EventPlan& plan,
+                                 const std::string& change_origin) {
   p.push_back(change_origin);
   p.push_back(ChangeLogPayloads(plan.changes));
   absl::StatusOr<Rows> rows = tx.Query(sql, p);
@@ -201,10 +208,41 @@ absl::Status WriteInOneStatement(Tx& tx, const EventPlan& plan, const std::strin
   if (rows->size() != 1) return absl::InternalError("ApplyEvents: expected one row");
   tx.CountInserted("action_attempts", rows->front().Int(1));
   tx.CountInserted("action_change_log", rows->front().Int(2));
-  return absl::OkStatus();
+  return rows->front().Int(0);
+}
+
+absl::Status WriteInOneStatement(Tx& tx, const EventPlan& plan, const std::string& change_origin) {
+  static const std::string sql =
+      "WITH updated AS (" + kPgUpdateActions + " RETURNING 1), upserted AS (" + PgUpsertAttempts("") +
+      " RETURNING 1), logged AS (INSERT INTO action_change_log (origin, payloads) SELECT ?::text, c.p "
+      "FROM (SELECT ?::text[] AS p) AS c WHERE cardinality(c.p) > 0 RETURNING 1) " + kCountWritten;
+  std::vector<Value> p = ActionArrays(plan.actions);
+  for (Value& v : AttemptArrays(plan.attempts)) p.push_back(std::move(v));
+  return RunWrite(tx, sql, std::move(p), plan, change_origin).status();
 }
 
 }  // namespace
+
+// PostgreSQL: the plan of one action's reports as one statement that is its own transaction, written only if the
+// action's stored version is still `expected_version`: the action's new state, its attempt rows and the change-log
+// row, or nothing at all. True if written.
+absl::StatusOr<bool> WriteOneActionIfUnchanged(Tx& tx, const EventPlan& plan, int64_t expected_version,
+                                              const std::string& change_origin) {
+  static const std::string sql =
+      std::string("WITH updated AS (UPDATE actions SET ") + kActionStateSet + " WHERE " + kKeyWhere +
+      " AND version = ? RETURNING 1), upserted AS (" + PgUpsertAttempts(" WHERE EXISTS (SELECT 1 FROM updated)") +
+      " RETURNING 1), logged AS (INSERT INTO action_change_log (origin, payloads) SELECT ?::text, ?::text[] "
+      "WHERE EXISTS (SELECT 1 FROM updated) RETURNING 1) " + kCountWritten;
+  if (plan.actions.size() != 1) return absl::InternalError("WriteOneActionIfUnchanged: one action per plan");
+  const Action& a = plan.actions.front();
+  std::vector<Value> p = ActionStateParams(a);
+  for (Value& v : KeyParams(a.key)) p.push_back(std::move(v));
+  p.push_back(expected_version);
+  for (Value& v : AttemptArrays(plan.attempts)) p.push_back(std::move(v));
+  absl::StatusOr<int64_t> updated = RunWrite(tx, sql, std::move(p), plan, change_origin);
+  if (!updated.ok()) return updated.status();
+  return *updated == 1;
+}
 
 absl::StatusOr<ActionsByKey> LoadActionsForEvents(Tx& tx, const std::vector<KeyedEvent>& events) {
   std::set<ActionKey, ActionKeyLess> keys;

@@ -19,5 +19,10 @@ absl::StatusOr<AttemptsById> LoadAttempts(Tx& tx, const std::vector<AttemptId>& 
 // Writes the plan's rows; on PostgreSQL also its changes' action_change_log row under `change_origin`, in the same
 // statement (the caller runs it through SqlActionRepository::MutateLoggingItself).
 absl::Status WritePlan(Tx& tx, const EventPlan& plan, const std::string& change_origin);
+// PostgreSQL, without reads or locks: writes a plan that changes exactly one action (worked out from a remembered
+// row, recent_action_rows.h) with its attempt rows and change-log row, in one statement that is its own transaction,
+// only if the action's stored version is still `expected_version`. False (nothing written) if it is not.
+absl::StatusOr<bool> WriteOneActionIfUnchanged(Tx& tx, const EventPlan& plan, int64_t expected_version,
+                                              const std::string& change_origin);
 
 }  // namespace flyte::runs

@@ -344,9 +344,14 @@ absl::Status AbortAttempt(Tx& tx, const std::vector<Value>& attempt_key, int64_t
 
 // The events are applied in order in one transaction: loaded together, worked out in memory (event_plan.h), then
 // written together (sql_event_batch.h). An event that is refused (kNotFound, kFailedPrecondition) changes nothing
-// and gets its status in place; anything else fails the whole batch.
+// and gets its status in place; anything else fails the whole batch. On PostgreSQL, reports on one action this
+// process wrote last skip the locked reads (ApplyToRememberedRow).
 std::vector<absl::StatusOr<Action>> SqlActionRepository::ApplyEvents(const std::vector<KeyedEvent>& events) {
+  if (postgres() && !events.empty()) {
+    if (std::optional<std::vector<absl::StatusOr<Action>>> out = ApplyToRememberedRow(events)) return *std::move(out);
+  }
   std::vector<absl::StatusOr<Action>> out;
+  EventPlan written;
   const MutateFn apply = [&](Tx& tx, std::vector<ActionChange>& changes) -> absl::Status {
     absl::StatusOr<ActionsByKey> actions = LoadActionsForEvents(tx, events);
     if (!actions.ok()) return actions.status();
@@ -354,13 +359,60 @@ std::vector<absl::StatusOr<Action>> SqlActionRepository::ApplyEvents(const std::
     if (!attempts.ok()) return attempts.status();
     EventPlan plan = PlanEvents(events, std::move(*actions), std::move(*attempts));
     if (absl::Status w = WritePlan(tx, plan, change_origin_); !w.ok()) return w;
-    changes = std::move(plan.changes);
+    changes = plan.changes;
     out = std::move(plan.results);  // the unit may be retried on a fresh connection: set on every try
+    written = std::move(plan);
     return absl::OkStatus();
   };
   const absl::Status s = MutateLoggingItself("ApplyEvents", apply);
-  if (!s.ok()) out.assign(events.size(), s);
+  if (!s.ok()) {
+    out.assign(events.size(), s);
+  } else if (postgres()) {
+    recent_rows_.Remember(written);
+  }
   return out;
+}
+
+// Events that all name one action whose row (and the attempt rows they need) this process remembers, and that the
+// remembered row accepts: planned on it and written in one statement, no reads, no locks, no BEGIN or COMMIT, if
+// the stored version is still the remembered one. nullopt (nothing written) sends the batch down the locked path:
+// no such row, an event it refuses (checked again on the stored row), or a version that moved on (another replica,
+// an abort); a non-OK status of that one statement is every event's outcome only when it may have committed.
+std::optional<std::vector<absl::StatusOr<Action>>> SqlActionRepository::ApplyToRememberedRow(
+    const std::vector<KeyedEvent>& events) {
+  const ActionKey& key = events.front().key;
+  for (const KeyedEvent& e : events) {
+    if (!(e.key == key)) return std::nullopt;
+  }
+  std::optional<RecentActionRows::Entry> row = recent_rows_.Find(key);
+  if (!row) return std::nullopt;
+  ActionsByKey actions;
+  actions.emplace(key, *row->action);
+  AttemptsById attempts;
+  for (const AttemptId& id : AttemptsToLoad(events, actions)) {
+    auto it = row->attempts.find(id);
+    if (it == row->attempts.end()) return std::nullopt;
+    attempts.insert(*it);
+  }
+  EventPlan plan = PlanEvents(events, std::move(actions), std::move(attempts));
+  for (const absl::StatusOr<Action>& r : plan.results) {
+    if (!r.ok()) return std::nullopt;
+  }
+  bool written = false;
+  const absl::Status s = db_.WriteStatement("ApplyEvents", [&](Tx& tx) -> absl::Status {
+    absl::StatusOr<bool> w = WriteOneActionIfUnchanged(tx, plan, row->action->version, change_origin_);
+    if (!w.ok()) return w.status();
+    written = *w;
+    return absl::OkStatus();
+  });
+  if (!s.ok() || !written) {
+    recent_rows_.Forget(key);
+    if (s.code() == absl::StatusCode::kUnavailable) return std::vector<absl::StatusOr<Action>>(events.size(), s);
+    return std::nullopt;
+  }
+  recent_rows_.Remember(plan);
+  Committed(plan.changes);
+  return std::move(plan.results);
 }
 
 absl::StatusOr<std::vector<ActionKey>> SqlActionRepository::Abort(const ActionKey& key, const std::string& reason,

@@ -10,6 +10,7 @@
 
 #include "flyte/db/database.h"
 #include "repository/action_repository.h"
+#include "repository/recent_action_rows.h"
 #include "repository/sql_cache_repository.h"
 #include "repository/sql_user_secret_repository.h"
 #include "repository/sql_trigger_repository.h"
@@ -24,6 +25,9 @@ std::string EncodeActionChange(const ActionChange& change);
 // action_change_log.payloads of `changes` (a text[] parameter).
 db::Value ChangeLogPayloads(const std::vector<ActionChange>& changes);
 absl::StatusOr<ActionChange> DecodeActionChange(std::string_view payload);
+
+// Live actions whose last-written rows a PostgreSQL store remembers for state reports (recent_action_rows.h).
+inline constexpr size_t kRememberedActionRows = 4096;
 
 class SqlActionRepository final : public ActionRepository {
  public:
@@ -67,6 +71,7 @@ class SqlActionRepository final : public ActionRepository {
   // statement that also writes them, and its statements use generic plans (db::Database::WriteGenericPlans).
   absl::Status MutateLoggingItself(std::string_view op, const MutateFn& fn);
   void Committed(const std::vector<ActionChange>& changes);
+  std::optional<std::vector<absl::StatusOr<Action>>> ApplyToRememberedRow(const std::vector<KeyedEvent>& events);
   absl::Status Insert(db::Tx& tx, const Action& a, std::vector<ActionChange>& changes);
   absl::Status CreateActionIn(db::Tx& tx, const Action& action, std::vector<ActionChange>& changes);
   absl::Status CreateActionAndRecordInOneStatement(const Action& action, const QueueCommand& command);
@@ -80,6 +85,8 @@ class SqlActionRepository final : public ActionRepository {
   std::function<void()> changes_committed_;
   std::mutex listener_mu_;
   std::shared_ptr<std::function<void(const ActionChange&)>> listener_;
+  // PostgreSQL: the rows of live actions this process wrote last (ApplyToRememberedRow).
+  RecentActionRows recent_rows_{kRememberedActionRows};
 };
 
 class SqlTaskRepository final : public TaskRepository {
