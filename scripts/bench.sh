@@ -293,8 +293,8 @@ def pg_writes_section():
     w("16 per ApplyEvents transaction, as the executor batches them under load; reports per second, latency per")
     w("batch). Same PostgreSQL, runs alternating.")
     w("Before/after of each change behind these figures (NOTIFY out of the writing transaction, CreateRun in one")
-    w("statement, then in one round trip, state reports in 5 round trips): [benchmarks-postgres-writes.md]"
-      "(benchmarks-postgres-writes.md).")
+    w("statement, then in one round trip, state reports in 5 round trips, then from the remembered row in 1 with key")
+    w("lookups through the primary key): [benchmarks-postgres-writes.md](benchmarks-postgres-writes.md).")
     w("")
     w("| scenario | per second median [min-max] | p50 ms | p99 ms | errors |")
     w("|---|---|---|---|---|")
