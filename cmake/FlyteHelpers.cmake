@@ -30,7 +30,11 @@ function(flyte_cc_test)
   add_executable(${A_NAME} ${A_SRCS})
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} Catch2::Catch2WithMain flyte_warnings)
   set_target_properties(${A_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
-  # A list inside PROPERTIES must keep its semicolons escaped or only the first label survives.
-  string(REPLACE ";" "\\;" labels "${A_LABELS}")
-  catch_discover_tests(${A_NAME} PROPERTIES LABELS "${labels}")
+  # Labels are set by a ctest include file of our own, run after Catch's (which defines <target>_TESTS, the
+  # discovered test names): Catch's PROPERTIES pass-through splits a list value, which kept only the first label.
+  catch_discover_tests(${A_NAME} TEST_LIST ${A_NAME}_TESTS)
+  set(labels_file "${CMAKE_CURRENT_BINARY_DIR}/${A_NAME}_labels.cmake")
+  file(WRITE "${labels_file}"
+       "if(${A_NAME}_TESTS)\n  set_tests_properties(\${${A_NAME}_TESTS} PROPERTIES LABELS \"${A_LABELS}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${labels_file}")
 endfunction()

@@ -16,14 +16,14 @@ K8S_WITH_HELM=1 bash scripts/k8s-testenv.sh build   # + helm for tests/e2e/helm.
 export FLYTE_BUILD_DIR=$PWD/build
 
 echo "=== ctest"
-(cd build && ctest --output-on-failure -j "${JOBS:-2}" --timeout 600 -LE kubernetes)
+(cd build && ctest --output-on-failure -j "${JOBS:-2}" --timeout 600 -LE '^kubernetes$')
 
 echo "=== ctest against a real kube-apiserver (label kubernetes)"
 K8S_CTEST_DIR=$(mktemp -d /tmp/flyte-k8s-ctest-XXXXXX)
 k8s_ctest_down() { K8S_TESTENV_DIR=$K8S_CTEST_DIR bash scripts/k8s-testenv.sh down >/dev/null 2>&1; rm -rf "$K8S_CTEST_DIR"; }
 trap k8s_ctest_down EXIT
 FLYTE_TEST_KUBECONFIG=$(K8S_TESTENV_DIR=$K8S_CTEST_DIR bash scripts/k8s-testenv.sh up | tail -1)
-(cd build && FLYTE_TEST_KUBECONFIG=$FLYTE_TEST_KUBECONFIG ctest --output-on-failure -j "${JOBS:-2}" --timeout 600 -L kubernetes)
+(cd build && FLYTE_TEST_KUBECONFIG=$FLYTE_TEST_KUBECONFIG ctest --output-on-failure -j "${JOBS:-2}" --timeout 600 -L '^kubernetes$')
 k8s_ctest_down
 trap - EXIT
 
