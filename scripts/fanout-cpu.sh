@@ -9,7 +9,7 @@
 # last, kept) for `perf report`. The run directory is deleted at exit; on ext4 the next run within a few minutes
 # pays for that (new inodes skip recently deleted ones), so compare runs spaced apart or with KEEP=1.
 #
-#   (TOP=N statements, ORDER=calls to rank by calls.)
+#   (TOP=N statements, ORDER=calls to rank by calls, QUERY_CHARS=N characters of each statement shown.)
 #   scripts/fanout-cpu.sh 1000      DB=postgres scripts/fanout-cpu.sh 1000      BUILD_DIR=build-x scripts/fanout-cpu.sh 1000 perf
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,7 +99,7 @@ if [ "$DB" = postgres ]; then
       "SELECT round(total_exec_time + total_plan_time)::text || ' ms', round(calls::numeric / $N, 2) || '/action', round(plans::numeric / $N, 2) || ' plans',
               round(mean_exec_time::numeric, 3) || ' ms', round(mean_plan_time::numeric, 3) || ' ms plan',
               round((shared_blks_hit + shared_blks_read)::numeric / greatest(calls, 1)) || ' blocks',
-              left(regexp_replace(query, '\s+', ' ', 'g'), 100)
+              left(regexp_replace(query, '\s+', ' ', 'g'), ${QUERY_CHARS:-100})
        FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '$db')
        ORDER BY ${ORDER:-total_exec_time + total_plan_time} DESC LIMIT ${TOP:-10}" 2>/dev/null | tr '|' ' '
   done

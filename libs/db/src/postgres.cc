@@ -66,6 +66,21 @@ class GenericPlanWork final : public pqxx::internal::basic_transaction {
   void do_begin() override { direct_exec("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan"); }
 };
 
+// pqxx::read_transaction in one round trip: "BEGIN READ ONLY" where libpqxx sends BEGIN and then SET TRANSACTION
+// READ ONLY.
+class ReadOnlyWork final : public pqxx::internal::basic_transaction {
+ public:
+  explicit ReadOnlyWork(pqxx::connection_base& c)
+      : pqxx::internal::namedclass{"ReadOnlyWork"},
+        basic_transaction(c, pqxx::isolation_traits<pqxx::read_committed>::name(), pqxx::read_only) {
+    Begin();
+  }
+  ~ReadOnlyWork() noexcept override { End(); }
+
+ private:
+  void do_begin() override { direct_exec("BEGIN READ ONLY"); }
+};
+
 class PgConn final : public Tx {
  public:
   explicit PgConn(const std::string& conninfo) : conn_(conninfo), backend_pid_(conn_.backendpid()) {
@@ -246,7 +261,7 @@ class PostgresDatabase final : public Database {
     return Run<pqxx::nontransaction>(op, fn, /*may_retry=*/false);
   }
   absl::Status Read(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
-    return Run<pqxx::read_transaction>(op, fn);
+    return Run<ReadOnlyWork>(op, fn);
   }
   absl::Status ReadStatement(std::string_view op, const std::function<absl::Status(Tx&)>& fn) override {
     return Run<pqxx::nontransaction>(op, fn);

@@ -171,6 +171,19 @@ TEST_CASE("postgres database: queries, errors, migrations", "[db][postgres]") {
   CHECK(n == 2);
 }
 
+namespace {
+// SELECT COUNT(*) of table t, in a Read.
+int64_t RowsOfT(Database& d) {
+  int64_t count = -1;
+  REQUIRE(d.Read("count", [&](Tx& tx) {
+             auto r = tx.Query("SELECT COUNT(*) FROM t");
+             if (r.ok()) count = (*r)[0].Int(0);
+             return r.status();
+           }).ok());
+  return count;
+}
+}  // namespace
+
 TEST_CASE("postgres: WriteGenericPlans commits or rolls back like Write, with generic plans for its own statements only",
           "[db][postgres]") {
   auto cfg = flyte::testing::ThrowawayPostgres::Instance().CreateDatabase();
@@ -195,13 +208,45 @@ TEST_CASE("postgres: WriteGenericPlans commits or rolls back like Write, with ge
               }).code() == absl::StatusCode::kAborted);
   REQUIRE((*db)->Write("plain", [&](Tx& tx) { return plan_cache_mode(tx, mode); }).ok());
   CHECK(mode == "auto");
-  int64_t count = -1;
-  REQUIRE((*db)->Read("count", [&](Tx& tx) {
-                auto r = tx.Query("SELECT COUNT(*) FROM t");
-                if (r.ok()) count = (*r)[0].Int(0);
-                return r.status();
+  CHECK(RowsOfT(**db) == 1);
+}
+
+TEST_CASE("postgres: Read is one read-only transaction: writes are refused, and the connection is fine after",
+          "[db][postgres]") {
+  auto cfg = flyte::testing::ThrowawayPostgres::Instance().CreateDatabase();
+  auto db = flyte::db::OpenPostgres(cfg, 1);  // one connection: every unit below reuses it
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Migrate(kMigrations).ok());
+  std::string read_only, isolation;
+  int64_t started_first = -1, started_second = -2;
+  REQUIRE((*db)->Read("settings", [&](Tx& tx) -> absl::Status {
+                auto r = tx.Query("SELECT current_setting('transaction_read_only'), "
+                                  "current_setting('transaction_isolation'), txid_current_if_assigned() IS NULL, "
+                                  "pg_backend_pid()");
+                if (!r.ok()) return r.status();
+                read_only = (*r)[0].Str(0);
+                isolation = (*r)[0].Str(1);
+                // Two statements of one Read share its transaction: the statement timestamps differ, the
+                // transaction's start does not.
+                auto first = tx.Query("SELECT (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint");
+                auto second = tx.Query("SELECT (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint");
+                if (!first.ok()) return first.status();
+                if (!second.ok()) return second.status();
+                started_first = (*first)[0].Int(0);
+                started_second = (*second)[0].Int(0);
+                return absl::OkStatus();
               }).ok());
-  CHECK(count == 1);
+  CHECK(read_only == "on");
+  CHECK(isolation == "read committed");
+  CHECK(started_first == started_second);
+  absl::Status refused = (*db)->Read("write", [](Tx& tx) {
+    return tx.Exec("INSERT INTO t(id, name) VALUES (?, ?)", {int64_t{1}, "no"}).status();
+  });
+  CHECK_FALSE(refused.ok());  // and nothing was written (the count below)
+  CHECK(RowsOfT(**db) == 0);
+  REQUIRE((*db)->Write("write", [](Tx& tx) {
+                return tx.Exec("INSERT INTO t(id, name) VALUES (?, ?)", {int64_t{1}, "yes"}).status();
+              }).ok());
 }
 
 TEST_CASE("postgres: array literals carry any text, bytes, numbers and NULLs through unnest, in order",

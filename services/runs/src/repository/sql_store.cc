@@ -208,7 +208,7 @@ absl::Status SqlActionRepository::CreateActionIn(Tx& tx, const Action& action, s
 
 absl::StatusOr<Action> SqlActionRepository::Get(const ActionKey& key) {
   std::optional<Action> out;
-  absl::Status s = db_.Read("GetAction", [&](Tx& tx) -> absl::Status {
+  absl::Status s = db_.ReadStatement("GetAction", [&](Tx& tx) -> absl::Status {
     absl::StatusOr<std::optional<Action>> a = LoadAction(tx, key, false);
     if (!a.ok()) return a.status();
     out = std::move(*a);

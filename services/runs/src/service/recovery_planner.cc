@@ -1,15 +1,6 @@
 #include "service/recovery_planner.h"
 
 namespace flyte::runs {
-namespace {
-
-// Enough for every run with children in flight at once; beyond it the memory is simply started over.
-constexpr size_t kMaxRemembered = 10000;
-
-std::string RunId(const RunKey& run) { return run.org + "/" + run.project + "/" + run.domain + "/" + run.name; }
-
-}  // namespace
-
 absl::Status RecoveryPlanner::CheckSource(const RunKey& run, const RunRecovery& recovery) {
   if (recovery.source_run == run.name) {
     return absl::InvalidArgumentError("run_spec.relation.related_to: a run cannot recover itself (" + run.name + ")");
@@ -29,18 +20,12 @@ absl::Status RecoveryPlanner::CheckSource(const RunKey& run, const RunRecovery& 
 }
 
 absl::StatusOr<std::optional<RunRecovery>> RecoveryPlanner::RecoveryOf(const RunKey& run) {
-  const std::string id = RunId(run);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = known_.find(id); it != known_.end()) return it->second;
-  }
+  if (std::optional<std::optional<RunRecovery>> known = known_.Find(run)) return *known;
   absl::StatusOr<std::optional<RunRecovery>> read = actions_.GetRecovery(run);
   // Not remembered: a run of that name may still be created (and then be a recovery run).
   if (read.status().code() == absl::StatusCode::kNotFound) return std::optional<RunRecovery>();
   if (!read.ok()) return read.status();
-  std::lock_guard<std::mutex> lock(mu_);
-  if (known_.size() >= kMaxRemembered) known_.clear();
-  known_[id] = *read;
+  known_.Remember(run, *read);
   return read;
 }
 

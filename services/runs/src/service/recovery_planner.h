@@ -6,15 +6,14 @@
 // Thread-safe. Borrows `actions`. What a run recovers never changes once the run exists (it is written with the
 // run, before any child can be enqueued), so it is remembered per existing run, also when it recovers nothing.
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "domain/recovery.h"
 #include "repository/action_repository.h"
+#include "service/run_memo.h"
 
 namespace flyte::runs {
 
@@ -39,8 +38,7 @@ class RecoveryPlanner {
 
   ActionRepository& actions_;
   const ProvenanceRecorder record_recovered_from_;
-  std::mutex mu_;
-  std::unordered_map<std::string, std::optional<RunRecovery>> known_;  // by org/project/domain/run
+  RunMemo<std::optional<RunRecovery>> known_;
 };
 
 }  // namespace flyte::runs

@@ -208,9 +208,11 @@ absl::Status RunUseCases::EnqueueAction(Action child, const std::string& request
 }
 
 absl::StatusOr<std::string> RunUseCases::RunSpecOf(const RunKey& run) {
+  if (std::optional<std::string> known = run_specs_.Find(run)) return *std::move(known);
   absl::StatusOr<Action> root = store_.Actions().Get(ActionKey{run, kRootActionName});
   if (root.status().code() == absl::StatusCode::kNotFound) return absl::NotFoundError("run " + run.name + " not found");
   if (!root.ok()) return root.status();
+  run_specs_.Remember(run, root->run_spec);
   return root->run_spec;
 }
 

@@ -29,6 +29,7 @@
 #include "service/project_use_cases.h"
 #include "service/queue_dispatcher.h"
 #include "service/recovery_planner.h"
+#include "service/run_memo.h"
 #include "service/storage_local.h"
 
 namespace flyte::runs {
@@ -108,7 +109,8 @@ class RunUseCases {
   // RECOVERED with its outputs and never queued (RecoveryPlanner::Recovered).
   absl::Status EnqueueAction(Action child, const std::string& request);
   // The run spec its root action was created with (serialized flyteidl2.task.RunSpec, "" when none); kNotFound
-  // if the run is absent. What run-wide settings (overwrite_cache, the cache lookup scope) children inherit.
+  // if the run is absent. What run-wide settings (overwrite_cache, the cache lookup scope) children inherit. Read
+  // once per run (RunMemo): every child the SDK enqueues asks.
   absl::StatusOr<std::string> RunSpecOf(const RunKey& run);
 
   using DetailsSink = std::function<bool(const ActionWithAttempts&)>;
@@ -148,6 +150,7 @@ class RunUseCases {
   QueueDispatcher* queue_;
   ProjectUseCases* projects_;
   RecoveryPlanner recovery_;
+  RunMemo<std::string> run_specs_;  // RunSpecOf: read once per run
 };
 
 // kInvalidArgument if a filter is not one WatchActions can evaluate in memory (names "filter[i]").
