@@ -26,8 +26,10 @@ std::string EncodeActionChange(const ActionChange& change);
 db::Value ChangeLogPayloads(const std::vector<ActionChange>& changes);
 absl::StatusOr<ActionChange> DecodeActionChange(std::string_view payload);
 
-// Live actions whose last-written rows a PostgreSQL store remembers for state reports (recent_action_rows.h).
-inline constexpr size_t kRememberedActionRows = 4096;
+// Live actions whose last-written rows a PostgreSQL store remembers for state reports (recent_action_rows.h): more
+// than run at once on most deployments (a terminal action is dropped at once), and a few MB at most (an entry
+// holds the action row, specs included). Past it, reports on the others take the locked path.
+inline constexpr size_t kRememberedActionRows = 1024;
 
 class SqlActionRepository final : public ActionRepository {
  public:
