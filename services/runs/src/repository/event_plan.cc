@@ -11,6 +11,7 @@ namespace {
 
 // The action row after one event of `attempt` that leaves the action in `phase` (NextActionPhase).
 void ApplyToAction(Action& a, const ActionEvent& ev, uint32_t attempt, Phase phase) {
+  const TimePoint at = AsStored(ev.occurred_at);  // as a read of the row gives it back
   const bool terminal = IsTerminal(phase);
   const bool retry = IsTerminal(a.phase) && !terminal;
   const bool same = a.phase == phase;
@@ -19,10 +20,10 @@ void ApplyToAction(Action& a, const ActionEvent& ev, uint32_t attempt, Phase pha
   const bool attempt_only = ev.retry_follows && !IsTerminal(phase) && IsTerminal(ev.phase);
   a.phase = phase;
   a.attempts = std::max(a.attempts, attempt);
-  a.updated_at = ev.occurred_at;
-  if (!a.started_at && phase != Phase::kQueued) a.started_at = ev.occurred_at;
+  a.updated_at = at;
+  if (!a.started_at && phase != Phase::kQueued) a.started_at = at;
   if (terminal) {
-    if (!(same && a.ended_at)) a.ended_at = ev.occurred_at;
+    if (!(same && a.ended_at)) a.ended_at = at;
   } else {
     a.ended_at.reset();
   }

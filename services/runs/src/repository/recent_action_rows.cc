@@ -1,22 +1,8 @@
 #include "repository/recent_action_rows.h"
 
 #include "domain/phase.h"
-#include "repository/sql_common.h"  // AsStored
 
 namespace flyte::runs {
-namespace {
-
-// `a` as a read of its row would return it.
-std::shared_ptr<const Action> AsStoredRow(const Action& a) {
-  auto row = std::make_shared<Action>(a);
-  row->created_at = AsStored(row->created_at);
-  row->updated_at = AsStored(row->updated_at);
-  if (row->started_at) row->started_at = AsStored(*row->started_at);
-  if (row->ended_at) row->ended_at = AsStored(*row->ended_at);
-  return row;
-}
-
-}  // namespace
 
 std::optional<RecentActionRows::Entry> RecentActionRows::Find(const ActionKey& key) const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -27,6 +13,11 @@ std::optional<RecentActionRows::Entry> RecentActionRows::Find(const ActionKey& k
 
 void RecentActionRows::Remember(const EventPlan& plan) {
   if (capacity_ == 0) return;
+  // Each action's last change carries its final row, already shared with the watchers: kept, not copied.
+  std::map<ActionKey, std::shared_ptr<const Action>, ActionKeyLess> final_rows;
+  for (const ActionChange& c : plan.changes) {
+    if (c.action) final_rows[c.key] = c.action;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   for (const Action& a : plan.actions) {
     auto it = rows_.find(a.key);
@@ -35,7 +26,8 @@ void RecentActionRows::Remember(const EventPlan& plan) {
       continue;
     }
     if (it != rows_.end() && it->second.action->version >= a.version) continue;
-    Entry entry{AsStoredRow(a), {}};
+    auto row = final_rows.find(a.key);
+    Entry entry{row != final_rows.end() ? row->second : std::make_shared<const Action>(a), {}};
     for (const auto& [id, attempt] : plan.attempts) {
       if (id.action == a.key) entry.attempts.emplace(id, attempt);
     }

@@ -17,7 +17,7 @@ namespace flyte::runs {
 class RecentActionRows {
  public:
   struct Entry {
-    std::shared_ptr<const Action> action;  // as stored: timestamps at the database's microsecond precision
+    std::shared_ptr<const Action> action;  // as stored (PlanEvents keeps timestamps at the stored precision)
     AttemptsById attempts;                 // rows of this action as of action->version (not necessarily all)
   };
 
