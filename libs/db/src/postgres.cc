@@ -51,35 +51,28 @@ absl::Status LogAndMap(std::string_view what, const std::exception& e, absl::Sta
   return absl::Status(code, public_message);
 }
 
-// pqxx::work whose BEGIN also sets plan_cache_mode for the transaction, in the same simple query: one round trip
-// where a separate SET LOCAL would take a second.
-class GenericPlanWork final : public pqxx::internal::basic_transaction {
+// A read-committed libpqxx transaction that opens with `begin`, one simple query: one round trip where libpqxx's
+// own BEGIN followed by SET statements takes two.
+template <const char* kBegin, pqxx::readwrite_policy kPolicy>
+class OneQueryBegin final : public pqxx::internal::basic_transaction {
  public:
-  explicit GenericPlanWork(pqxx::connection_base& c)
-      : pqxx::internal::namedclass{"GenericPlanWork"},
-        basic_transaction(c, pqxx::isolation_traits<pqxx::read_committed>::name(), pqxx::read_write) {
+  explicit OneQueryBegin(pqxx::connection_base& c)
+      : pqxx::internal::namedclass{"OneQueryBegin"},
+        basic_transaction(c, pqxx::isolation_traits<pqxx::read_committed>::name(), kPolicy) {
     Begin();
   }
-  ~GenericPlanWork() noexcept override { End(); }
+  ~OneQueryBegin() noexcept override { End(); }
 
  private:
-  void do_begin() override { direct_exec("BEGIN; SET LOCAL plan_cache_mode = force_generic_plan"); }
+  void do_begin() override { direct_exec(kBegin); }
 };
 
-// pqxx::read_transaction in one round trip: "BEGIN READ ONLY" where libpqxx sends BEGIN and then SET TRANSACTION
-// READ ONLY.
-class ReadOnlyWork final : public pqxx::internal::basic_transaction {
- public:
-  explicit ReadOnlyWork(pqxx::connection_base& c)
-      : pqxx::internal::namedclass{"ReadOnlyWork"},
-        basic_transaction(c, pqxx::isolation_traits<pqxx::read_committed>::name(), pqxx::read_only) {
-    Begin();
-  }
-  ~ReadOnlyWork() noexcept override { End(); }
-
- private:
-  void do_begin() override { direct_exec("BEGIN READ ONLY"); }
-};
+// pqxx::work whose statements use generic plans (Database::WriteGenericPlans).
+constexpr char kBeginGenericPlans[] = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
+using GenericPlanWork = OneQueryBegin<kBeginGenericPlans, pqxx::read_write>;
+// pqxx::read_transaction (BEGIN, then SET TRANSACTION READ ONLY) in one round trip.
+constexpr char kBeginReadOnly[] = "BEGIN READ ONLY";
+using ReadOnlyWork = OneQueryBegin<kBeginReadOnly, pqxx::read_only>;
 
 class PgConn final : public Tx {
  public:
