@@ -49,12 +49,9 @@ struct TwoReplicasAndChild {
 
 }  // namespace
 
-TEST_CASE("postgres: a report on a remembered row keeps what another replica wrote in between",
-          "[repository][postgres]") {
-  TwoReplicasAndChild r;
-  Backend& b = r.b;
-  std::unique_ptr<Store>& other = r.other;
-  const ActionKey& c1 = r.c1;
+TEST_CASE_METHOD(TwoReplicasAndChild,
+                 "postgres: a report on a remembered row keeps what another replica wrote in between",
+                 "[repository][postgres]") {
 
   // This replica writes INITIALIZING (and so remembers the row at version 2); the other one then moves the action
   // on and adds a cluster event to the attempt.
@@ -125,12 +122,9 @@ TEST_CASE("postgres: a report on a remembered row after an abort is refused, on 
   }
 }
 
-TEST_CASE("postgres: concurrent reports on one action from two replicas apply each exactly once",
-          "[repository][postgres]") {
-  TwoReplicasAndChild r;
-  Backend& b = r.b;
-  std::unique_ptr<Store>& other = r.other;
-  const ActionKey& c1 = r.c1;
+TEST_CASE_METHOD(TwoReplicasAndChild,
+                 "postgres: concurrent reports on one action from two replicas apply each exactly once",
+                 "[repository][postgres]") {
   REQUIRE(b.actions().ApplyEvent(c1, MakeEvent(1, Phase::kRunning, 10)).ok());
   REQUIRE(other->Actions().ApplyEvent(c1, MakeEvent(1, Phase::kRunning, 10)).ok());
   // Same-phase reports (each adds a cluster event), 200 from each replica at once, both remembering the row.

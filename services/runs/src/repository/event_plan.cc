@@ -9,9 +9,9 @@
 namespace flyte::runs {
 namespace {
 
-// The action row after one event of `attempt` that leaves the action in `phase` (NextActionPhase).
-void ApplyToAction(Action& a, const ActionEvent& ev, uint32_t attempt, Phase phase) {
-  const TimePoint at = AsStored(ev.occurred_at);  // as a read of the row gives it back
+// The action row after one event of `attempt` that leaves the action in `phase` (NextActionPhase), at `at` (the
+// event's time as a read of the row gives it back).
+void ApplyToAction(Action& a, const ActionEvent& ev, uint32_t attempt, Phase phase, TimePoint at) {
   const bool terminal = IsTerminal(phase);
   const bool retry = IsTerminal(a.phase) && !terminal;
   const bool same = a.phase == phase;
@@ -63,11 +63,11 @@ class Planner {
       plan_.results.emplace_back(phase.status());
       return;
     }
-    ApplyToAction(a, ev, attempt, *phase);
+    const TimePoint at = AsStored(ev.occurred_at);
+    ApplyToAction(a, ev, attempt, *phase, at);
     changed_actions_.insert(e.key);
 
     const AttemptId id{e.key, attempt};
-    const TimePoint at = AsStored(ev.occurred_at);
     const bool terminal = IsTerminal(ev.phase);
     const std::optional<TimePoint> end = terminal ? std::optional<TimePoint>(at) : std::nullopt;
     auto row = attempts_.find(id);
